@@ -1,0 +1,80 @@
+"""Schema migrations (Alembic) and the database status report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+from workstation.config import mask_url
+from workstation.db.engine import check_connection
+from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
+
+_MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    return config
+
+
+def head_revisions() -> tuple[str, ...]:
+    return tuple(ScriptDirectory.from_config(_config()).get_heads())
+
+
+def current_revisions(engine: Engine) -> tuple[str, ...]:
+    with engine.connect() as conn:
+        return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+def _run(engine: Engine, action: str, target: str) -> None:
+    check_connection(engine)
+    config = _config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        if action == "upgrade":
+            command.upgrade(config, target)
+        else:
+            command.downgrade(config, target)
+
+
+def upgrade(engine: Engine, target: str = "heads") -> tuple[str, ...]:
+    """Bring the database to ``target`` (all heads by default), creating it on first use."""
+    _run(engine, "upgrade", target)
+    return current_revisions(engine)
+
+
+def downgrade(engine: Engine, target: str = "base") -> tuple[str, ...]:
+    _run(engine, "downgrade", target)
+    return current_revisions(engine)
+
+
+def database_status(engine: Engine) -> dict[str, Any]:
+    """What ``workstation db status`` prints: backend, masked URL, revision and row counts."""
+    check_connection(engine)
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    if engine.dialect.name == "postgresql":
+        present |= set(inspector.get_materialized_view_names())
+    counts: dict[str, int | None] = {}
+    with engine.connect() as conn:
+        for name in (*SPEC_TABLES, *SPEC_VIEWS):
+            counts[name] = (
+                int(conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()) if name in present else None
+            )
+    revisions = current_revisions(engine)
+    heads = head_revisions()
+    return {
+        "backend": "postgresql" if engine.dialect.name == "postgresql" else "sqlite",
+        "url": mask_url(engine.url),
+        "revision": ",".join(revisions) if revisions else None,
+        "head": ",".join(heads),
+        "up_to_date": set(revisions) == set(heads),
+        "tables": counts,
+    }
