@@ -55,4 +55,3 @@ def status_cmd(as_json: bool) -> None:
     click.echo(f"revision: {status['revision'] or 'none (empty database)'} ({state})")
     rows = [(name, "missing" if count is None else f"{count:,}") for name, count in status["tables"].items()]
     echo_table(("table", "rows"), rows)
-
