@@ -1,0 +1,1 @@
+"""Market data: providers (Yahoo, Alpaca, CSV, synthetic demo), validation, corporate actions, bar store."""
