@@ -1,0 +1,56 @@
+"""A plain (non-editable) install carries everything the program reads at run time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_install_runs_migrations_outside_the_checkout(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(REPO)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = wheels.glob("workstation-*.whl")
+    env_dir = tmp_path / "venv"
+    # System site-packages provide the (large) dependencies; the package itself comes from the wheel.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    run_dir = tmp_path / "elsewhere"
+    run_dir.mkdir()
+    probe = "import workstation, workstation.paths as p; print(workstation.__file__); print(p.sql_dir())"
+    where = subprocess.run(
+        [str(python), "-c", probe],
+        cwd=run_dir, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    module_file, sql_dir = where.stdout.split()
+    assert str(env_dir) in module_file
+    assert str(env_dir) in sql_dir
+    db = tmp_path / "installed.db"
+    exe = env_dir / "bin" / "workstation"
+    up = subprocess.run(
+        [str(exe), "--database-url", f"sqlite:///{db}", "db", "upgrade"],
+        cwd=run_dir, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    status = subprocess.run(
+        [str(exe), "--database-url", f"sqlite:///{db}", "db", "status", "--json"],
+        cwd=run_dir, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["tables"]["mv_features_dashboard_summary"] == 0
