@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,38 @@ def insert_bars(engine: Engine, symbol: str, bars: pd.DataFrame, source: str = "
 @pytest.fixture
 def orcl(shared_data: Path) -> pd.DataFrame:
     return read_orcl(shared_data)
+
+
+@pytest.fixture
+def make_bars() -> Callable[..., pd.DataFrame]:
+    """synthetic_bars(n, seed): a reproducible random walk of daily bars."""
+    return synthetic_bars
+
+
+@pytest.fixture
+def store_bars() -> Callable[..., None]:
+    """insert_bars(engine, symbol, bars, source='csv', interval='1d'): bars into market_data."""
+    return insert_bars
+
+
+def relative_mismatch(actual: pd.DataFrame, expected: pd.DataFrame, rtol: float) -> dict[str, int]:
+    """Columns whose cells differ by more than rtol × max(|expected|, the column's median magnitude).
+
+    The median magnitude stands in for |expected| where a feature crosses zero (MACD, returns), where a
+    pure relative test would demand infinite precision. NaN must match NaN exactly.
+    """
+    bad: dict[str, int] = {}
+    for name in expected.columns:
+        a, e = actual[name].to_numpy(), expected[name].to_numpy()
+        scale = np.nanmedian(np.abs(e)) if not np.isnan(e).all() else 0.0
+        scale = scale if scale > 0 else 1.0
+        ok = (np.abs(a - e) <= rtol * np.maximum(np.abs(e), scale)) | (np.isnan(a) & np.isnan(e))
+        if not ok.all():
+            bad[name] = int((~ok).sum())
+    return bad
+
+
+@pytest.fixture
+def mismatch() -> Callable[[pd.DataFrame, pd.DataFrame, float], dict[str, int]]:
+    """relative_mismatch(actual, expected, rtol) -> {column: number of cells out of tolerance}."""
+    return relative_mismatch

@@ -56,6 +56,8 @@ def first_changed_bar(
         # Both sides are one symbol's few thousand rows. Fresh tables have no statistics yet, and the planner
         # then picks a nested loop that rescans the symbol's rows once per row; hash/merge joins stay linear.
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+        # A few thousand rows: starting parallel workers costs more than it saves.
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     value: datetime | None = conn.execute(select(func.min(changes.c.ts))).scalar()
     if value is not None and value.tzinfo is None:  # through a UNION the UTC type is lost on SQLite
         from datetime import UTC

@@ -8,6 +8,7 @@ NULL). The text fields of a symbol's rows are constant, the timestamps are int64
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,8 +18,6 @@ from workstation.features.spec import FloatArray
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
-_DOUBLE_LEN = np.frombuffer(struct.pack(">i", 8), dtype=np.uint8)
-_NULL_LEN = np.frombuffer(struct.pack(">i", -1), dtype=np.uint8)
 
 
 def _text_field(value: str) -> bytes:
@@ -36,35 +35,46 @@ def encode_rows(
     """Rows of (leading texts, timestamptz, between texts, doubles..., trailing texts), without header/trailer."""
     n, k = doubles.shape
     field_count = len(leading_text) + 1 + len(between_text) + k + len(trailing_text)
-    prefix_a = np.frombuffer(struct.pack(">h", field_count) + b"".join(map(_text_field, leading_text)), np.uint8)
-    prefix_b = np.frombuffer(b"".join(map(_text_field, between_text)), np.uint8)
-    suffix = np.frombuffer(b"".join(map(_text_field, trailing_text)), np.uint8)
-
-    stamps = np.empty((n, 12), dtype=np.uint8)
-    stamps[:, :4] = _DOUBLE_LEN
-    stamps[:, 4:] = (timestamps_us - _PG_EPOCH_US).astype(">i8").view(np.uint8).reshape(n, 8)
-
-    cells = np.empty((n, k, 12), dtype=np.uint8)
-    cells[:, :, :4] = _DOUBLE_LEN
-    cells[:, :, 4:] = np.ascontiguousarray(doubles, dtype=">f8").view(np.uint8).reshape(n, k, 8)
+    lead = struct.pack(">h", field_count) + b"".join(map(_text_field, leading_text))
+    mid = b"".join(map(_text_field, between_text))
+    trail = b"".join(map(_text_field, trailing_text))
+    # One packed record per row, laid out exactly as COPY BINARY wants it.
+    fields: list[tuple[str, Any]] = [("lead", f"V{len(lead)}"), ("ts_len", ">i4"), ("ts", ">i8")]
+    if mid:
+        fields.append(("mid", f"V{len(mid)}"))
+    fields += [("cells", [("len", ">i4"), ("value", ">f8")], (k,))]
+    if trail:
+        fields.append(("trail", f"V{len(trail)}"))
+    record = np.empty(n, dtype=np.dtype(fields))
+    record["lead"] = np.void(lead)
+    record["ts_len"] = 8
+    record["ts"] = timestamps_us - _PG_EPOCH_US
+    if mid:
+        record["mid"] = np.void(mid)
     nulls = np.isnan(doubles)
-
-    parts = [
-        np.broadcast_to(prefix_a, (n, len(prefix_a))),
-        stamps,
-        np.broadcast_to(prefix_b, (n, len(prefix_b))),
-        cells.reshape(n, k * 12),
-        np.broadcast_to(suffix, (n, len(suffix))),
-    ]
-    rows = np.concatenate(parts, axis=1)
-    if not nulls.any():
+    record["cells"]["len"] = np.where(nulls, -1, 8)
+    record["cells"]["value"] = doubles
+    if trail:
+        record["trail"] = np.void(trail)
+    rows = record.view(np.uint8).reshape(n, record.dtype.itemsize)
+    sparse = nulls.any(axis=1)
+    if not sparse.any():
         return rows.tobytes()
-    # A NULL cell keeps only its 4-byte length, set to -1: mark its payload bytes for removal.
-    cells[nulls, :4] = _NULL_LEN
-    rows[:, len(prefix_a) + 12 + len(prefix_b) : len(prefix_a) + 12 + len(prefix_b) + k * 12] = cells.reshape(n, -1)
-    keep = np.ones(rows.shape, dtype=bool)
-    cell_keep = np.ones((n, k, 12), dtype=bool)
-    cell_keep[nulls, 4:] = False
-    start = len(prefix_a) + 12 + len(prefix_b)
-    keep[:, start : start + k * 12] = cell_keep.reshape(n, -1)
-    return rows[keep].tobytes()
+    # A NULL cell keeps only its 4-byte length (-1): its 8 payload bytes are dropped. Rows with NULLs are
+    # few (the warm-up), so only they go through the slower masked copy; row order is kept.
+    first_cell = record.dtype.fields["cells"][1]
+    keep = np.ones((int(sparse.sum()), rows.shape[1]), dtype=bool)
+    payload = keep[:, first_cell : first_cell + k * 12].reshape(-1, k, 12)
+    payload[:, :, 4:] = ~nulls[sparse][:, :, None]
+    out = bytearray()
+    bounds = np.flatnonzero(np.diff(np.concatenate(([False], sparse, [False])).astype(np.int8)))
+    dense_from = 0
+    sparse_seen = 0
+    for begin, end in zip(bounds[::2], bounds[1::2], strict=True):
+        out += rows[dense_from:begin].tobytes()
+        count = end - begin
+        out += rows[begin:end][keep[sparse_seen : sparse_seen + count]].tobytes()
+        sparse_seen += count
+        dense_from = end
+    out += rows[dense_from:].tobytes()
+    return bytes(out)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from psycopg.types.numeric import FloatLoader
+from sqlalchemy import Engine, event
 
 from workstation.db.engine import create_db_engine
 from workstation.features import changes, store
@@ -56,7 +58,15 @@ def run_in_worker(url: str, task: SymbolTask) -> SymbolOutcome:
     engine = _ENGINES.get(url)
     if engine is None:
         engine = _ENGINES[url] = create_db_engine(url)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _numeric_as_float)
     return run_task(engine, task)
+
+
+def _numeric_as_float(dbapi_connection: Any, _record: Any) -> None:
+    # This engine only feeds load_bars → float64 arrays: parsing NUMERIC straight to float (correctly
+    # rounded, the same double as float(Decimal)) skips a Decimal per price and halves the bar load time.
+    dbapi_connection.adapters.register_loader("numeric", FloatLoader)
 
 
 def run_task(engine: Engine, task: SymbolTask) -> SymbolOutcome:
@@ -107,6 +117,10 @@ def write_outcome(engine: Engine, task: SymbolTask, outcome: SymbolOutcome) -> N
     """Replace the rows from ``since`` on (all rows for a full build) in one transaction."""
     assert outcome.timestamps is not None and outcome.bars is not None and outcome.features is not None
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Derived data, rebuilt on demand: not waiting for the WAL flush at each symbol's commit is safe
+            # (a crash loses at most the last few symbols' rows, never consistency) and saves an fsync per symbol.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         outcome.rows_deleted = store.delete_rows(conn, task.symbol, task.interval, task.version, outcome.since)
         outcome.rows_written = store.write_rows(
             conn,
