@@ -40,7 +40,9 @@ START = pd.Timestamp("2016-01-04 21:00", tz="UTC")
 
 def synthetic(n_symbols: int, n_bars: int, seed: int = 7) -> tuple[list[str], pd.DatetimeIndex, np.ndarray]:
     rng = np.random.default_rng(seed)
-    close = 20.0 + 180.0 * rng.random((n_symbols, 1)) * np.exp(np.cumsum(rng.normal(0.0002, 0.02, (n_symbols, n_bars)), 1))
+    close = 20.0 + 180.0 * rng.random((n_symbols, 1)) * np.exp(
+        np.cumsum(rng.normal(0.0002, 0.02, (n_symbols, n_bars)), 1)
+    )
     open_ = close * np.exp(rng.normal(0, 0.005, close.shape))
     high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.008, close.shape)))
     low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.008, close.shape)))
@@ -68,11 +70,15 @@ def copy_bars(url: str, symbols: list[str], index: pd.DatetimeIndex, values: np.
     )
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False)
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY market_data (symbol, interval, timestamp, open, high, low, close, volume, source) FROM STDIN (FORMAT CSV)"
-        ) as copy:
-            copy.write(buffer.getvalue())
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY market_data (symbol, interval, timestamp, open, high, low, close, volume, source)"
+            " FROM STDIN (FORMAT CSV)"
+        ) as copy,
+    ):
+        copy.write(buffer.getvalue())
 
 
 def naive_build(engine, symbols: list[str]) -> float:  # type: ignore[no-untyped-def]
@@ -115,10 +121,13 @@ def main() -> int:
         upgrade(engine)
         symbols, index, values = synthetic(n_symbols, BARS + 1)  # the last bar arrives for the incremental step
         t0 = time.perf_counter()
-        with psycopg.connect(raw_url) as conn, conn.cursor() as cur:
-            with cur.copy("COPY stock_info (symbol, source) FROM STDIN") as copy:
-                for symbol in symbols:
-                    copy.write_row((symbol, "synthetic"))
+        with (
+            psycopg.connect(raw_url) as conn,
+            conn.cursor() as cur,
+            cur.copy("COPY stock_info (symbol, source) FROM STDIN") as copy,
+        ):
+            for symbol in symbols:
+                copy.write_row((symbol, "synthetic"))
         copy_bars(raw_url, symbols, index, values, 0, BARS)
         with psycopg.connect(raw_url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE market_data")
@@ -157,7 +166,8 @@ def main() -> int:
             t0 = time.perf_counter()
             rows = dashboard_summary(engine, [symbols[i % n_symbols]])
             timings.append(time.perf_counter() - t0)
-            assert rows and rows[0]["total_records"] == BARS + 1
+            assert rows
+            assert rows[0]["total_records"] == BARS + 1
         all_rows = []
         for _ in range(20):
             t0 = time.perf_counter()

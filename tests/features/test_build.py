@@ -27,8 +27,9 @@ def _expected(bars: pd.DataFrame) -> pd.DataFrame:
     return compute_features(bars)
 
 
-def test_full_then_incremental_equals_full_recompute(engine: Engine, orcl: pd.DataFrame, store_bars: StoreBars,
-    mismatch: Mismatch) -> None:
+def test_full_then_incremental_equals_full_recompute(
+    engine: Engine, orcl: pd.DataFrame, store_bars: StoreBars, mismatch: Mismatch
+) -> None:
     bars = orcl.iloc[:1400]
     store_bars(engine, "ORCL", bars.iloc[:1300])
     updates: list[ProgressUpdate] = []
@@ -54,15 +55,18 @@ def test_full_then_incremental_equals_full_recompute(engine: Engine, orcl: pd.Da
     assert (third.symbols[0].mode, third.rows_written, third.summary_refreshed) == ("up_to_date", 0, False)
 
 
-def test_revised_bar_triggers_recompute_from_that_bar(engine: Engine, orcl: pd.DataFrame, store_bars: StoreBars,
-    mismatch: Mismatch) -> None:
+def test_revised_bar_triggers_recompute_from_that_bar(
+    engine: Engine, orcl: pd.DataFrame, store_bars: StoreBars, mismatch: Mismatch
+) -> None:
     bars = orcl.iloc[:1200].copy()
     store_bars(engine, "ORCL", bars)
     build_features(engine)
     revised_at = bars.index[900]
     with engine.begin() as conn:
         conn.execute(
-            update(MarketData).where(MarketData.timestamp == revised_at.to_pydatetime()).values(close=MarketData.close * 2)
+            update(MarketData)
+            .where(MarketData.timestamp == revised_at.to_pydatetime())
+            .values(close=MarketData.close * 2)
         )
     bars.loc[revised_at, "close"] *= 2
     outcome = build_features(engine).symbols[0]
@@ -110,7 +114,8 @@ def test_several_symbols_summary_versions_and_reader(
     assert len(store.load_features(engine, "AAA")) == 400
 
     picked = store.load_features(engine, "BBB", columns=["close", "rsi_1d"], start=b.index[100], end=b.index[109])
-    assert list(picked.columns) == ["close", "rsi_1d"] and len(picked) == 10
+    assert list(picked.columns) == ["close", "rsi_1d"]
+    assert len(picked) == 10
     np.testing.assert_allclose(picked["close"].to_numpy(), b["close"].iloc[100:110].to_numpy())
     with pytest.raises(WorkstationError, match="unknown feature column"):
         store.load_features(engine, "BBB", columns=["rsi_2d"])
@@ -134,7 +139,9 @@ def test_no_bars_is_a_clear_error(engine: Engine) -> None:
         build_features(engine, interval="1h")
 
 
-def test_hourly_bars_are_kept_apart(engine: Engine, make_bars: Callable[..., pd.DataFrame], store_bars: StoreBars) -> None:
+def test_hourly_bars_are_kept_apart(
+    engine: Engine, make_bars: Callable[..., pd.DataFrame], store_bars: StoreBars
+) -> None:
     hourly = make_bars(120, seed=9)
     hourly.index = pd.date_range("2024-03-01 14:00", periods=120, freq="h", tz="UTC")
     store_bars(engine, "AAA", hourly, interval="1h")

@@ -18,9 +18,11 @@ def test_catalog_has_at_least_120_numeric_columns_in_every_group() -> None:
     assert {spec.group for spec in CATALOG} == set(GROUPS)
     assert set(SPEC_FEATURES) <= set(FEATURE_NAMES)
     for spec in CATALOG:
-        assert spec.definition and spec.computation, spec.name
+        assert spec.definition, spec.name
+        assert spec.computation, spec.name
         assert 0 <= spec.warmup <= spec.history <= HISTORY_BARS, spec.name
-        assert spec.name.isidentifier() and spec.name == spec.name.lower(), spec.name
+        assert spec.name.isidentifier(), spec.name
+        assert spec.name == spec.name.lower(), spec.name
 
 
 def test_warmup_rows_are_null_and_later_rows_are_defined(orcl: pd.DataFrame) -> None:

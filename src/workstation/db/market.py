@@ -74,7 +74,12 @@ class FeatureEngineeredData(TimestampsMixin, Base):
     __tablename__ = "feature_engineered_data"
     __table_args__ = (
         UniqueConstraint(
-            "symbol", "interval", "timestamp", "source", "feature_version", name="uq_feature_engineered_data_bar_version"
+            "symbol",
+            "interval",
+            "timestamp",
+            "source",
+            "feature_version",
+            name="uq_feature_engineered_data_bar_version",
         ),
         Index("ix_feature_engineered_data_symbol_version_ts", "symbol", "feature_version", "timestamp"),
     )

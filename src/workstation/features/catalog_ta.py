@@ -108,25 +108,44 @@ MOMENTUM: list[FeatureSpec] = [
 ]  # fmt: skip
 
 VOLUME: list[FeatureSpec] = [
-    ta("adosc_3_10", "volume", "ADOSC", "Chaikin A/D oscillator, EMA3(A/D line) - EMA10(A/D line)", inputs=HLCV,
-       fastperiod=3, slowperiod=10, memory=200),
+    ta(
+        "adosc_3_10",
+        "volume",
+        "ADOSC",
+        "Chaikin A/D oscillator, EMA3(A/D line) - EMA10(A/D line)",
+        inputs=HLCV,
+        fastperiod=3,
+        slowperiod=10,
+        memory=200,
+    ),
 ]
 
 VOLATILITY: list[FeatureSpec] = [
-    ta("atr", "volatility", "ATR", "Spec column: 14-bar Wilder average true range", inputs=HLC, timeperiod=14,
-       memory=350),
+    ta(
+        "atr",
+        "volatility",
+        "ATR",
+        "Spec column: 14-bar Wilder average true range",
+        inputs=HLC,
+        timeperiod=14,
+        memory=350,
+    ),
     ta("natr_14", "volatility", "NATR", "ATR(14) / close * 100", inputs=HLC, timeperiod=14, memory=350),
     ta("trange", "volatility", "TRANGE", "True range, max(high, prev close) - min(low, prev close)", inputs=HLC),
-    ta("stddev_20", "volatility", "STDDEV", "20-bar population standard deviation of close", timeperiod=20,
-       nbdev=1.0),
+    ta("stddev_20", "volatility", "STDDEV", "20-bar population standard deviation of close", timeperiod=20, nbdev=1.0),
 ]
 
 CYCLE: list[FeatureSpec] = [
     ta("ht_dcperiod", "cycle", "HT_DCPERIOD", "Hilbert transform dominant cycle period (bars)", memory=400),
-    ta("ht_phasor_inphase", "cycle", "HT_PHASOR", "Hilbert transform phasor, in-phase component", output=0,
-       memory=400),
-    ta("ht_phasor_quadrature", "cycle", "HT_PHASOR", "Hilbert transform phasor, quadrature component", output=1,
-       memory=400),
+    ta("ht_phasor_inphase", "cycle", "HT_PHASOR", "Hilbert transform phasor, in-phase component", output=0, memory=400),
+    ta(
+        "ht_phasor_quadrature",
+        "cycle",
+        "HT_PHASOR",
+        "Hilbert transform phasor, quadrature component",
+        output=1,
+        memory=400,
+    ),
 ]
 
 PRICE_TRANSFORM: list[FeatureSpec] = [
@@ -137,16 +156,41 @@ PRICE_TRANSFORM: list[FeatureSpec] = [
 ]
 
 STATISTICS: list[FeatureSpec] = [
-    ta("linearreg_14", "statistics", "LINEARREG", "14-bar least-squares line of close, value at the last bar",
-       timeperiod=14),
-    ta("linearreg_slope_14", "statistics", "LINEARREG_SLOPE", "Slope of the 14-bar regression line of close",
-       timeperiod=14),
-    ta("linearreg_angle_14", "statistics", "LINEARREG_ANGLE", "Angle (degrees) of the 14-bar regression line",
-       timeperiod=14),
-    ta("linearreg_intercept_14", "statistics", "LINEARREG_INTERCEPT", "Intercept of the 14-bar regression line",
-       timeperiod=14),
-    ta("tsf_14", "statistics", "TSF", "14-bar time series forecast (regression line extended one bar)",
-       timeperiod=14),
-    ta("correl_close_volume_20", "statistics", "CORREL", "20-bar Pearson correlation of close and volume",
-       inputs=("close", "volume"), timeperiod=20),
+    ta(
+        "linearreg_14",
+        "statistics",
+        "LINEARREG",
+        "14-bar least-squares line of close, value at the last bar",
+        timeperiod=14,
+    ),
+    ta(
+        "linearreg_slope_14",
+        "statistics",
+        "LINEARREG_SLOPE",
+        "Slope of the 14-bar regression line of close",
+        timeperiod=14,
+    ),
+    ta(
+        "linearreg_angle_14",
+        "statistics",
+        "LINEARREG_ANGLE",
+        "Angle (degrees) of the 14-bar regression line",
+        timeperiod=14,
+    ),
+    ta(
+        "linearreg_intercept_14",
+        "statistics",
+        "LINEARREG_INTERCEPT",
+        "Intercept of the 14-bar regression line",
+        timeperiod=14,
+    ),
+    ta("tsf_14", "statistics", "TSF", "14-bar time series forecast (regression line extended one bar)", timeperiod=14),
+    ta(
+        "correl_close_volume_20",
+        "statistics",
+        "CORREL",
+        "20-bar Pearson correlation of close and volume",
+        inputs=("close", "volume"),
+        timeperiod=20,
+    ),
 ]

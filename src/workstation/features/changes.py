@@ -75,7 +75,9 @@ def first_bar_after(conn: Connection, symbol: str, interval: str, source: str, a
     return value
 
 
-def replay_start(conn: Connection, symbol: str, interval: str, source: str, before: datetime, bars: int) -> datetime | None:
+def replay_start(
+    conn: Connection, symbol: str, interval: str, source: str, before: datetime, bars: int
+) -> datetime | None:
     """Time of the bar ``bars`` bars before ``before`` (None when the history is shorter: start at the beginning)."""
     m = _bars.c
     query = (

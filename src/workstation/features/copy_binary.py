@@ -39,7 +39,7 @@ def encode_rows(
     mid = b"".join(map(_text_field, between_text))
     trail = b"".join(map(_text_field, trailing_text))
     # One packed record per row, laid out exactly as COPY BINARY wants it.
-    fields: list[tuple[str, Any]] = [("lead", f"V{len(lead)}"), ("ts_len", ">i4"), ("ts", ">i8")]
+    fields: list[Any] = [("lead", f"V{len(lead)}"), ("ts_len", ">i4"), ("ts", ">i8")]
     if mid:
         fields.append(("mid", f"V{len(mid)}"))
     fields += [("cells", [("len", ">i4"), ("value", ">f8")], (k,))]
@@ -62,7 +62,9 @@ def encode_rows(
         return rows.tobytes()
     # A NULL cell keeps only its 4-byte length (-1): its 8 payload bytes are dropped. Rows with NULLs are
     # few (the warm-up), so only they go through the slower masked copy; row order is kept.
-    first_cell = record.dtype.fields["cells"][1]
+    layout = record.dtype.fields
+    assert layout is not None
+    first_cell = int(layout["cells"][1])
     keep = np.ones((int(sparse.sum()), rows.shape[1]), dtype=bool)
     payload = keep[:, first_cell : first_cell + k * 12].reshape(-1, k, 12)
     payload[:, :, 4:] = ~nulls[sparse][:, :, None]

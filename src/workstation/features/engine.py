@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -94,7 +93,10 @@ def build_features(
 
     in_process = len(sources) == 1 or _is_memory_sqlite(engine)
     sqlite = engine.dialect.name == "sqlite"
-    tasks = [SymbolTask(s, interval, src, FEATURE_VERSION, full, write=in_process or not sqlite) for s, src in sorted(sources.items())]
+    tasks = [
+        SymbolTask(s, interval, src, FEATURE_VERSION, full, write=in_process or not sqlite)
+        for s, src in sorted(sources.items())
+    ]
     by_symbol = {task.symbol: task for task in tasks}
     progress(ProgressUpdate(0, len(tasks), "starting"))
     try:
@@ -119,7 +121,9 @@ def _is_memory_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
-def _run(engine: Engine, tasks: list[SymbolTask], in_process: bool, cancel: CancelToken | None) -> Iterator[SymbolOutcome]:
+def _run(
+    engine: Engine, tasks: list[SymbolTask], in_process: bool, cancel: CancelToken | None
+) -> Iterator[SymbolOutcome]:
     if in_process:
         for task in tasks:
             if cancel is not None:

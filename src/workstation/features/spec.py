@@ -20,6 +20,9 @@ import talib
 from numpy.typing import NDArray
 from talib import abstract
 
+# talib.abstract builds Function at import time; its stubs do not know it.
+_Function: Any = abstract.Function  # type: ignore[attr-defined]
+
 FloatArray = NDArray[np.float64]
 
 GROUPS = (
@@ -117,11 +120,11 @@ def ta(
     ``memory`` is the extra history a recursive (EMA-like) function needs to forget its seed.
     """
     frozen = tuple(sorted(params.items()))
-    lookback = int(abstract.Function(func, **params).lookback)
+    lookback = int(_Function(func, **params).lookback)
     shown = ", ".join(f"{k}={v}" for k, v in params.items())
     which = ""
     if output is not None:
-        which = f"[{abstract.Function(func).output_names[output]}]"
+        which = f"[{_Function(func).output_names[output]}]"
     computation = f"talib.{func}({', '.join(inputs)}{', ' if shown else ''}{shown}){which}"
 
     def compute(ctx: FeatureContext) -> FloatArray:
@@ -135,7 +138,9 @@ def ta(
     return FeatureSpec(name, group, definition, computation, lookback, lookback + memory, compute)
 
 
-def derived(name: str, group: str, definition: str, computation: str, warmup: int, history: int, fn: Compute) -> FeatureSpec:
+def derived(
+    name: str, group: str, definition: str, computation: str, warmup: int, history: int, fn: Compute
+) -> FeatureSpec:
     return FeatureSpec(name, group, definition, computation, warmup, max(history, warmup), fn)
 
 

@@ -149,7 +149,10 @@ def _copy_postgres(
     payload = HEADER + encode_rows((symbol, interval), stamps_us, (source,), values, (version,)) + TRAILER
     columns = ", ".join(f'"{c}"' for c in WRITE_COLUMNS)
     dbapi: Any = conn.connection.dbapi_connection
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY feature_engineered_data ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+    with (
+        dbapi.cursor() as cursor,
+        cursor.copy(f"COPY feature_engineered_data ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
         copy.write(payload)
 
 

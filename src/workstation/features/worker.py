@@ -104,7 +104,7 @@ def _build(engine: Engine, task: SymbolTask) -> SymbolOutcome:
     bars = load_bars(engine, task.symbol, task.interval, source=task.source, start=load_from)
     ohlcv = np.column_stack([bars[c].to_numpy(np.float64) for c in store.BAR_FIELDS])
     features = compute_matrix(*ohlcv.T)
-    keep = slice(None) if since is None else slice(int(np.searchsorted(bars.index, pd.Timestamp(since))), None)
+    keep = slice(None) if since is None else slice(int(bars.index.searchsorted(pd.Timestamp(since))), None)
     outcome.timestamps = pd.DatetimeIndex(bars.index[keep])
     outcome.bars = np.ascontiguousarray(ohlcv[keep])
     outcome.features = np.ascontiguousarray(features[keep])
@@ -115,7 +115,9 @@ def _build(engine: Engine, task: SymbolTask) -> SymbolOutcome:
 
 def write_outcome(engine: Engine, task: SymbolTask, outcome: SymbolOutcome) -> None:
     """Replace the rows from ``since`` on (all rows for a full build) in one transaction."""
-    assert outcome.timestamps is not None and outcome.bars is not None and outcome.features is not None
+    assert outcome.timestamps is not None
+    assert outcome.bars is not None
+    assert outcome.features is not None
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Derived data, rebuilt on demand: not waiting for the WAL flush at each symbol's commit is safe
