@@ -143,7 +143,7 @@ def test_unique_keys(engine: Engine) -> None:
     assert ("order_id",) in uniques("orders")
     assert ("fill_id",) in uniques("fills")
     assert ("symbol", "interval", "timestamp", "source") in uniques("market_data")
-    assert ("symbol", "interval", "timestamp", "source") in uniques("feature_engineered_data")
+    assert ("symbol", "interval", "timestamp", "source", "feature_version") in uniques("feature_engineered_data")
 
 
 def test_foreign_keys(engine: Engine) -> None:

@@ -65,12 +65,22 @@ class MarketData(CreatedAtMixin, Base):
 class FeatureEngineeredData(TimestampsMixin, Base):
     """One row per bar with the feature catalog as columns (the spec's wide table).
 
-    The named columns below are the spec's; the feature catalog adds the rest through migrations.
+    The named columns below are the spec's; the feature catalog (workstation.features.catalog) adds the
+    rest through migration 0002_features and reads/writes them through a Core table built from the
+    catalog (workstation.features.store), so they are not mapped here. Catalog versions coexist: the
+    unique key includes feature_version.
     """
 
     __tablename__ = "feature_engineered_data"
     __table_args__ = (
-        UniqueConstraint("symbol", "interval", "timestamp", "source"),
+        UniqueConstraint(
+            "symbol",
+            "interval",
+            "timestamp",
+            "source",
+            "feature_version",
+            name="uq_feature_engineered_data_bar_version",
+        ),
         Index("ix_feature_engineered_data_symbol_version_ts", "symbol", "feature_version", "timestamp"),
     )
 

@@ -1,0 +1,188 @@
+"""Benchmark: feature builds for 1,000 symbols × 2,000 bars in PostgreSQL (run as a script, not collected).
+
+    PYTHONPATH=src python3 tests/benchmarks/bench_features.py [--scale 0.1] [--naive-symbols 20]
+
+Creates its own database (bench_features_<pid>) on WORKSTATION_TEST_DATABASE_URL's server (default
+postgresql://postgres@127.0.0.1/postgres), bulk-loads synthetic bars with COPY, then times:
+  * the full build (compute + COPY write + summary refresh) next to the naive way — the same features per
+    symbol with pandas and DataFrame.to_sql, one symbol at a time — measured on --naive-symbols symbols and
+    extrapolated linearly to all symbols (it is too slow to run on all of them);
+  * an incremental build after one new bar per symbol;
+  * a summary refresh (CONCURRENTLY) and the median of 100 summary queries.
+Targets (full size): full ≤ 30 s, incremental ≤ 3 s, refresh ≤ 1 s, query median ≤ 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from workstation.db.engine import create_db_engine
+from workstation.db.migrate import upgrade
+from workstation.db.summary import dashboard_summary, refresh_dashboard_summary
+from workstation.features.compute import compute_features
+from workstation.features.engine import build_features
+from workstation.market.bars import load_bars
+
+BARS = 2000
+START = pd.Timestamp("2016-01-04 21:00", tz="UTC")
+
+
+def synthetic(n_symbols: int, n_bars: int, seed: int = 7) -> tuple[list[str], pd.DatetimeIndex, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    close = 20.0 + 180.0 * rng.random((n_symbols, 1)) * np.exp(
+        np.cumsum(rng.normal(0.0002, 0.02, (n_symbols, n_bars)), 1)
+    )
+    open_ = close * np.exp(rng.normal(0, 0.005, close.shape))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.008, close.shape)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.008, close.shape)))
+    volume = rng.integers(50_000, 20_000_000, close.shape).astype(np.float64)
+    symbols = [f"S{i:04d}" for i in range(n_symbols)]
+    index = pd.date_range(START, periods=n_bars, freq="B")
+    return symbols, index, np.round(np.stack([open_, high, low, close, volume], axis=2), 4)
+
+
+def copy_bars(url: str, symbols: list[str], index: pd.DatetimeIndex, values: np.ndarray, first: int, last: int) -> None:
+    """COPY bars [first, last) of every symbol into market_data (text COPY from a CSV buffer)."""
+    n = last - first
+    frame = pd.DataFrame(
+        {
+            "symbol": np.repeat(symbols, n),
+            "interval": "1d",
+            "timestamp": np.tile(index[first:last].strftime("%Y-%m-%d %H:%M:%S+00"), len(symbols)),
+            "open": values[:, first:last, 0].ravel(),
+            "high": values[:, first:last, 1].ravel(),
+            "low": values[:, first:last, 2].ravel(),
+            "close": values[:, first:last, 3].ravel(),
+            "volume": values[:, first:last, 4].ravel().astype(np.int64),
+            "source": "synthetic",
+        }
+    )
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY market_data (symbol, interval, timestamp, open, high, low, close, volume, source)"
+            " FROM STDIN (FORMAT CSV)"
+        ) as copy,
+    ):
+        copy.write(buffer.getvalue())
+
+
+def naive_build(engine, symbols: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """The straightforward way: per symbol load, compute with pandas, DataFrame.to_sql into a copy of the table."""
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS naive_features"))
+        conn.execute(text("CREATE TABLE naive_features (LIKE feature_engineered_data INCLUDING ALL)"))
+    started = time.perf_counter()
+    for symbol in symbols:
+        bars = load_bars(engine, symbol, "1d")
+        frame = pd.concat([bars.astype("float64"), compute_features(bars)], axis=1)
+        frame.insert(0, "timestamp", frame.index)
+        frame.insert(0, "source", "synthetic")
+        frame.insert(0, "interval", "1d")
+        frame.insert(0, "symbol", symbol)
+        frame["feature_version"] = "3.0"
+        frame.to_sql("naive_features", engine, if_exists="append", index=False, method="multi", chunksize=200)
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE naive_features"))
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1,000 symbols (default 1.0)")
+    parser.add_argument("--naive-symbols", type=int, default=20, help="symbols the naive baseline runs on")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    n_symbols = max(2, round(1000 * args.scale))
+    admin_url = make_url(os.environ.get("WORKSTATION_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"))
+    name = f"bench_features_{os.getpid()}"
+    admin = create_engine(admin_url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name, drivername="postgresql")
+    raw_url = url.render_as_string(hide_password=False)
+    engine = create_db_engine(raw_url)
+    try:
+        upgrade(engine)
+        symbols, index, values = synthetic(n_symbols, BARS + 1)  # the last bar arrives for the incremental step
+        t0 = time.perf_counter()
+        with (
+            psycopg.connect(raw_url) as conn,
+            conn.cursor() as cur,
+            cur.copy("COPY stock_info (symbol, source) FROM STDIN") as copy,
+        ):
+            for symbol in symbols:
+                copy.write_row((symbol, "synthetic"))
+        copy_bars(raw_url, symbols, index, values, 0, BARS)
+        with psycopg.connect(raw_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE market_data")
+        print(f"setup: {n_symbols} symbols × {BARS} bars loaded with COPY in {time.perf_counter() - t0:.1f}s")
+
+        t0 = time.perf_counter()
+        full = build_features(engine, full=True)
+        full_s = time.perf_counter() - t0
+        naive_n = min(args.naive_symbols, n_symbols)
+        naive_s = naive_build(engine, symbols[:naive_n]) * n_symbols / naive_n
+        print(
+            f"full build: {full.rows_written:,} rows × {len(full.symbols and [1]) and 146} features in {full_s:.2f}s "
+            f"(target ≤ 30s at full size); naive pandas+to_sql: {naive_s:.1f}s "
+            f"(measured on {naive_n} symbols, extrapolated) -> {naive_s / full_s:.1f}× faster"
+        )
+        with psycopg.connect(raw_url, autocommit=True) as conn:
+            conn.execute("ANALYZE feature_engineered_data")
+
+        copy_bars(raw_url, symbols, index, values, BARS, BARS + 1)
+        t0 = time.perf_counter()
+        incremental = build_features(engine)
+        inc_s = time.perf_counter() - t0
+        modes = pd.Series([s.mode for s in incremental.symbols]).value_counts().to_dict()
+        print(f"incremental build (1 new bar per symbol): {incremental.rows_written:,} rows in {inc_s:.2f}s "
+              f"(target ≤ 3s) modes={modes}")  # fmt: skip
+
+        refreshes = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            refresh_dashboard_summary(engine)
+            refreshes.append(time.perf_counter() - t0)
+        print(f"summary refresh (CONCURRENTLY): median {statistics.median(refreshes):.3f}s of 3 (target ≤ 1s)")
+
+        timings = []
+        for i in range(100):
+            t0 = time.perf_counter()
+            rows = dashboard_summary(engine, [symbols[i % n_symbols]])
+            timings.append(time.perf_counter() - t0)
+            assert rows
+            assert rows[0]["total_records"] == BARS + 1
+        all_rows = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            assert len(dashboard_summary(engine)) == n_symbols
+            all_rows.append(time.perf_counter() - t0)
+        print(f"summary query (one symbol): median {statistics.median(timings) * 1000:.2f} ms of 100 (target ≤ 1 ms); "
+              f"whole summary ({n_symbols} rows): median {statistics.median(all_rows) * 1000:.2f} ms")  # fmt: skip
+    finally:
+        engine.dispose()
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
