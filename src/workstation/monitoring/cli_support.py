@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from workstation.monitoring.correlation import correlation_scope
@@ -33,6 +34,7 @@ class CliInvocation:
     correlation_id: str
     argv: list[str]
     started: float = field(default_factory=time.perf_counter)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     cpu_started: float = field(default_factory=time.process_time)
     command_path: str | None = None
     handle: MonitoringHandle | None = None
@@ -187,4 +189,5 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
         response_status=code,
         duration_ms=round(elapsed * 1000.0, 3),
         metadata={"argv": invocation.argv},
+        timestamp=invocation.started_at,
     )

@@ -163,8 +163,12 @@ def record_user_action(
     user_agent: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     correlation_id: str | None = None,
+    timestamp: datetime | None = None,
 ) -> None:
-    """One row in user_action_logs. ``request_path`` is the UI action path (e.g. ``orders/submit``)."""
+    """One row in user_action_logs. ``request_path`` is the UI action path (e.g. ``orders/submit``).
+
+    ``timestamp`` defaults to now; pass the moment the action started when recording it afterwards.
+    """
     extra: dict[str, Any] = dict(metadata or {})
     address = None
     if ip_address:
@@ -173,6 +177,7 @@ def record_user_action(
         except ValueError:
             extra["ip_address"] = ip_address
     row = {
+        "timestamp": timestamp or datetime.now(UTC),
         "correlation_id": correlation_id,
         "action_type": action_type,
         "user_id": user_id,
