@@ -177,7 +177,7 @@ def prune_cmd(older_than: str, archive: Path | None, dry_run: bool, yes: bool, a
 @click.option("--rejections-since", default="1h", show_default=True, help="How far back rejected orders alert.")
 @click.option("--stale-after", default="15m", show_default=True, help="Market data age that alerts ('off': never).")
 @click.option("--all-hours", is_flag=True, help="Check market data outside the regular session too.")
-@click.option("--worker-failures", default=3, show_default=True, type=click.IntRange(min=1), help="Failures that alert.")
+@click.option("--worker-failures", default=3, show_default=True, type=click.IntRange(min=1), help="Failures to alert.")
 @click.option("--worker-window", default="15m", show_default=True, help="Window for repeated failures.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def alerts_cmd(
@@ -195,7 +195,7 @@ def alerts_cmd(
         error_rate_per_minute=error_rate,
         error_rate_window=parse_duration(error_window),
         order_rejected_lookback=parse_duration(rejections_since),
-        market_data_stale_after=None if stale_after.lower() in ("off", "none", "never") else parse_duration(stale_after),
+        market_data_stale_after=None if stale_after.lower() in ("off", "never") else parse_duration(stale_after),
         market_hours_only=not all_hours,
         worker_failures=worker_failures,
         worker_failure_window=parse_duration(worker_window),

@@ -58,7 +58,32 @@ _EXPORTS = {
     "timed": "timing",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ActivityEntry",
+    "Alert",
+    "AlertThresholds",
+    "ContextThread",
+    "MonitoringHandle",
+    "correlation_scope",
+    "current_correlation_id",
+    "current_monitoring",
+    "evaluate_alerts",
+    "install_monitoring",
+    "map_with_context",
+    "new_correlation_id",
+    "prune_logs",
+    "query_activity",
+    "record_error",
+    "record_performance",
+    "record_trading_event",
+    "record_user_action",
+    "register_secret",
+    "submit_with_context",
+    "timed",
+    "trace",
+    "with_correlation",
+    "worker_initializer",
+]
 
 
 def __getattr__(name: str) -> Any:

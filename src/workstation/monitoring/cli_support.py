@@ -57,7 +57,7 @@ class _StderrWarnings(logging.StreamHandler):  # type: ignore[type-arg]
         self.setLevel(logging.WARNING)
         self.addFilter(lambda record: not record.name.startswith("workstation.monitoring"))
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:  # follow sys.stderr when it is swapped (tests capture it)
         return sys.stderr
 
@@ -152,9 +152,8 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
     code = _exit_code(exc)
     words = (invocation.command_path or "workstation").split()
     path = " ".join(words[1:]) or "workstation"
-    expected = exc is None or isinstance(
-        exc, click.exceptions.Exit | click.ClickException | click.exceptions.Abort | WorkstationError | KeyboardInterrupt
-    )
+    user_facing = click.exceptions.Exit | click.ClickException | click.exceptions.Abort | WorkstationError
+    expected = exc is None or isinstance(exc, user_facing | KeyboardInterrupt)
     if exc is not None and not expected:
         record_error(exc, component="cli", request_path=path)
         mark_recorded(exc)
@@ -165,7 +164,7 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
         import psutil
 
         memory_mb = psutil.Process().memory_info().rss / 1_048_576
-    except Exception:  # noqa: S110 - resource figures are a nicety
+    except Exception:
         pass
     record_performance(
         "cli." + ".".join(words[1:]) if len(words) > 1 else "cli",

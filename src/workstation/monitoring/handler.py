@@ -23,7 +23,7 @@ class DatabaseLogHandler(logging.Handler):
         super().__init__(level)
         self._submit = writer.submit
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         # The base class takes a lock around emit(); the writer's queue is thread-safe, so skip it.
         if not self.filter(record):
             return False

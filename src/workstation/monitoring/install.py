@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing.util
 import sys
@@ -167,7 +168,5 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
 
 def mark_recorded(exc: BaseException) -> None:
     """Tell the exception hooks this exception is already in error_logs (no second row)."""
-    try:
+    with contextlib.suppress(AttributeError):
         exc._workstation_recorded = True  # type: ignore[attr-defined]
-    except AttributeError:
-        pass

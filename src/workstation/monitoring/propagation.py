@@ -45,7 +45,11 @@ def submit_with_context(executor: Executor, fn: Callable[P, R], /, *args: P.args
     if isinstance(executor, ProcessPoolExecutor):
         return executor.submit(with_correlation(fn), *args, **kwargs)
     context = contextvars.copy_context()
-    return executor.submit(context.run, fn, *args, **kwargs)
+
+    def run() -> R:
+        return context.run(fn, *args, **kwargs)
+
+    return executor.submit(run)
 
 
 def map_with_context(executor: Executor, fn: Callable[..., R], *iterables: Any, **kwargs: Any) -> Any:

@@ -146,7 +146,7 @@ def _user_action_severity(status: int | None) -> str:
     return "WARNING"
 
 
-def user_action_entry(row: Mapping[str, Any]) -> ActivityEntry:
+def user_action_entry(row: Mapping[Any, Any]) -> ActivityEntry:
     """A user_action_logs row (as a mapping of column names) in the shape of the activity stream."""
     parts = [row["action_type"]]
     if row["request_method"]:

@@ -120,9 +120,7 @@ def record_trading_event(
         "metadata": extra or None,
     }
     if not submit_row(TRADING_EVENTS, row):
-        _fallback.info(
-            "trading event %s %s %s %s @ %s order %s [%s]", event_type, side, quantity, symbol, price, order_id, strategy
-        )
+        _fallback.info("trading event %s %s %s %s @ %s order %s", event_type, side, quantity, symbol, price, order_id)
 
 
 def record_error(

@@ -25,13 +25,15 @@ _SECRET_FIELD = re.compile(r"(key|secret|password|passwd|pwd|token|authorization
 # Secrets that show up in free text whatever their value: URL passwords, auth headers, key=value pairs.
 _TEXT_PATTERNS = (
     re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?P<tail>@)", re.I),
-    re.compile(r"(?P<head>\b(?:authorization|proxy-authorization)\s*[:=]\s*(?:bearer|basic|token)?\s*)"
-                r"(?P<secret>[^\s,;'\"]+)",
+    re.compile(
+        r"(?P<head>\b(?:authorization|proxy-authorization)\s*[:=]\s*(?:bearer|basic|token)?\s*)"
+        r"(?P<secret>[^\s,;'\"]+)",
         re.I,
     ),
-    re.compile(r"(?P<head>\b(?:apca[-_]api[-_](?:key[-_]id|secret[-_]key)|api[-_]?key|api[-_]?secret|secret[-_]?key"
-                r"|access[-_]?token|refresh[-_]?token|password|passwd|secret|token)\b['\"]?\s*[:=]\s*['\"]?)"
-                r"(?P<secret>[^\s,;'\"&}]+)",
+    re.compile(
+        r"(?P<head>\b(?:apca[-_]api[-_](?:key[-_]id|secret[-_]key)|api[-_]?key|api[-_]?secret|secret[-_]?key"
+        r"|access[-_]?token|refresh[-_]?token|password|passwd|secret|token)\b['\"]?\s*[:=]\s*['\"]?)"
+        r"(?P<secret>[^\s,;'\"&}]+)",
         re.I,
     ),
 )

@@ -164,6 +164,8 @@ def decode_spill(line: str) -> tuple[str, dict[str, Any]]:
     table = str(payload["t"])
     shape = SHAPES[table]
     row: dict[str, Any] = payload["r"]
+    for column in shape.columns:  # rows spilled by an older version may lack newer columns
+        row.setdefault(column, None)
     for column in shape.datetimes:
         if isinstance(row.get(column), str):
             row[column] = datetime.fromisoformat(row[column])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ _DATA_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.DataError,
     TypeError,
     ValueError,
+    KeyError,
 )
 
 
@@ -96,10 +98,8 @@ class DatabaseSink:
 
 
 def _rollback_quietly(dbapi: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the connection is being discarded anyway
         dbapi.rollback()
-    except Exception:  # noqa: S110 - the connection is being discarded anyway
-        pass
 
 
 def _pg_value(column: str, value: Any) -> Any:

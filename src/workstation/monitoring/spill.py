@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import psutil
 from sqlalchemy.engine import URL
@@ -53,7 +54,7 @@ class SpillStore:
         self._pid = os.getpid()
         self._stamp = _process_stamp(self._pid) or 0
         self._own: Path | None = None
-        self._own_handle: object | None = None
+        self._own_handle: TextIO | None = None
         self._pending: list[Path] = []
         self._offsets: dict[Path, int] = {}
         self.spilled_rows = 0
@@ -69,8 +70,8 @@ class SpillStore:
             handle.flush()
             self.spilled_rows += len(lines)
 
-    def _open_own(self):  # type: ignore[no-untyped-def]  # a text file handle
-        if self._own is None or self._own_handle is None:
+    def _open_own(self) -> TextIO:
+        if self._own is None or self._own_handle is None:  # start a new file
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"spill-{self._pid}-{self._stamp}-{_monotonic_ns()}.jsonl"
             self._own = path
@@ -148,7 +149,7 @@ class SpillStore:
         if size > offset:
             return False
         if path == self._own and self._own_handle is not None:
-            self._own_handle.close()  # type: ignore[attr-defined]
+            self._own_handle.close()
             self._own, self._own_handle = None, None
         path.unlink(missing_ok=True)
         path.with_suffix(".offset").unlink(missing_ok=True)
@@ -160,9 +161,9 @@ class SpillStore:
         with self._lock:
             if self._own_handle is not None:
                 handle = self._own_handle
-                handle.flush()  # type: ignore[attr-defined]
-                os.fsync(handle.fileno())  # type: ignore[attr-defined]
-                handle.close()  # type: ignore[attr-defined]
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
                 self._own_handle = None
                 self._own = None
 
@@ -182,8 +183,8 @@ def pending_spill_rows(directory: Path) -> int:
     return total
 
 
-def _iter_lines(handle: object) -> Iterator[bytes]:
-    for line in handle:  # type: ignore[attr-defined]
+def _iter_lines(handle: BinaryIO) -> Iterator[bytes]:
+    for line in handle:
         if line.endswith(b"\n"):
             yield line
 

@@ -34,7 +34,7 @@ def _cpu_seconds() -> float:
     return float(times.user + times.system)
 
 
-class timed:  # noqa: N801 - reads as a verb at the call site: ``with timed("get_features"):``
+class timed:
     """Time a block: ``with timed("get_features", component="ml_pipeline") as t: ...``
 
     or a function: ``@timed("fit", component="ml")``. Records duration_ms, status (``success``;
