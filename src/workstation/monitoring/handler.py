@@ -36,7 +36,26 @@ class DatabaseLogHandler(logging.Handler):
             exc_info = record.exc_info
             if exc_info and exc_info[0] is not None:
                 exc = (_formatter.formatException(exc_info), qualified_name(exc_info[0]), str(exc_info[1]))
-            self._submit(("L", record, record.getMessage(), exc, current_correlation_id()))
+            # Plain values only: the record itself is freed at once, and a tuple of strings and
+            # numbers is not tracked by the garbage collector while it waits in the queue.
+            self._submit(
+                (
+                    "L",
+                    record.name,
+                    record.levelno,
+                    record.created,
+                    record.getMessage(),
+                    record.module,
+                    record.funcName,
+                    record.lineno,
+                    record.threadName,
+                    record.process,
+                    getattr(record, "correlation_id", None) or current_correlation_id(),
+                    exc,
+                    record.stack_info,
+                    getattr(record, "monitoring_metadata", None),
+                )
+            )
         except RecursionError:
             raise
         except Exception:

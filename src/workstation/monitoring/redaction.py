@@ -37,6 +37,8 @@ _TEXT_PATTERNS = (
         re.I,
     ),
 )
+# A cheap first look: only text that contains one of these words can match _TEXT_PATTERNS.
+_TEXT_TRIGGER = re.compile(r"://[^/@\s]*:|authori|key|secret|token|passw", re.IGNORECASE)
 # Values shorter than this are not treated as secrets by value (they would blank out ordinary words).
 MIN_SECRET_LENGTH = 6
 
@@ -75,8 +77,11 @@ class Redactor:
     def text(self, value: str | None) -> str | None:
         if not value:
             return value
-        if self._pattern is not None:
-            value = self._pattern.sub(REDACTED, value)
+        pattern_ = self._pattern
+        if pattern_ is not None and pattern_.search(value):
+            value = pattern_.sub(REDACTED, value)
+        if not _TEXT_TRIGGER.search(value):
+            return value
         for pattern in _TEXT_PATTERNS:
             if pattern.search(value):
                 value = pattern.sub(lambda m: f"{m.group('head')}{REDACTED}{m.groupdict().get('tail') or ''}", value)

@@ -70,18 +70,19 @@ def level_name(levelno: int) -> str:
     return "DEBUG"
 
 
-def log_record_rows(
-    record: logging.LogRecord, message: str, exc: tuple[str, str, str] | None, correlation_id: str | None
-) -> list[tuple[str, dict[str, Any]]]:
-    """The system_logs row for a LogRecord, plus an error_logs row when it carries an exception at ERROR+."""
-    timestamp = datetime.fromtimestamp(record.created, UTC)
-    cid = getattr(record, "correlation_id", None) or correlation_id
-    extra = getattr(record, "monitoring_metadata", None)
+def log_record_rows(item: tuple[Any, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """The system_logs row for a queued log item, plus an error_logs row when it carries an exception at ERROR+.
+
+    ``item`` is what DatabaseLogHandler.emit queues: ("L", name, levelno, created, message, module,
+    function, line, thread name, process id, correlation id, exception, stack info, extra metadata).
+    """
+    (_, name, levelno, created, message, module, function, line, thread, process, cid, exc, stack, extra) = item
+    timestamp = datetime.fromtimestamp(created, UTC)
     metadata: dict[str, Any] | None = dict(extra) if isinstance(extra, dict) else None
     if exc is not None:
         metadata = {**(metadata or {}), "exception": exc[0]}
-    if record.stack_info:
-        metadata = {**(metadata or {}), "stack": record.stack_info}
+    if stack:
+        metadata = {**(metadata or {}), "stack": stack}
     rows: list[tuple[str, dict[str, Any]]] = [
         (
             SYSTEM_LOGS,
@@ -89,29 +90,29 @@ def log_record_rows(
                 "timestamp": timestamp,
                 "correlation_id": cid,
                 "metadata": metadata,
-                "level": level_name(record.levelno),
-                "logger_name": record.name,
+                "level": level_name(levelno),
+                "logger_name": name,
                 "message": message,
-                "module": record.module,
-                "function_name": record.funcName,
-                "line_number": record.lineno,
-                "thread_name": record.threadName,
-                "process_id": record.process,
+                "module": module,
+                "function_name": function,
+                "line_number": line,
+                "thread_name": thread,
+                "process_id": process,
             },
         )
     ]
-    if exc is not None and record.levelno >= logging.ERROR:
+    if exc is not None and levelno >= logging.ERROR:
         rows.append(
             (
                 ERROR_LOGS,
                 {
                     "timestamp": timestamp,
                     "correlation_id": cid,
-                    "metadata": {"logger": record.name, "log_message": message},
+                    "metadata": {"logger": name, "log_message": message},
                     "error_type": exc[1],
                     "error_message": exc[2],
                     "stack_trace": exc[0],
-                    "component": record.name,
+                    "component": name,
                     "user_id": None,
                     "request_path": None,
                 },
@@ -125,22 +126,30 @@ def qualified_name(exc_type: type[BaseException]) -> str:
     return exc_type.__qualname__ if module in ("builtins", "__main__") else f"{module}.{exc_type.__qualname__}"
 
 
+# Per table: the text columns to redact, the (column, length) limits, all columns (precomputed: hot path).
+_PLANS = {
+    name: (_TEXT_COLUMNS[name], tuple(shape.lengths.items()), shape.columns, len(shape.columns))
+    for name, shape in SHAPES.items()
+}
+
+
 def clean_row(table: str, row: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """Redact secrets, fit strings to their columns and give every column a value (in place)."""
-    shape = SHAPES[table]
-    for column in _TEXT_COLUMNS[table]:
+    text_columns, lengths, columns, width = _PLANS[table]
+    for column in text_columns:
         value = row.get(column)
-        if isinstance(value, str):
+        if value and isinstance(value, str):
             row[column] = redactor.text(value)
     metadata = row.get("metadata")
     if metadata is not None:
         row["metadata"] = json_safe(redactor.metadata(metadata))
-    for column, length in shape.lengths.items():
+    for column, length in lengths:
         value = row.get(column)
-        if isinstance(value, str) and len(value) > length:
+        if value is not None and isinstance(value, str) and len(value) > length:
             row[column] = value[: length - 1] + "…"
-    for column in shape.columns:
-        row.setdefault(column, None)
+    if len(row) < width:
+        for column in columns:
+            row.setdefault(column, None)
     if row["timestamp"] is None:
         row["timestamp"] = datetime.now(UTC)
     return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -75,9 +76,16 @@ class DatabaseSink:
             for table, rows in grouped.items():
                 columns = SHAPES[table].columns
                 names = ", ".join(f'"{c}"' for c in columns)
+                values = operator.itemgetter(*columns)
+                meta = columns.index("metadata")
+                dumps = json.dumps
                 with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                    write = copy.write_row
                     for row in rows:
-                        copy.write_row([_pg_value(c, row[c]) for c in columns])
+                        record = values(row)
+                        if record[meta] is not None:  # jsonb travels as its text
+                            record = (*record[:meta], dumps(record[meta], ensure_ascii=False), *record[meta + 1 :])
+                        write(record)
         dbapi.commit()
 
     @staticmethod
@@ -100,12 +108,6 @@ class DatabaseSink:
 def _rollback_quietly(dbapi: Any) -> None:
     with contextlib.suppress(Exception):  # the connection is being discarded anyway
         dbapi.rollback()
-
-
-def _pg_value(column: str, value: Any) -> Any:
-    if column == "metadata" and value is not None:
-        return json.dumps(value, ensure_ascii=False)
-    return value
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -32,7 +32,7 @@ from workstation.monitoring.spill import SpillStore
 _log = logging.getLogger("workstation.monitoring.writer")
 
 # Queue items are small tuples tagged by their first element, so emit() allocates almost nothing:
-#   ("L", LogRecord, message, exception text, correlation id)   a logging record
+#   ("L", logger name, level, created, message, … )             a logging record (see rows.log_record_rows)
 #   ("R", table, row)                                            a typed row (trading event, timing …)
 #   ("F", threading.Event)                                       a flush marker
 Item = tuple[Any, ...]
@@ -166,7 +166,7 @@ class LogWriter:
         for item in items:
             tag = item[0]
             if tag == "L":
-                rows.extend(log_record_rows(item[1], item[2], item[3], item[4]))
+                rows.extend(log_record_rows(item))
             elif tag == "R":
                 rows.append((item[1], item[2]))
             else:
