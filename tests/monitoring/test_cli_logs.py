@@ -31,6 +31,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 def test_every_invocation_is_traced(db_url: str) -> None:
     status = _run("--database-url", db_url, "db", "status", "--json")
     assert status.returncode == 0, status.stderr
@@ -53,6 +54,7 @@ def test_every_invocation_is_traced(db_url: str) -> None:
     assert missing.stderr.strip() == "error: no log rows carry correlation id 'cli-nothing'"
 
 
+@pytest.mark.slow
 def test_unreachable_database_spills_and_keeps_the_one_line_error(tmp_path: Path) -> None:
     url = "postgresql://user:hunter2@127.0.0.1:1/nope"
     result = _run("--database-url", url, "db", "status", env={"WORKSTATION_DATA_DIR": str(tmp_path)})

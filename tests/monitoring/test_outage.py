@@ -76,6 +76,7 @@ def test_sqlite_outage_loses_nothing_and_replays_once(db_url: str, install: Inst
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_postgresql_server_gone_mid_run(pg_engine: Engine, install: Install, log: logging.Logger) -> None:
     """The writer talks to PostgreSQL through a proxy that we cut for a while (a dead port)."""
     url = make_url(str(pg_engine.url.render_as_string(hide_password=False)))

@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import pytest
 from monitoring_helpers import TABLES, Install
 from sqlalchemy import Engine, text
 
@@ -50,6 +51,7 @@ def test_threads_inherit_the_id() -> None:
         assert plain == [None]
 
 
+@pytest.mark.slow
 def test_process_pool_workers_get_the_id() -> None:
     context = multiprocessing.get_context("spawn")
     with correlation_scope(prefix="job") as cid, ProcessPoolExecutor(2, mp_context=context) as pool:
@@ -60,6 +62,7 @@ def test_process_pool_workers_get_the_id() -> None:
         assert pool.submit(_worker_id).result(timeout=120) == "init-id"
 
 
+@pytest.mark.slow
 def test_rows_written_in_workers_carry_the_parent_id(db_url: str, engine: Engine, install: Install) -> None:
     handle = install(engine, logger=logging.getLogger())
     with correlation_scope(prefix="job") as cid:
