@@ -72,6 +72,11 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     Run without a command to open the workstation window.
     """
     ctx.obj = AppContext(database_url_option=database_url)
+    # One correlation id, timing, user action and error record per invocation (monitoring is
+    # installed only once the command opens its database; see AppContext.engine).
+    from workstation.monitoring.cli_support import cli_invocation
+
+    ctx.with_resource(cli_invocation())
     if ctx.invoked_subcommand is None:
         gui = main.get_command(ctx, "gui")
         if gui is None:

@@ -27,6 +27,9 @@ class AppContext:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = create_db_engine(self.settings.database_url)
+            from workstation.monitoring.cli_support import engine_created
+
+            engine_created(self._engine)  # the command's logs, timing and errors go to this database
         return self._engine
 
 
