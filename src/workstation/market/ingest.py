@@ -19,7 +19,7 @@ from workstation.db.models import MarketData
 from workstation.errors import WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, no_progress
 from workstation.market.corporate_actions import adjust_splits
-from workstation.market.frame import ProviderBatch, Reject
+from workstation.market.frame import INTERVALS, ProviderBatch, Reject, is_intraday
 from workstation.market.providers.csv import read_bars_csv
 from workstation.market.store import DEFAULT_BATCH_ROWS, store_bars
 from workstation.market.validation import validate_bars
@@ -184,3 +184,119 @@ def merge_summaries(parts: list[IngestSummary]) -> IngestSummary:
         total.source = total.source or part.source
         total.aborted = total.aborted or part.aborted
     return total
+
+
+def _symbols(symbols: list[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
+    if not cleaned:
+        raise WorkstationError("no symbols given", exit_code=2)
+    too_long = [s for s in cleaned if len(s) > 32]
+    if too_long:
+        raise WorkstationError(f"symbol too long: {too_long[0]}", exit_code=2)
+    return cleaned
+
+
+def _forgive_empty_increments(batch: ProviderBatch, incremental: set[str]) -> None:
+    """With --since last an empty answer means "nothing new yet", not a failure."""
+    for symbol in incremental:
+        if batch.failures.get(symbol, "").startswith(("Yahoo returned no", "Alpaca returned no")):
+            del batch.failures[symbol]
+
+
+def _mark_up_to_date(summary: IngestSummary, symbols: list[str]) -> None:
+    for symbol in symbols:
+        if symbol not in summary.failures:
+            summary.symbols.setdefault(symbol, SymbolSummary())
+
+
+def ingest_yahoo(
+    engine: Engine,
+    symbols: list[str],
+    *,
+    interval: str = "1d",
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    period: str | None = None,
+    since_last: bool = False,
+    session: Any = None,
+    strict: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> IngestSummary:
+    """Fetch bars and company metadata from Yahoo and store them (source 'yahoo')."""
+    from workstation.market.providers.yahoo import HISTORY_LIMIT, SOURCE, YahooRequest, fetch_yahoo
+    from workstation.market.symbols import upsert_stock_info
+
+    names = _symbols(symbols)
+    request = YahooRequest(interval=interval, start=start, end=end, period=period)
+    if since_last:
+        step = INTERVALS.get(interval, pd.Timedelta(days=1))
+        floor = (
+            pd.Timestamp.now(tz="UTC") - HISTORY_LIMIT[interval] + pd.Timedelta(hours=1)
+            if interval in HISTORY_LIMIT
+            else None
+        )
+        for symbol, newest in latest_stored(engine, names, interval, SOURCE).items():
+            request.starts[symbol] = max(newest + step, floor) if floor is not None else newest + step
+    batch, metadata = fetch_yahoo(names, request, session=session, progress=progress, cancel=cancel)
+    _forgive_empty_increments(batch, set(request.starts))
+    summary = process_batch(
+        engine, batch, strict=strict, interval=interval, source=SOURCE, progress=progress, cancel=cancel
+    )
+    if not summary.aborted:
+        stored = [s for s in names if s in summary.symbols and s not in summary.failures]
+        with engine.begin() as conn:
+            for symbol in stored:
+                if metadata.get(symbol):
+                    upsert_stock_info(conn, symbol, metadata[symbol], SOURCE)
+    _mark_up_to_date(summary, names)
+    return summary
+
+
+def ingest_alpaca(
+    engine: Engine,
+    symbols: list[str],
+    *,
+    timeframe: str = "1Day",
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    feed: str = "iex",
+    adjustment: str = "split",
+    since_last: bool = False,
+    client: Any = None,
+    strict: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> IngestSummary:
+    """Fetch bars from Alpaca's market-data API and store them (source 'alpaca')."""
+    from workstation.market.providers.alpaca import SOURCE, TIMEFRAMES, fetch_alpaca
+
+    names = _symbols(symbols)
+    interval = TIMEFRAMES.get(timeframe)
+    if interval is None:
+        raise WorkstationError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}", exit_code=2)
+    if start is None:  # Alpaca's own default is "today"; a useful history is what people expect
+        back = pd.DateOffset(years=5) if not is_intraday(interval) else pd.DateOffset(days=30)
+        start = (end or pd.Timestamp.now(tz="UTC")).normalize() - back
+    starts: dict[str, Any] = {}
+    if since_last:
+        step = INTERVALS[interval]
+        starts = {s: (t + step).to_pydatetime() for s, t in latest_stored(engine, names, interval, SOURCE).items()}
+    batch = fetch_alpaca(
+        names,
+        timeframe=timeframe,
+        start=start.to_pydatetime(),
+        end=end.to_pydatetime() if end is not None else None,
+        feed=feed,
+        adjustment=adjustment,
+        starts=starts,
+        client=client,
+        progress=progress,
+        cancel=cancel,
+    )
+    _forgive_empty_increments(batch, set(starts))
+    summary = process_batch(
+        engine, batch, strict=strict, interval=interval, source=SOURCE, progress=progress, cancel=cancel
+    )
+    _mark_up_to_date(summary, names)
+    return summary

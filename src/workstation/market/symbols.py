@@ -81,7 +81,11 @@ class SymbolImportSummary:
     rejects: list[Reject] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"imported": self.imported, "rejected": len(self.rejects), "rejects": [r.to_dict() for r in self.rejects]}
+        return {
+            "imported": self.imported,
+            "rejected": len(self.rejects),
+            "rejects": [r.to_dict() for r in self.rejects],
+        }
 
 
 def import_symbols_csv(engine: Engine, path: Path | str, *, source: str = "csv") -> SymbolImportSummary:

@@ -146,7 +146,9 @@ def read_bars_csv(
     blank = (text == "").all(axis=1)
     lines = pd.Series(np.arange(len(text), dtype=np.int64) + 2, index=text.index)  # header is line 1
     text, lines = text[~blank], lines[~blank]
-    symbols = text[found["symbol"]].str.strip().str.upper() if "symbol" in found else pd.Series(symbol, index=text.index)
+    symbols = (
+        text[found["symbol"]].str.strip().str.upper() if "symbol" in found else pd.Series(symbol, index=text.index)
+    )
     if symbol and "symbol" in found:  # --symbol picks one symbol out of a long file
         keep = symbols == symbol.upper()
         text, lines, symbols = text[keep], lines[keep], symbols[keep]
@@ -159,9 +161,7 @@ def read_bars_csv(
     elif interval not in INTERVALS:
         raise WorkstationError(f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}", exit_code=2)
     elif detected and is_intraday(detected) and not is_intraday(interval):
-        raise WorkstationError(
-            f"{path.name} holds {detected} bars but the interval given is {interval}", exit_code=2
-        )
+        raise WorkstationError(f"{path.name} holds {detected} bars but the interval given is {interval}", exit_code=2)
     daily = not is_intraday(interval)
     times = parse_timestamps(raw_times, tz=tzname, daily=True) if daily else probe
     rejects = [
