@@ -28,25 +28,33 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     if raw.empty:
         return normalise_bars(raw.assign(volume=pd.Series(dtype="int64"))), []
     frame = raw.reset_index(drop=True).copy()
-    problems: list[list[str]] = [[] for _ in range(len(frame))]
+    # Only rows with a problem get an entry; most batches have none, so this stays cheap at 2M rows.
+    problems: dict[int, list[str]] = {}
 
     def flag(mask: np.ndarray | pd.Series, reason: str | pd.Series) -> None:
         positions = np.flatnonzero(np.asarray(mask, dtype=bool))
         for pos in positions:
-            problems[pos].append(reason if isinstance(reason, str) else str(reason.iloc[pos]))
+            problems.setdefault(int(pos), []).append(reason if isinstance(reason, str) else str(reason.iloc[pos]))
 
-    timestamps = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+    timestamps = frame["timestamp"]
+    if not isinstance(timestamps.dtype, pd.DatetimeTZDtype):
+        timestamps = pd.to_datetime(timestamps, utc=True, errors="coerce")
     flag(timestamps.isna(), "timestamp missing or does not parse")
     frame["timestamp"] = timestamps
 
     numbers: dict[str, pd.Series] = {}
     for column in (*PRICE_COLUMNS, "volume"):
-        values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        missing = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
-        bad = values.isna() & ~missing
-        flag(missing, f"{column} missing")
-        if bad.any():
-            flag(bad, frame[column].map(lambda v, c=column: f"{c} is not a number: {_raw_text(v)!r}"))
+        original = frame[column]
+        if pd.api.types.is_numeric_dtype(original.dtype):
+            values = original.astype("float64")
+            flag(values.isna(), f"{column} missing")
+        else:
+            values = pd.to_numeric(original, errors="coerce").astype("float64")
+            missing = original.isna() | (original.astype(str).str.strip() == "")
+            bad = values.isna() & ~missing
+            flag(missing, f"{column} missing")
+            if bad.any():
+                flag(bad, original.map(lambda v, c=column: f"{c} is not a number: {_raw_text(v)!r}"))
         infinite = np.isinf(values)
         flag(infinite, f"{column} is not finite")
         values = values.where(~infinite)
@@ -60,15 +68,17 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     flag(volume < 0, "volume must be >= 0")
     flag(volume > MAX_VOLUME, "volume too large")
     o, h, lo, c = (numbers[k] for k in PRICE_COLUMNS)
-    flag(h < lo, "high < low")
-    flag((lo > o) & ~(h < lo), "low > open")
-    flag((lo > c) & ~(h < lo), "low > close")
-    flag((o > h) & ~(h < lo), "open > high")
-    flag((c > h) & ~(h < lo), "close > high")
+    inverted = h < lo
+    flag(inverted, "high < low")
+    flag((lo > o) & ~inverted, "low > open")
+    flag((lo > c) & ~inverted, "low > close")
+    flag((o > h) & ~inverted, "open > high")
+    flag((c > h) & ~inverted, "close > high")
     for column, values in numbers.items():
         frame[column] = values
 
-    ok = np.array([not p for p in problems])
+    ok = np.ones(len(frame), dtype=bool)
+    ok[list(problems)] = False
     keys = ["symbol", "interval", "timestamp", "source"]
     candidates = frame[ok]
     duplicated = candidates.duplicated(keys, keep="first")
@@ -76,8 +86,8 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
         first_rows = candidates.drop_duplicates(keys, keep="first").set_index(keys)["row"]
         for index in candidates.index[duplicated]:
             key = tuple(frame.loc[index, keys])
-            problems[index].append(f"duplicate timestamp {frame.loc[index, 'timestamp']} (kept row {first_rows[key]})")
-        ok = np.array([not p for p in problems])
+            problems.setdefault(int(index), []).append(f"duplicate timestamp {frame.loc[index, 'timestamp']} (kept row {first_rows[key]})")
+        ok[list(problems)] = False
 
     rejects = [
         Reject(
@@ -85,8 +95,7 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
             symbol=None if pd.isna(frame.at[i, "symbol"]) else str(frame.at[i, "symbol"]),
             reason="; ".join(p),
         )
-        for i, p in enumerate(problems)
-        if p
+        for i, p in sorted(problems.items())
     ]
     good = frame[ok].copy()
     good["volume"] = good["volume"].round().astype(np.int64)
