@@ -61,11 +61,27 @@ def chart_body(
         result["indicators"] = {"quote": [{}], "adjclose": [{}]}
     if events:
         result["events"] = events
+    if granularity.endswith(("m", "h")):  # intraday answers list each day's regular session
+        result["meta"]["tradingPeriods"] = _trading_periods(bars, tz)
     return {"chart": {"result": [result], "error": None}}
 
 
+def _trading_periods(bars: list[tuple[datetime, float, float, float, float, int]], tz: str) -> list[Any]:
+    zone = ZoneInfo(tz)
+    days = sorted({b[0].astimezone(zone).date() for b in bars})
+    periods = []
+    for day in days:
+        opens = datetime(day.year, day.month, day.day, 9, 30, tzinfo=zone)
+        closes = datetime(day.year, day.month, day.day, 16, 0, tzinfo=zone)
+        offset = int(opens.utcoffset().total_seconds())  # type: ignore[union-attr]
+        name = opens.tzname()
+        periods.append([{"timezone": name, "start": int(opens.timestamp()), "end": int(closes.timestamp()), "gmtoffset": offset}])
+    return periods
+
+
 def no_data_body(symbol: str) -> dict[str, Any]:
-    return {"chart": {"result": None, "error": {"code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"}}}  # fmt: skip
+    error = {"code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"}
+    return {"chart": {"result": None, "error": error}}
 
 
 class YahooStub(BaseAdapter):
@@ -79,7 +95,7 @@ class YahooStub(BaseAdapter):
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         url = urlparse(request.url or "")
-        self.requests.append(f"{url.netloc}{url.path}")
+        self.requests.append(f"{url.netloc}{url.path}?{url.query}")
         query = parse_qs(url.query)
         status, body = 404, {"error": "not found"}
         if url.netloc == "fc.yahoo.com":
