@@ -42,7 +42,8 @@ def _sessions(end: pd.Timestamp, years: int) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(days)
 
 
-def _market_returns(rng: np.random.Generator, n: int, market: dict[str, Any]) -> np.ndarray:
+def _market_returns(rng: np.random.Generator, n: int, market: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Market log returns and their volatility relative to the base (the common volatility factor)."""
     regimes = list(market["regimes"])
     transition = np.array([[market["transitions"][a][b] for b in regimes] for a in regimes])
     transition /= transition.sum(axis=1, keepdims=True)
@@ -50,6 +51,7 @@ def _market_returns(rng: np.random.Generator, n: int, market: dict[str, Any]) ->
     state = regimes.index("sideways")
     variance = market["base_daily_vol"] ** 2
     returns = np.empty(n)
+    level = np.empty(n)
     shocks = rng.standard_normal(n)
     uniforms = rng.random(n)
     for t in range(n):
@@ -59,8 +61,9 @@ def _market_returns(rng: np.random.Generator, n: int, market: dict[str, Any]) ->
         scale = regime["vol_scale"] * market["base_daily_vol"]
         eps = np.sqrt(variance) * shocks[t]
         returns[t] = regime["drift"] + eps * scale / market["base_daily_vol"]
+        level[t] = np.sqrt(variance) * regime["vol_scale"] / market["base_daily_vol"]
         variance = garch["omega"] + garch["alpha"] * eps**2 + garch["beta"] * variance
-    return returns
+    return returns, level
 
 
 def generate_universe(symbols: int = 50, years: int = 5, seed: int = 7, end: str | None = None) -> DemoUniverse:
@@ -70,9 +73,11 @@ def generate_universe(symbols: int = 50, years: int = 5, seed: int = 7, end: str
     last_day = pd.Timestamp(end or params["end_date"])
     days = _sessions(last_day, years)
     n = len(days)
-    market = _market_returns(rng, n, params["market"])
+    market, vol_level = _market_returns(rng, n, params["market"])
     sectors = params["sectors"]
-    sector_returns = {s["code"]: 0.5 * market + rng.standard_normal(n) * 0.006 * s["vol_scale"] for s in sectors}
+    sector_returns = {
+        s["code"]: 0.5 * market + rng.standard_normal(n) * 0.006 * s["vol_scale"] * vol_level for s in sectors
+    }
     stock = params["stock"]
     daily_stamps = days.tz_localize(tz).tz_convert("UTC")
     daily_frames: list[pd.DataFrame] = []
@@ -84,8 +89,9 @@ def generate_universe(symbols: int = 50, years: int = 5, seed: int = 7, end: str
         ticker = f"{sector['code']}{i // len(sectors) + 1:02d}"
         beta = rng.uniform(*stock["beta_range"])
         idio = rng.uniform(*stock["idio_vol_range"]) * sector["vol_scale"]
-        log_ret = beta * market + 0.6 * sector_returns[sector["code"]] + rng.standard_normal(n) * idio
-        gaps = rng.standard_normal(n) * stock["overnight_gap_vol"]
+        # Stock-specific noise rises and falls with market volatility: calm and stormy spells for all.
+        log_ret = beta * market + 0.6 * sector_returns[sector["code"]] + rng.standard_normal(n) * idio * vol_level
+        gaps = rng.standard_normal(n) * stock["overnight_gap_vol"] * vol_level
         jumps = (rng.random(n) < stock["jump_probability"]) * rng.standard_normal(n) * stock["jump_vol"]
         overnight = gaps + jumps
         intraday = log_ret - gaps  # the close-to-close move is shared between the gap and the session
