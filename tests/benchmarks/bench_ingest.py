@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from workstation.db.engine import create_db_engine  # noqa: E402
-from workstation.db.migrate import upgrade  # noqa: E402
-from workstation.market.frame import ProviderBatch  # noqa: E402
-from workstation.market.ingest import process_batch  # noqa: E402
+from workstation.db.engine import create_db_engine
+from workstation.db.migrate import upgrade
+from workstation.market.frame import ProviderBatch
+from workstation.market.ingest import process_batch
 
 SYMBOLS, BARS = 1_000, 2_000
 
@@ -58,7 +58,9 @@ def make_bars(symbols: int, bars: int, seed: int = 1) -> pd.DataFrame:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="Fraction of the 1,000 symbols to use.")
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres")
+    )
     args = parser.parse_args()
     symbols = max(1, round(SYMBOLS * args.scale))
     admin_url = make_url(args.admin_url).set(drivername="postgresql+psycopg")
@@ -80,7 +82,8 @@ def main() -> int:
         t0 = time.perf_counter()
         fresh = process_batch(ours, ProviderBatch(bars=bars.copy()), interval="1h", source="bench")
         ours_s = time.perf_counter() - t0
-        assert fresh.inserted == rows and not fresh.failures, fresh.to_dict()["failures"]
+        if fresh.inserted != rows or fresh.failures:
+            raise SystemExit(f"fresh load stored {fresh.inserted} of {rows} rows: {fresh.failures}")
 
         with theirs.begin() as conn:  # the foreign key needs the symbols; not part of the timing
             conn.execute(

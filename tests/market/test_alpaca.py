@@ -75,14 +75,23 @@ def alpaca_server(alpaca_fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 def test_paged_bars_are_followed_and_stored(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
     summary = ingest_alpaca(engine, ["AAPL"], start=START)
-    assert summary.exit_code == 0 and summary.symbols["AAPL"].inserted == 3
-    assert [q.get("page_token") for q in alpaca_server.queries] == [None, ["QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg=="]]
-    assert alpaca_server.queries[0]["feed"] == ["iex"] and alpaca_server.queries[0]["adjustment"] == ["split"]
+    assert summary.exit_code == 0
+    assert summary.symbols["AAPL"].inserted == 3
+    assert [q.get("page_token") for q in alpaca_server.queries] == [
+        None,
+        ["QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg=="],
+    ]
+    assert alpaca_server.queries[0]["feed"] == ["iex"]
+    assert alpaca_server.queries[0]["adjustment"] == ["split"]
     bars = load_bars(engine, "AAPL", "1d", source="alpaca")
-    assert list(bars.index) == [pd.Timestamp(t, tz="UTC") for t in ("2022-02-01 05:00", "2022-02-02 05:00", "2022-03-09 05:00")]
-    assert list(bars["close"]) == [174.61, 175.84, 162.95] and bars["volume"].iloc[0] == 85998033
+    assert list(bars.index) == [
+        pd.Timestamp(t, tz="UTC") for t in ("2022-02-01 05:00", "2022-02-02 05:00", "2022-03-09 05:00")
+    ]
+    assert list(bars["close"]) == [174.61, 175.84, 162.95]
+    assert bars["volume"].iloc[0] == 85998033
     again = ingest_alpaca(engine, ["AAPL"], start=START)
-    assert again.unchanged == 3 and again.inserted == again.updated == 0
+    assert again.unchanged == 3
+    assert again.inserted == again.updated == 0
 
 
 def test_multi_symbol_answer(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
@@ -101,7 +110,8 @@ def test_403_becomes_a_clear_message(engine: Engine, alpaca_server: AlpacaStandI
     summary = ingest_alpaca(engine, ["DENIED", "OTHER"], start=START)
     reason = summary.failures["DENIED"]
     assert reason.startswith("Alpaca refused the request (HTTP 403): the account's data subscription")
-    assert reason.endswith("Order failed") and summary.failures["OTHER"] == reason
+    assert reason.endswith("Order failed")
+    assert summary.failures["OTHER"] == reason
 
 
 def test_missing_credentials_is_a_configuration_error(engine: Engine) -> None:

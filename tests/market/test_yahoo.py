@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -26,8 +24,8 @@ def _yfinance_tz_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture
-def stub() -> Iterator[YahooStub]:
-    yield YahooStub()
+def stub() -> YahooStub:
+    return YahooStub()
 
 
 def _daily(n: int, first: float = 100.0) -> list[tuple]:
@@ -43,7 +41,8 @@ def test_daily_bars_and_metadata_are_stored(engine: Engine, stub: YahooStub) -> 
         "quoteType": {"longName": "YDA Corporation", "exchange": "NMS"},
     }
     summary = ingest_yahoo(engine, ["yda"], start=START, end=END, session=stub_session(stub))
-    assert summary.exit_code == 0 and summary.symbols["YDA"].inserted == 3
+    assert summary.exit_code == 0
+    assert summary.symbols["YDA"].inserted == 3
     bars = load_bars(engine, "YDA", "1d", source="yahoo")
     assert list(bars["close"]) == [100.5, 101.5, 102.5]
     assert bars.index[0] == pd.Timestamp("2024-01-02 05:00", tz="UTC")
@@ -69,8 +68,10 @@ def test_rate_limit_is_retried_with_backoff(stub: YahooStub) -> None:
     stub.charts["YRL"] = [(429, "Too Many Requests"), (429, "Too Many Requests"), (200, chart_body("YRL", _daily(2)))]
     sleeps: list[float] = []
     batch, _ = fetch_yahoo(["YRL"], YahooRequest(start=START, end=END), session=stub_session(stub), sleep=sleeps.append)
-    assert not batch.failures and len(batch.bars) == 2
-    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 3.0
+    assert not batch.failures
+    assert len(batch.bars) == 2
+    assert len(sleeps) == 1
+    assert 1.0 <= sleeps[0] <= 3.0
 
 
 def test_rate_limit_gives_up_after_bounded_attempts(stub: YahooStub) -> None:
@@ -80,7 +81,8 @@ def test_rate_limit_gives_up_after_bounded_attempts(stub: YahooStub) -> None:
         ["YRX"], YahooRequest(start=START, end=END), session=stub_session(stub), sleep=sleeps.append, max_attempts=3
     )
     assert "rate-limited by Yahoo (HTTP 429) 3 times" in batch.failures["YRX"]
-    assert len(sleeps) == 2 and sleeps[1] > sleeps[0] / 3  # exponential with jitter
+    assert len(sleeps) == 2
+    assert sleeps[1] > sleeps[0] / 3
 
 
 def test_empty_result_and_unknown_symbol_are_reported_failures(engine: Engine, stub: YahooStub) -> None:
@@ -89,7 +91,8 @@ def test_empty_result_and_unknown_symbol_are_reported_failures(engine: Engine, s
     summary = ingest_yahoo(engine, ["YEM", "YOK", "YUNKNOWN"], start=START, end=END, session=stub_session(stub))
     assert set(summary.failures) == {"YEM", "YUNKNOWN"}
     assert summary.failures["YEM"].startswith("Yahoo")
-    assert summary.symbols["YOK"].inserted == 2 and summary.exit_code == 1
+    assert summary.symbols["YOK"].inserted == 2
+    assert summary.exit_code == 1
 
 
 def test_timezone_change_intraday_bars_land_on_the_right_utc_hour(engine: Engine, stub: YahooStub) -> None:
@@ -128,7 +131,8 @@ def test_since_last_fetches_only_newer_bars(engine: Engine, stub: YahooStub) -> 
     stub.charts[symbol] = [(200, chart_body(symbol, _daily(5)[3:]))]
     stub.requests.clear()
     summary = ingest_yahoo(engine, [symbol], end=END, since_last=True, session=session)
-    assert summary.symbols[symbol].inserted == 2 and summary.exit_code == 0
+    assert summary.symbols[symbol].inserted == 2
+    assert summary.exit_code == 0
     history_calls = [r for r in stub.requests if f"/v8/finance/chart/{symbol}" in r and "period1" in r]
     newest_stored = utc(2024, 1, 4, 5)
     assert f"period1={int((newest_stored + timedelta(days=1)).timestamp())}" in history_calls[0]

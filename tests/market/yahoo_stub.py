@@ -75,7 +75,9 @@ def _trading_periods(bars: list[tuple[datetime, float, float, float, float, int]
         closes = datetime(day.year, day.month, day.day, 16, 0, tzinfo=zone)
         offset = int(opens.utcoffset().total_seconds())  # type: ignore[union-attr]
         name = opens.tzname()
-        periods.append([{"timezone": name, "start": int(opens.timestamp()), "end": int(closes.timestamp()), "gmtoffset": offset}])
+        periods.append(
+            [{"timezone": name, "start": int(opens.timestamp()), "end": int(closes.timestamp()), "gmtoffset": offset}]
+        )
     return periods
 
 

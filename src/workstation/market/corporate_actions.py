@@ -43,13 +43,15 @@ def adjust_splits(
     """
     decisions: dict[str, list[str]] = {str(s): [] for s in bars["symbol"].unique()}
     if splits.empty or bars.empty:
-        return bars, {s: "none" for s in decisions}
+        return bars, dict.fromkeys(decisions, "none")
     out = bars.sort_values(["symbol", "interval", "timestamp"], kind="stable").reset_index(drop=True)
     # Latest split first: a bar before two splits is divided by both ratios in turn, which is the
     # cumulative factor, and each detection compares prices that later splits have already scaled.
     events = splits.sort_values("timestamp", ascending=False, kind="stable")
-    for event in events.itertuples(index=False):
-        symbol, when, ratio = str(event.symbol), pd.Timestamp(event.timestamp), float(event.ratio)
+    for raw_symbol, raw_when, raw_ratio in zip(
+        events["symbol"].tolist(), events["timestamp"].tolist(), events["ratio"].tolist(), strict=True
+    ):
+        symbol, when, ratio = str(raw_symbol), pd.Timestamp(raw_when), float(raw_ratio)
         if symbol not in decisions:
             continue
         label = f"split {ratio_text(ratio)} on {when.tz_convert('America/New_York').date()}"

@@ -113,9 +113,9 @@ def process_batch(
             log.info("%s: %s", symbol, decision)
     if not adjusted.empty:
         ranges = adjusted.groupby("symbol")["timestamp"].agg(["min", "max"])
-        for symbol, row in ranges.iterrows():
+        for symbol, first, last in zip(ranges.index, ranges["min"], ranges["max"], strict=True):
             entry = summary.symbols.setdefault(str(symbol), SymbolSummary())
-            entry.first, entry.last = row["min"].isoformat(), row["max"].isoformat()
+            entry.first, entry.last = first.isoformat(), last.isoformat()
     if strict and summary.rejects:
         summary.aborted = True
         return summary

@@ -29,7 +29,7 @@ def _row_dtype(symbol: bytes, interval: bytes, source: bytes) -> np.dtype[np.voi
         fields += [(f"l_{price}", ">i4"), (f"{price}_head", ">i2", (4,)), (price, ">i2", (_NUMERIC_DIGITS,))]
     fields += [("l_volume", ">i4"), ("volume", ">i8")]
     fields += [("l_source", ">i4"), ("source", f"S{len(source)}")]
-    return np.dtype(fields)  # type: ignore[arg-type]
+    return np.dtype(fields)
 
 
 def _numeric_digits(values: np.ndarray) -> np.ndarray:

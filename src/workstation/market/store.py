@@ -208,9 +208,9 @@ def _write_sqlite(conn: Connection, batch: pd.DataFrame) -> dict[str, StoreCount
             else:
                 c.unchanged += 1
         if inserts:
-            conn.exec_driver_sql(_SQLITE_INSERT, inserts)  # type: ignore[arg-type]
+            conn.exec_driver_sql(_SQLITE_INSERT, inserts)
         if updates:
-            conn.exec_driver_sql(_SQLITE_UPDATE, updates)  # type: ignore[arg-type]
+            conn.exec_driver_sql(_SQLITE_UPDATE, updates)
         c.inserted += len(inserts)
         c.updated += len(updates)
     return counts

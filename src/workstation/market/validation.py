@@ -86,13 +86,16 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
         first_rows = candidates.drop_duplicates(keys, keep="first").set_index(keys)["row"]
         for index in candidates.index[duplicated]:
             key = tuple(frame.loc[index, keys])
-            problems.setdefault(int(index), []).append(f"duplicate timestamp {frame.loc[index, 'timestamp']} (kept row {first_rows[key]})")
+            problems.setdefault(int(index), []).append(
+                f"duplicate timestamp {frame.loc[index, 'timestamp']} (kept row {first_rows[key]})"
+            )
         ok[list(problems)] = False
 
+    rows, symbols = frame["row"].tolist(), frame["symbol"].tolist()
     rejects = [
         Reject(
-            row=int(frame.at[i, "row"]) if pd.notna(frame.at[i, "row"]) else None,
-            symbol=None if pd.isna(frame.at[i, "symbol"]) else str(frame.at[i, "symbol"]),
+            row=None if pd.isna(rows[i]) else int(rows[i]),
+            symbol=None if pd.isna(symbols[i]) else str(symbols[i]),
             reason="; ".join(p),
         )
         for i, p in sorted(problems.items())

@@ -111,7 +111,7 @@ def fetch_alpaca(
             barset = client.get_stock_bars(request)
         except APIError as exc:
             reason = describe_api_error(exc)
-            failures.update({name: reason for name in names})
+            failures.update(dict.fromkeys(names, reason))
             continue
         except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)
             failures.update({name: f"cannot reach Alpaca: {type(exc).__name__}" for name in names})

@@ -152,7 +152,7 @@ def _raw_splits(
         for column in ("open", "high", "low", "close"):
             daily.loc[before, column] = daily.loc[before, column] * ratio
         daily.loc[before, "volume"] = (daily.loc[before, "volume"] / ratio).round()
-        events.append((symbol, daily.at[rows[cut], "timestamp"], ratio))
+        events.append((symbol, pd.Timestamp(daily["timestamp"].iloc[rows[cut]]), ratio))
     return events
 
 

@@ -55,7 +55,7 @@ def period_length(period: str) -> pd.DateOffset | None:
     for suffix, unit in _PERIOD_UNITS.items():
         number = period[: -len(suffix)]
         if period.endswith(suffix) and number.isdigit() and int(number) > 0:
-            return pd.DateOffset(**{unit: int(number)})
+            return pd.DateOffset(**{unit: int(number)})  # type: ignore[arg-type]
     raise WorkstationError(f"bad period {period!r}: use e.g. 5d, 3mo, 2y, ytd or max", exit_code=2)
 
 
