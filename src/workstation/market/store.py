@@ -152,8 +152,11 @@ def _merge_postgres(cursor: object, merge: pd.DataFrame, counts: dict[str, Store
         "WITH same AS (DELETE FROM market_data_incoming t USING market_data m "
         "WHERE m.symbol = t.symbol AND m.interval = t.interval AND m.timestamp = t.timestamp "
         "AND m.source = t.source AND m.open = t.open AND m.high = t.high AND m.low = t.low "
-        "AND m.close = t.close AND m.volume = t.volume RETURNING t.symbol) "
-        "SELECT symbol, count(*) FROM same GROUP BY symbol"
+        "AND m.close = t.close AND m.volume = t.volume AND m.symbol = ANY(%s) RETURNING t.symbol) "
+        "SELECT symbol, count(*) FROM same GROUP BY symbol",
+        # Naming the batch's symbols lets PostgreSQL read only their stored bars through the unique
+        # index instead of scanning the whole table once per batch.
+        (sorted(merge["symbol"].unique().tolist()),),
     )
     for symbol, n in cur.fetchall():  # type: ignore[attr-defined]
         counts[symbol].unchanged += int(n)
