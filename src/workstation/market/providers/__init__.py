@@ -1,0 +1,1 @@
+"""Bar providers: each turns one vendor's data into a ``ProviderBatch`` of bar-frame rows."""

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from workstation.market.bars import load_bars
+from workstation.market.ingest import ingest_alpaca
+
+START = pd.Timestamp("2022-01-01", tz="UTC")
+
+
+class AlpacaStandIn:
+    """Answers GET /v2/stocks/bars from the recorded bodies in ../shared/alpaca-fixtures."""
+
+    def __init__(self, fixtures: Path) -> None:
+        self.fixtures = fixtures
+        self.queries: list[dict[str, list[str]]] = []
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes]:
+        self.queries.append(query)
+        if path != "/v2/stocks/bars":
+            return 404, b'{"code": 40410000, "message": "endpoint not found"}'
+        symbols = query.get("symbols", [""])[0].split(",")
+        if "DENIED" in symbols:
+            return 403, (self.fixtures / "error_403_order_failed.json").read_bytes()
+        if symbols == ["EMPTY"]:
+            return 200, (self.fixtures / "bars_stock_empty.json").read_bytes()
+        if symbols == ["AAPL"]:
+            first = json.loads((self.fixtures / "bars_stock_single_paged.json").read_text())
+            if query.get("page_token") == [first["next_page_token"]]:
+                # Page two: the AAPL bar of the multi-symbol answer, and no further token.
+                multi = json.loads((self.fixtures / "bars_stock_multi.json").read_text())
+                return 200, json.dumps({"bars": {"AAPL": multi["bars"]["AAPL"]}, "next_page_token": None}).encode()
+            return 200, json.dumps(first).encode()
+        return 200, (self.fixtures / "bars_stock_multi.json").read_bytes()
+
+
+@pytest.fixture
+def alpaca_server(alpaca_fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaStandIn]:
+    stand_in = AlpacaStandIn(alpaca_fixtures)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            status, body = stand_in.answer(url.path, parse_qs(url.query))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("APCA_API_KEY_ID", "test-key")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("APCA_API_DATA_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_paged_bars_are_followed_and_stored(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
+    summary = ingest_alpaca(engine, ["AAPL"], start=START)
+    assert summary.exit_code == 0
+    assert summary.symbols["AAPL"].inserted == 3
+    assert [q.get("page_token") for q in alpaca_server.queries] == [
+        None,
+        ["QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg=="],
+    ]
+    assert alpaca_server.queries[0]["feed"] == ["iex"]
+    assert alpaca_server.queries[0]["adjustment"] == ["split"]
+    bars = load_bars(engine, "AAPL", "1d", source="alpaca")
+    assert list(bars.index) == [
+        pd.Timestamp(t, tz="UTC") for t in ("2022-02-01 05:00", "2022-02-02 05:00", "2022-03-09 05:00")
+    ]
+    assert list(bars["close"]) == [174.61, 175.84, 162.95]
+    assert bars["volume"].iloc[0] == 85998033
+    again = ingest_alpaca(engine, ["AAPL"], start=START)
+    assert again.unchanged == 3
+    assert again.inserted == again.updated == 0
+
+
+def test_multi_symbol_answer(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
+    summary = ingest_alpaca(engine, ["AAPL", "TSLA"], start=START, feed="sip")
+    assert {s: v.inserted for s, v in summary.symbols.items()} == {"AAPL": 1, "TSLA": 1}
+    assert alpaca_server.queries[0]["feed"] == ["sip"]
+
+
+def test_empty_answer_is_a_reported_failure(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
+    summary = ingest_alpaca(engine, ["EMPTY"], start=START)
+    assert summary.failures == {"EMPTY": "Alpaca returned no 1Day bars (iex feed) for the range"}
+    assert summary.exit_code == 1
+
+
+def test_403_becomes_a_clear_message(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
+    summary = ingest_alpaca(engine, ["DENIED", "OTHER"], start=START)
+    reason = summary.failures["DENIED"]
+    assert reason.startswith("Alpaca refused the request (HTTP 403): the account's data subscription")
+    assert reason.endswith("Order failed")
+    assert summary.failures["OTHER"] == reason
+
+
+def test_missing_credentials_is_a_configuration_error(engine: Engine) -> None:
+    from workstation.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="APCA_API_KEY_ID"):
+        ingest_alpaca(engine, ["AAPL"], start=START)
