@@ -153,7 +153,8 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
     words = (invocation.command_path or "workstation").split()
     path = " ".join(words[1:]) or "workstation"
     user_facing = click.exceptions.Exit | click.ClickException | click.exceptions.Abort | WorkstationError
-    expected = exc is None or isinstance(exc, user_facing | KeyboardInterrupt)
+    # A closed pipe (`workstation … | head`) is the reader leaving, not a failure.
+    expected = exc is None or isinstance(exc, user_facing | KeyboardInterrupt | BrokenPipeError)
     if exc is not None and not expected:
         record_error(exc, component="cli", request_path=path)
         mark_recorded(exc)
