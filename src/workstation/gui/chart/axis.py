@@ -15,7 +15,7 @@ _DAY = 86_400
 def _format_for(seconds_per_tick: float, intraday: bool) -> str:
     if seconds_per_tick >= 300 * _DAY:
         return "%Y"
-    if seconds_per_tick >= 25 * _DAY:
+    if seconds_per_tick >= 55 * _DAY:
         return "%b %Y"
     if seconds_per_tick >= _DAY or not intraday:
         return "%d %b %y"
@@ -56,3 +56,21 @@ class DateIndexAxis(pg.AxisItem):  # type: ignore[misc]
         fmt = _format_for(seconds_per_tick, self._intraday)
         stamps = times.astype("datetime64[ns]").astype("datetime64[s]").tolist()
         return [stamp.strftime(fmt) for stamp in stamps]
+
+
+class VolumeAxis(pg.AxisItem):  # type: ignore[misc]
+    """Right axis of the volume pane: 1.5M rather than 1.5e+06."""
+
+    def __init__(self, orientation: str = "right", **kwargs: Any) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        return [human_count(v) for v in values]
+
+
+def human_count(value: float) -> str:
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.3g}{suffix}"
+    return f"{value:.0f}"

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
-from workstation.gui.chart.axis import DateIndexAxis
+from workstation.gui.chart.axis import DateIndexAxis, VolumeAxis
 from workstation.gui.chart.candles import CandleColors, CandlestickItem, VolumeItem
 from workstation.gui.chart.lines import GridItem, LineLodItem
 from workstation.gui.chart.lod import OhlcvPyramid
@@ -63,7 +63,7 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self._pyramid = OhlcvPyramid(*(np.empty(0, dtype=np.int64),), *(np.empty(0) for _ in range(5)))
         self._axis = DateIndexAxis("bottom")
         self.price_plot: pg.PlotItem = self.addPlot(row=0, col=0, axisItems={"bottom": self._axis})
-        self.volume_plot: pg.PlotItem = self.addPlot(row=1, col=0)
+        self.volume_plot: pg.PlotItem = self.addPlot(row=1, col=0, axisItems={"right": VolumeAxis("right")})
         self.ci.layout.setRowStretchFactor(0, 5)
         self.ci.layout.setRowStretchFactor(1, 1)
         self.volume_plot.setXLink(self.price_plot)
