@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.engine import make_url
 
+from workstation.db.engine import create_db_engine
 from workstation.db.models import MarketData, StockInfo
 
 pytestmark = pytest.mark.gui
@@ -77,6 +78,15 @@ def sqlite_url(tmp_path: object, _sqlite_template: object) -> Iterator[str]:
     path = Path(str(tmp_path)) / "gui.db"
     shutil.copyfile(str(_sqlite_template), path)
     yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def filled_url(sqlite_url: str) -> str:
+    """A migrated SQLite database with three symbols of 300 synthetic daily bars."""
+    engine = create_db_engine(sqlite_url)
+    populate(engine)
+    engine.dispose()
+    return sqlite_url
 
 
 @pytest.fixture
