@@ -44,6 +44,7 @@ class CrashReporter(QObject):
         self._dialog_open = False
         self.last_details: str | None = None
         self.shown = 0
+        self.dialog: QMessageBox | None = None
         # Exceptions from other threads reach the dialog through a queued signal (GUI thread only).
         self._show.connect(self._show_dialog, Qt.ConnectionType.QueuedConnection)
 
@@ -88,6 +89,7 @@ class CrashReporter(QObject):
         copy.clicked.disconnect()
         copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
         box.finished.connect(self._closed)
+        self.dialog = box  # keep it alive: without a parent window nothing else holds it
         box.open()  # window-modal but not blocking: the event loop keeps running
 
     def _closed(self, _result: int) -> None:

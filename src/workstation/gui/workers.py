@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from workstation.errors import JobCancelledError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
@@ -150,7 +150,9 @@ class JobManager(QObject):
         worker.failed.connect(handle._on_failure)
         worker.cancelled.connect(handle._on_cancelled)
         for signal in (worker.succeeded, worker.failed, worker.cancelled):
-            signal.connect(thread.quit)
+            # Direct: QThread.quit is thread-safe, and a queued quit would wait for the GUI loop (deadlock
+            # in shutdown(), which blocks the GUI thread on thread.wait()).
+            signal.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.started.connect(worker.run)
         thread.finished.connect(lambda: self._finish(handle.job_id))
         if on_success is not None:
