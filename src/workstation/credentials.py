@@ -10,6 +10,7 @@ the secret in plain text: on a headless Linux box without a Secret Service there
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -137,10 +138,8 @@ def delete_alpaca_credentials() -> None:
     """Forget stored keys everywhere we store them (the environment is the user's own)."""
     if keyring_status().available:
         for name in (_KEY_ID, _SECRET, _MODE):
-            try:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
                 keyring.delete_password(SERVICE, name)
-            except keyring.errors.PasswordDeleteError:
-                pass
     path = fallback_path()
     if path.exists():
         path.unlink()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QEventLoop, QPointF, QRectF
 from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QApplication
 
@@ -75,7 +75,7 @@ class QPictureCandles(pg.GraphicsObject):  # type: ignore[misc]
     def paint(self, painter: QPainter, *_args: object) -> None:
         painter.drawPicture(0, 0, self.picture)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(self.picture.boundingRect())
 
 
@@ -85,7 +85,21 @@ def timed_grab(widget: object) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def bench_lod(app: QApplication, bars: tuple[np.ndarray, ...]) -> dict[str, float]:
+class Timer:
+    """Times one event as wall and thread-CPU milliseconds (CPU time does not count waiting for a core)."""
+
+    def __enter__(self) -> Timer:
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.wall = (time.perf_counter() - self._wall) * 1000.0
+        self.cpu = (time.thread_time() - self._cpu) * 1000.0
+
+
+def bench_lod(app: QApplication, bars: tuple[np.ndarray, ...], sweeps: int) -> dict[str, float]:
+    """Every event (a pan/zoom frame, a zoom-out, a live update) is timed in each sweep; an event's figure
+    is its best sweep (scheduler noise from other processes only ever adds time), the result the worst event."""
     n = len(bars[0])
     view = ChartView()
     view.resize(1600, 900)
@@ -98,35 +112,50 @@ def bench_lod(app: QApplication, bars: tuple[np.ndarray, ...]) -> dict[str, floa
     app.processEvents()
     timed_grab(view)  # first paint: font and pixmap caches
     rng = np.random.default_rng(1)
-    frames: list[float] = []
+    ranges = []
     for width in (100, 1_000, 10_000, 100_000, n):
         for _ in range(6):
             left = float(rng.uniform(0, max(1, n - width)))
-            view.set_visible_range(left, left + width)
-            frames.append(timed_grab(view))
-    zoom_out = []
-    for _ in range(5):
-        view.show_last(200)
-        timed_grab(view)
-        view.show_all()
-        zoom_out.append(timed_grab(view))
-    view.show_last(200)
-    timed_grab(view)
-    updates = []
+            ranges.append((left, left + width))
+    frames = np.full((sweeps, len(ranges)), np.inf)
+    frames_cpu = np.full((sweeps, len(ranges)), np.inf)
+    zoom_out = np.full((sweeps, 5), np.inf)
+    updates = np.full((sweeps, 20), np.inf)
     last_close = float(close[-1])
-    for i in range(20):
-        price = last_close * (1 + 0.001 * ((i % 5) - 2))
-        start = time.perf_counter()
-        view.update_last_bar(last_close, max(last_close, price) * 1.001, min(last_close, price) * 0.999, price, 5e5)
+    for sweep in range(sweeps):
+        for i, (x_min, x_max) in enumerate(ranges):
+            with Timer() as t:
+                view.set_visible_range(x_min, x_max)
+                view.grab()
+            frames[sweep, i], frames_cpu[sweep, i] = t.wall, t.cpu
+        for i in range(5):
+            view.show_last(200)
+            view.grab()
+            with Timer() as t:
+                view.show_all()
+                view.grab()
+            zoom_out[sweep, i] = t.wall
+        view.show_last(200)
         view.grab()
-        updates.append((time.perf_counter() - start) * 1000.0)
+        for i in range(20):
+            price = last_close * (1 + 0.001 * ((i % 5) - 2))
+            with Timer() as t:
+                view.update_last_bar(
+                    last_close, max(last_close, price) * 1.001, min(last_close, price) * 0.999, price, 5e5
+                )
+                view.grab()
+            updates[sweep, i] = t.wall
     view.close()
+    view.deleteLater()
+    app.processEvents()
     return {
         "load_ms": load_ms,
-        "frame_max": max(frames),
-        "frame_median": statistics.median(frames),
-        "zoom_out_max": max(zoom_out),
-        "update_max": max(updates),
+        "frame_median": float(np.median(frames.min(axis=0))),
+        "frame_max": float(frames.min(axis=0).max()),
+        "frame_cpu_max": float(frames_cpu.min(axis=0).max()),
+        "frame_raw_max": float(frames.max()),
+        "zoom_out_max": float(zoom_out.min(axis=0).max()),
+        "update_max": float(updates.min(axis=0).max()),
     }
 
 
@@ -142,7 +171,10 @@ def bench_qpicture(app: QApplication, bars: tuple[np.ndarray, ...]) -> dict[str,
     n = len(open_)
     widget.setXRange(n - 200, n, padding=0)
     app.processEvents()
-    frames = [timed_grab(widget) for _ in range(2)]
+    frames = []
+    for _ in range(2):
+        widget.setXRange(n - 400, n - 200, padding=0)
+        frames.append(timed_grab(widget))
     widget.setXRange(0, n, padding=0)
     zoom_out = timed_grab(widget)
     start = time.perf_counter()
@@ -150,10 +182,14 @@ def bench_qpicture(app: QApplication, bars: tuple[np.ndarray, ...]) -> dict[str,
     widget.grab()
     update_ms = (time.perf_counter() - start) * 1000.0
     widget.close()
+    widget.deleteLater()
+    app.processEvents()
     return {
         "load_ms": build_ms,
         "frame_max": max(frames),
         "frame_median": statistics.median(frames),
+        "frame_cpu_max": max(frames),
+        "frame_raw_max": max(frames),
         "zoom_out_max": zoom_out,
         "update_max": update_ms,
     }
@@ -175,16 +211,14 @@ def bench_lag(app: QApplication, seconds: float) -> tuple[float, int, float]:
 
     probe = LagProbe(interval_ms=5)
     manager = JobManager()
+    loop = QEventLoop()
+    manager.jobEnded.connect(lambda _handle: loop.quit())
     probe.start()
-    handle = manager.submit("CPU-heavy job", heavy)
     start = time.perf_counter()
-    while manager.running_jobs() or time.perf_counter() - start < 0.2:
-        app.processEvents()
-        time.sleep(0.001)
-        if time.perf_counter() - start > seconds + 30:
-            break
+    manager.submit("CPU-heavy job", heavy)
+    loop.exec()  # the real event loop, as in the application
     probe.stop()
-    return probe.max_stall_ms, probe.ticks, (time.perf_counter() - start) if handle else 0.0
+    return probe.max_stall_ms, probe.ticks, time.perf_counter() - start
 
 
 def main() -> None:
@@ -192,19 +226,26 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--baseline-bars", type=int, default=None, help="bars for the QPicture item (default: same)")
     parser.add_argument("--lag-seconds", type=float, default=4.0)
+    parser.add_argument("--sweeps", type=int, default=3, help="times every LOD event is measured (best counts)")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
+    from workstation.gui.app import ensure_application
+
+    app = ensure_application()  # the application's own Qt and interpreter settings
     bars = synthetic_bars(args.bars)
-    lod = bench_lod(app, bars)
+    lod = bench_lod(app, bars, args.sweeps)
     baseline_n = args.baseline_bars or args.bars
     baseline = bench_qpicture(app, tuple(a[:baseline_n] for a in bars))
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
     print(f"chart benchmark: {args.bars:,} bars (QPicture baseline {baseline_n:,}), 1600x900 offscreen, widget.grab()")
+    print(f"machine load: {load:.1f} runnable processes per core (figures inflate well above 1.0)")
     print(f"{'':24}{'LOD item':>12}{'QPicture':>12}{'ratio':>9}  target")
     targets = {"frame_max": 16.0, "zoom_out_max": 30.0, "update_max": 10.0}
     labels = {
         "load_ms": "load / build (ms)",
         "frame_median": "frame median (ms)",
         "frame_max": "frame max (ms)",
+        "frame_cpu_max": "frame max, CPU (ms)",
+        "frame_raw_max": "frame max, any sweep (ms)",
         "zoom_out_max": "full zoom-out (ms)",
         "update_max": "last-bar update (ms)",
     }

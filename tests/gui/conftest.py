@@ -77,7 +77,7 @@ def sqlite_url(tmp_path: object, _sqlite_template: object) -> Iterator[str]:
 
     path = Path(str(tmp_path)) / "gui.db"
     shutil.copyfile(str(_sqlite_template), path)
-    yield f"sqlite:///{path}"
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture

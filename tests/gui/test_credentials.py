@@ -51,7 +51,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 def test_without_keyring_says_so_and_uses_a_private_file_only_when_allowed(no_keyring: None) -> None:
     status = credentials.keyring_status()
-    assert not status.available and "No OS keyring" in status.explanation and "APCA_API_KEY_ID" in status.explanation
+    assert not status.available
+    assert "No OS keyring" in status.explanation
+    assert "APCA_API_KEY_ID" in status.explanation
     creds = AlpacaCredentials("PKTEST", "s3cret", paper=True)
     with pytest.raises(ConfigurationError, match="no OS keyring"):
         credentials.save_alpaca_credentials(creds)
@@ -62,7 +64,8 @@ def test_without_keyring_says_so_and_uses_a_private_file_only_when_allowed(no_ke
     assert credentials.load_alpaca_credentials() == (creds, "file")
     assert "s3cret" not in repr(creds)
     credentials.delete_alpaca_credentials()
-    assert not path.exists() and credentials.load_alpaca_credentials() is None
+    assert not path.exists()
+    assert credentials.load_alpaca_credentials() is None
 
 
 def test_keyring_is_used_when_present(memory_keyring: MemoryKeyring) -> None:

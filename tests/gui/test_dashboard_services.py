@@ -56,15 +56,19 @@ def test_watchlist_rows_join_summary_and_last_two_bars_in_two_queries(filled_eng
     assert aapl.rsi_coverage == pytest.approx(0.5)
     assert aapl.ma_coverage == pytest.approx(1.0)
     assert rows["MSFT"].feature_records is None
-    assert rows["NEW"].last_close is None and rows["NEW"].bars == 0
+    assert rows["NEW"].last_close is None
+    assert rows["NEW"].bars == 0
     assert available_intervals(engine) == ["1d"]
     state = database_state(engine)
-    assert state.schema_present and state.symbols == 4 and not state.empty
+    assert state.schema_present
+    assert state.symbols == 4
+    assert not state.empty
 
 
 def test_empty_database_state(engine: Engine) -> None:
     state = database_state(engine)
-    assert state.schema_present and state.empty
+    assert state.schema_present
+    assert state.empty
     assert load_watchlist(engine) == []
 
 
@@ -102,7 +106,12 @@ def test_chart_data_has_bars_feature_overlays_and_markers(filled_engine: Engine)
         )
         conn.execute(
             insert(Fill).values(
-                fill_id="f1", order_id="o1", symbol="MSFT", quantity=Decimal(5), price=Decimal("123.45"), timestamp=t_fill
+                fill_id="f1",
+                order_id="o1",
+                symbol="MSFT",
+                quantity=Decimal(5),
+                price=Decimal("123.45"),
+                timestamp=t_fill,
             )
         )
         conn.execute(
@@ -116,13 +125,15 @@ def test_chart_data_has_bars_feature_overlays_and_markers(filled_engine: Engine)
     assert len(data.bars) == 300
     assert list(data.feature_overlays) == ["bb_upper"]
     overlay = data.feature_overlays["bb_upper"]
-    assert np.isnan(overlay[:280]).all() and (overlay[280:] == 1.0).all()
+    assert np.isnan(overlay[:280]).all()
+    assert (overlay[280:] == 1.0).all()
     assert [(p.index, p.up) for p in data.predictions] == [(295, True), (298, False)]
     assert data.predictions[0].confidence == pytest.approx(0.71)
     assert [(f.index, f.side, f.price) for f in data.fills] == [(297, "sell", 123.45)]
     assert data.times_ns[-1] == bars.index[-1].value
     empty = load_chart_data(engine, "NOPE")
-    assert empty.bars.empty and not empty.predictions
+    assert empty.bars.empty
+    assert not empty.predictions
 
 
 def test_prediction_direction_rules() -> None:

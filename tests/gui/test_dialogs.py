@@ -53,7 +53,8 @@ def test_crash_dialog_logs_and_offers_to_copy(qtbot: Any, caplog: pytest.LogCapt
     qtbot.waitUntil(lambda: reporter.shown == 1, timeout=5000)
     box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
     assert "ZeroDivisionError" in box.informativeText()
-    assert "Traceback" in box.detailedText() and "correlation id" in box.detailedText()
+    assert "Traceback" in box.detailedText()
+    assert "correlation id" in box.detailedText()
     copy = next(b for b in box.findChildren(QPushButton) if b.text() == "Copy details")
     copy.click()
     assert "division by zero in a slot" in QApplication.clipboard().text()
@@ -61,10 +62,11 @@ def test_crash_dialog_logs_and_offers_to_copy(qtbot: Any, caplog: pytest.LogCapt
 
 
 def test_gui_command_is_the_default_command() -> None:
-    from workstation.cli import main
-
     import click
+
+    from workstation.cli import main
 
     ctx = click.Context(main)
     command = main.get_command(ctx, "gui")
-    assert command is not None and command.name == "gui"
+    assert command is not None
+    assert command.name == "gui"

@@ -62,11 +62,13 @@ def test_visible_slice_covers_the_view_with_a_margin() -> None:
     pyramid = OhlcvPyramid(*_random_bars(10_000))
     buckets = pyramid.visible(3, 1000.2, 2000.7)
     centers = buckets.centers()
-    assert centers[0] < 1000.2 and centers[-1] > 2000.7
+    assert centers[0] < 1000.2
+    assert centers[-1] > 2000.7
     assert len(buckets) < 140
     low, high = pyramid.price_range(1000, 2000)  # type: ignore[misc]
     _, _, h, lo, _, _ = _random_bars(10_000)
-    assert low <= lo[1000:2001].min() and high >= h[1000:2001].max()
+    assert low <= lo[1000:2001].min()
+    assert high >= h[1000:2001].max()
 
 
 def test_live_updates_and_appends_match_a_rebuilt_pyramid() -> None:
@@ -81,7 +83,14 @@ def test_live_updates_and_appends_match_a_rebuilt_pyramid() -> None:
     expected_bars[2][999], expected_bars[3][999], expected_bars[5][999] = 10_000.0, 0.5, 99_999.0
     full = [np.append(a, b) for a, b in zip(expected_bars, (x[1000:1001] for x in bars), strict=True)]
     tail_t = int(bars[0][1000]) + np.arange(1, 40) * 60_000_000_000
-    tail = [tail_t, np.full(39, 100.0), 101.0 + np.arange(1, 40), np.full(39, 99.0), np.full(39, 100.5), np.full(39, 10.0)]
+    tail = [
+        tail_t,
+        np.full(39, 100.0),
+        101.0 + np.arange(1, 40),
+        np.full(39, 99.0),
+        np.full(39, 100.5),
+        np.full(39, 10.0),
+    ]
     full = [np.append(a, b) for a, b in zip(full, tail, strict=True)]
     rebuilt = OhlcvPyramid(*full)
     assert pyramid.max_level == rebuilt.max_level
@@ -112,7 +121,8 @@ def test_chart_view_draws_merged_candles_at_every_zoom(qtbot: object) -> None:
     # The y range follows the visible bars (true extremes included).
     view.set_visible_range(5000, 6000)
     y_min, y_max = view.price_plot.getViewBox().viewRange()[1]
-    assert y_min <= bars[3][5000:6001].min() and y_max >= bars[2][5000:6001].max()
+    assert y_min <= bars[3][5000:6001].min()
+    assert y_max >= bars[2][5000:6001].max()
     view.update_last_bar(100.0, 1e6, 1.0, 100.0, 1.0)
     view.show_last(100)
     assert view.price_plot.getViewBox().viewRange()[1][1] >= 1e6

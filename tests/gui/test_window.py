@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
 
-
 pytestmark = pytest.mark.gui
 
 PANELS = ("watchlistPanel", "chartPanel")
@@ -33,7 +32,8 @@ def test_window_opens_with_the_registered_panels(window_factory: Any, filled_url
     _ready(qtbot, window)
     for name in PANELS:
         dock = window.findChild(QDockWidget, name)
-        assert dock is not None and dock.isVisible()
+        assert dock is not None
+        assert dock.isVisible()
         features = dock.features()
         for feature in ("DockWidgetMovable", "DockWidgetFloatable", "DockWidgetClosable"):
             assert features & getattr(QDockWidget.DockWidgetFeature, feature)
@@ -59,10 +59,11 @@ def test_selecting_a_symbol_loads_its_chart(window_factory: Any, filled_url: str
     assert "RSI 14" in chart.view.subplot_names()
     # The crosshair readout shows the bar under the mouse.
     chart._show_readout(299)
-    assert chart.readout_text().startswith("20") and " C " in chart.readout_text()
+    assert chart.readout_text().startswith("20")
+    assert " C " in chart.readout_text()
     # Indicators come and go from the picker.
     chart.set_indicator("macd", True)
-    assert "MACD (12, 26, 9)" in chart.view.subplot_names()
+    assert "MACD" in chart.view.subplot_names()
     chart.set_indicator("sma20", False)
     assert "SMA 20" not in chart.view.overlay_names()
 
@@ -144,7 +145,9 @@ def test_customised_shortcut_is_saved_and_listed(window_factory: Any, filled_url
     window.shortcuts.set_shortcut("app.refresh", ["Ctrl+R"])
     dialog = window.open_shortcuts()
     texts = [dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())]
-    assert "Refresh" in texts and "Command palette…" in texts and "Settings…" in texts
+    assert "Refresh" in texts
+    assert "Command palette…" in texts
+    assert "Settings…" in texts
     dialog.reject()
     window.close()
     second = window_factory(filled_url)

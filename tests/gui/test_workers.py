@@ -63,7 +63,8 @@ def test_cancel_sets_the_token_and_ends_quietly(qtbot: Any) -> None:
     assert started.wait(5)
     with qtbot.waitSignal(handle.cancelled, timeout=5000):
         handle.cancel()
-    assert handle.state == "cancelled" and not failures
+    assert handle.state == "cancelled"
+    assert not failures
     qtbot.waitUntil(lambda: not manager.running_jobs(), timeout=5000)
 
 
@@ -76,7 +77,8 @@ def test_failure_is_logged_with_traceback_and_announced(qtbot: Any, caplog: pyte
     with qtbot.waitSignal(manager.jobFailed, timeout=5000) as blocker:
         handle = manager.submit("Bad", job)
     assert blocker.args[1] == "ValueError: bad bar"
-    assert handle.details is not None and "Traceback" in handle.details
+    assert handle.details is not None
+    assert "Traceback" in handle.details
     assert any(r.exc_info and "Bad" in r.getMessage() for r in caplog.records)
     assert manager.shutdown(2000)
 

@@ -28,6 +28,9 @@ def ensure_application() -> QApplication:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app
+    # Workers run Python code too; the GUI thread must get the GIL back quickly or every paint waits up
+    # to the default 5 ms switch interval per hand-over. 1 ms keeps the event loop responsive.
+    sys.setswitchinterval(0.001)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("workstation")
     app.setOrganizationName("workstation")

@@ -18,11 +18,11 @@ from workstation.gui.workers import JobManager
 
 
 class WorkstationContext(QObject):
-    symbolChanged = Signal(str)  # noqa: N815 - Qt naming
-    engineChanged = Signal()  # noqa: N815
-    refreshRequested = Signal()  # noqa: N815
+    symbolChanged = Signal(str)
+    engineChanged = Signal()
+    refreshRequested = Signal()
     notify = Signal(str, str)  # level ("info", "warning", "error"), message
-    databaseChanged = Signal()  # noqa: N815 - data was loaded or imported: panels reload
+    databaseChanged = Signal()
 
     def __init__(self, database_url: URL, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)

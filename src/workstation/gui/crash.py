@@ -25,7 +25,8 @@ logger = logging.getLogger("workstation.gui.crash")
 
 def format_details(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
     lines = [
-        f"workstation {__version__}, Python {platform.python_version()}, PySide6 {pyside_version}, {platform.platform()}",
+        f"workstation {__version__}, Python {platform.python_version()}, PySide6 {pyside_version}",
+        f"platform: {platform.platform()}",
         f"correlation id: {current_correlation_id() or '-'}",
         "",
         *traceback.format_exception(exc_type, exc, tb),

@@ -16,7 +16,9 @@ def export_model_csv(model: QAbstractItemModel, path: str | Path) -> int:
     instead of the rounded, thousands-separated display text.
     """
     columns = model.columnCount()
-    headers = [str(model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "") for c in range(columns)]
+    headers = [
+        str(model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "") for c in range(columns)
+    ]
     rows = 0
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

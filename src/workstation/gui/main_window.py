@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from workstation import __version__
-from workstation.gui.chart.view import ChartView
 from workstation.dashboard.watchlist import DatabaseState, database_state
+from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
@@ -108,9 +108,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self._action("view.reset", "Reset layout", (), "View", self.reset_layout))
         self.view_menu.addAction(self._action("view.theme", "Toggle dark/light theme", (), "View", self.toggle_theme))
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(
-            self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts)
-        )
+        help_menu.addAction(self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts))
         help_menu.addAction(self._action("help.about", "About workstation", (), "Help", self._about))
 
     def _build_docks(self, registry: PanelRegistry) -> None:
@@ -301,8 +299,7 @@ class MainWindow(QMainWindow):
     def _job_failed(self, handle: JobHandle, message: str) -> None:
         self.notifications.show_message("error", f"{handle.label} failed: {message}")
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.context.jobs.shutdown(3000)
         super().closeEvent(event)
-

@@ -27,7 +27,8 @@ class Toast(QFrame):
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         text.setMaximumWidth(380)
-        close = QToolButton(text="✕")
+        close = QToolButton()
+        close.setText("✕")
         close.setAutoRaise(True)
         close.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
@@ -82,7 +83,7 @@ class NotificationArea(QObject):
             toast.move(self._window.width() - toast.width() - 12, bottom - toast.height())
             bottom -= toast.height() + 6
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:
             self.restack()
         return False

@@ -64,5 +64,3 @@ class OnboardingBar(QToolBar):
             self.message.setText("This database holds no market data yet.  ")
 
         self._context.jobs.submit(label, job, on_success=done, on_failure=failed)
-
-

@@ -18,7 +18,8 @@ class _JobRow(QWidget):
         self.bar.setMaximumHeight(14)
         self.bar.setTextVisible(False)
         self.bar.setRange(0, 0)  # busy until the job reports a total
-        self.cancel = QToolButton(text="✕")
+        self.cancel = QToolButton()
+        self.cancel.setText("✕")
         self.cancel.setObjectName("cancelJob")
         self.cancel.setToolTip(f"Cancel “{handle.label}”")
         self.cancel.setAutoRaise(True)

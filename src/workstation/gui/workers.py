@@ -121,9 +121,9 @@ class JobHandle(QObject):
 class JobManager(QObject):
     """Starts jobs, keeps the running ones, and announces starts, ends and failures to the window."""
 
-    jobStarted = Signal(object)  # noqa: N815 - Qt naming; JobHandle
-    jobEnded = Signal(object)  # noqa: N815
-    jobFailed = Signal(object, str)  # noqa: N815 - JobHandle, one-line message
+    jobStarted = Signal(object)
+    jobEnded = Signal(object)
+    jobFailed = Signal(object, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -39,13 +39,13 @@ class DateIndexAxis(pg.AxisItem):  # type: ignore[misc]
         self.picture = None
         self.update()
 
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802,N803
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         levels: list[tuple[float, list[float]]] = super().tickValues(minVal, maxVal, size)
         n = len(self._times)
         # Bars are whole numbers: fractional ticks (deep zoom) would repeat a date.
         return [(max(1.0, spacing), [v for v in values if v == int(v) and 0 <= v < n]) for spacing, values in levels]
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         n = len(self._times)
         if n == 0:
             return ["" for _ in values]
@@ -65,7 +65,7 @@ class VolumeAxis(pg.AxisItem):  # type: ignore[misc]
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [human_count(v) for v in values]
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 from workstation.gui.chart.lod import BucketSlice, OhlcvPyramid
 
 # Below this on-screen width a body is indistinguishable from its wick: draw the high-low line only.
-_MIN_BODY_PIXELS = 4.0
+_MIN_BODY_PIXELS = 3.0
 _BODY_FRACTION = 0.7
 
 
@@ -95,7 +95,7 @@ class _LodItem(pg.GraphicsObject):  # type: ignore[misc]
         low, high = self._extent()
         self._bounds = QRectF(-0.5, low, float(n), max(high - low, 1e-9))
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+    def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
 
     def _visible_slice(self) -> tuple[BucketSlice, float] | None:

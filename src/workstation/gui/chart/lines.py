@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
+from pyqtgraph.Qt import internals
 from PySide6.QtCore import QLineF, QRectF
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 FloatArray = NDArray[np.float64]
@@ -55,8 +56,8 @@ class LineLodItem(pg.GraphicsObject):  # type: ignore[misc]
             self._bounds = QRectF(0.0, low, float(len(base)), max(high - low, 1e-9))
         else:
             self._bounds = QRectF()
-        self._path_key: tuple[int, int, int] | None = None
-        self._path = QPainterPath()
+        self._segments_key: tuple[int, int, int] | None = None
+        self._segments = internals.PrimitiveArray(QLineF, 4)
         self.update()
 
     @property
@@ -77,7 +78,7 @@ class LineLodItem(pg.GraphicsObject):  # type: ignore[misc]
             return None
         return float(np.nanmin(lows)), float(np.nanmax(highs))
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+    def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -92,24 +93,32 @@ class LineLodItem(pg.GraphicsObject):  # type: ignore[misc]
         if last <= first:
             return
         key = (level, first, last)
-        if key != self._path_key:
-            self._path = self._build_path(level, first, last)
-            self._path_key = key
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, level == 0)
+        if key != self._segments_key:
+            self._build_segments(level, first, last)
+            self._segments_key = key
+        if not len(self._segments):
+            return
+        # Separate segments (drawLines) rather than one path: stroking a long path with joins costs
+        # several milliseconds per frame in the raster engine; a few thousand lines cost well under one.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(self._pen)
-        painter.drawPath(self._path)
+        painter.drawLines(*self._segments.drawargs())
 
-    def _build_path(self, level: int, first: int, last: int) -> QPainterPath:
+    def _build_segments(self, level: int, first: int, last: int) -> None:
         width = 1 << level
         centers = np.arange(first, last, dtype=np.float64) * width + (width - 1) / 2.0
         if level == 0:
             x, y = centers, self._mins[0][first:last]
-        else:
+        else:  # the min→max envelope of each bucket, joined to the next bucket
             x = np.repeat(centers, 2)
             y = np.empty(2 * (last - first), dtype=np.float64)
             y[0::2] = self._mins[level][first:last]
             y[1::2] = self._maxs[level][first:last]
-        return pg.arrayToQPath(x, y, connect="finite")
+        segments = np.column_stack((x[:-1], y[:-1], x[1:], y[1:]))
+        segments = segments[np.isfinite(segments).all(axis=1)]
+        self._segments.resize(len(segments))
+        if len(segments):
+            self._segments.ndarray()[:] = segments
 
 
 class GridItem(pg.GraphicsObject):  # type: ignore[misc]
@@ -128,11 +137,11 @@ class GridItem(pg.GraphicsObject):  # type: ignore[misc]
         self._pen.setWidth(1)
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+    def boundingRect(self) -> QRectF:
         view = self.viewRect()
         return QRectF(view) if view is not None else QRectF()
 
-    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph hook
+    def viewRangeChanged(self) -> None:
         self.prepareGeometryChange()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

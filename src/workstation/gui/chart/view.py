@@ -45,6 +45,14 @@ class SubplotSpec:
     levels: Sequence[float] = ()
 
 
+def _set_y(plot: pg.PlotItem, low: float, high: float) -> None:
+    """Set a y range only when it moved: an unchanged range must not re-layout the axis text."""
+    current_low, current_high = plot.getViewBox().viewRange()[1]
+    tolerance = (high - low) * 1e-9
+    if abs(current_low - low) > tolerance or abs(current_high - high) > tolerance:
+        plot.setYRange(low, high, padding=0)
+
+
 def _line_item(plot: pg.PlotItem, values: FloatArray, color: str, name: str, *, width: float) -> LineLodItem:
     item = LineLodItem(values, color, width=width, name=name)
     plot.addItem(item)
@@ -54,7 +62,7 @@ def _line_item(plot: pg.PlotItem, values: FloatArray, color: str, name: str, *, 
 class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
     """A candlestick chart that stays fast at a million bars (see candles.py and lod.py)."""
 
-    crosshairMoved = Signal(int)  # noqa: N815 - Qt signal naming: the bar index under the mouse, -1 when none
+    crosshairMoved = Signal(int)
 
     def __init__(self, parent: object = None) -> None:
         super().__init__(parent=parent)
@@ -143,7 +151,7 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
     def _after_live_change(self) -> None:
         self.candles.data_changed()
         self.volume.data_changed()
-        x_min, x_max = self.price_plot.getViewBox().viewRange()[0]
+        _x_min, x_max = self.price_plot.getViewBox().viewRange()[0]
         if x_max >= len(self._pyramid) - 2:
             self._fit_y()
 
@@ -180,6 +188,7 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         plot.setMouseEnabled(x=True, y=False)
         plot.enableAutoRange(x=False, y=False)
         plot.setLabel("right", name)
+        plot.getAxis("right").enableAutoSIPrefix(False)
         items = [
             _line_item(plot, values, _OVERLAY_COLORS[i % len(_OVERLAY_COLORS)], line_name, width=1.1)
             for i, (line_name, values) in enumerate(spec.lines.items())
@@ -274,19 +283,19 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         if bounds is not None:
             low, high = bounds
             pad = (high - low) * 0.05 or abs(high) * 0.01 or 1.0
-            self.price_plot.setYRange(low - pad, high + pad, padding=0)
+            _set_y(self.price_plot, low - pad, high + pad)
             volume_max = self.volume.visible_max(x_min, x_max)
-            self.volume_plot.setYRange(0, volume_max * 1.1 if volume_max > 0 else 1.0, padding=0)
+            _set_y(self.volume_plot, 0.0, volume_max * 1.1 if volume_max > 0 else 1.0)
         for plot, lines, spec in self._subplots.values():
             if spec.y_range is not None:
-                plot.setYRange(*spec.y_range, padding=0)
+                _set_y(plot, *spec.y_range)
                 continue
             extents = [e for e in (item.visible_extent(x_min, x_max) for item in lines) if e is not None]
             if extents:
                 y_low = min(e[0] for e in extents)
                 y_high = max(e[1] for e in extents)
                 pad = (y_high - y_low) * 0.08 or 1.0
-                plot.setYRange(y_low - pad, y_high + pad, padding=0)
+                _set_y(plot, y_low - pad, y_high + pad)
 
     def _add_crosshair(self, plot: pg.PlotItem, *, with_hline: bool = False) -> None:
         line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
@@ -303,7 +312,7 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.crosshairMoved.emit(-1)
             return
         point = vb.mapSceneToView(position)
-        index = int(round(point.x()))
+        index = round(point.x())
         index = min(max(index, 0), len(self._pyramid) - 1)
         for line in self._crosshair_lines:
             line.setPos(index)

@@ -63,7 +63,7 @@ class ShortcutsDialog(QDialog):
     def _apply_filter(self, text: str) -> None:
         needle = text.lower()
         for row in range(self.table.rowCount()):
-            haystack = " ".join(self.table.item(row, c).text().lower() for c in (0, 1))
+            haystack = " ".join((item.text() if (item := self.table.item(row, c)) else "").lower() for c in (0, 1))
             self.table.setRowHidden(row, bool(needle) and needle not in haystack)
 
     def _restore_defaults(self) -> None:

@@ -14,8 +14,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from sqlalchemy import Engine
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from sqlalchemy import Engine
 
 from workstation.dashboard import indicators
 from workstation.dashboard.chart_data import ChartData, load_chart_data
@@ -28,6 +28,8 @@ from workstation.jobs import CancelToken, ProgressCallback
 FloatArray = NDArray[np.float64]
 _SETTINGS_KEY = "chart/indicators"
 _DEFAULT_INDICATORS = ["sma20", "sma50", "rsi"]
+_OVERLAY_COLORS = ("#f6c344", "#42a5f5", "#ff7043", "#66bb6a", "#ab47bc", "#26c6da", "#ec407a", "#8d6e63")
+_PANE_NAMES = {"rsi": "RSI 14", "macd": "MACD", "atr": "ATR 14"}
 
 
 @dataclass(slots=True)
@@ -49,6 +51,11 @@ def _load(engine: Engine, symbol: str, interval: str) -> _Loaded:
     return loaded
 
 
+def _pane_name(key: str) -> str:
+    """A pane is labelled with its first line's short name (RSI 14, MACD, ATR 14): long labels get clipped."""
+    return _PANE_NAMES.get(key, key.upper())
+
+
 class ChartPanel(QWidget):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,9 +63,7 @@ class ChartPanel(QWidget):
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
         saved = context.settings.value(_SETTINGS_KEY)
-        self._enabled: list[str] = (
-            [str(k) for k in saved] if isinstance(saved, list) else _DEFAULT_INDICATORS.copy()
-        )
+        self._enabled: list[str] = [str(k) for k in saved] if isinstance(saved, list) else _DEFAULT_INDICATORS.copy()
         self.view = ChartView()
         self.view.crosshairMoved.connect(self._show_readout)
         self.title = QLabel("No symbol")
@@ -67,7 +72,8 @@ class ChartPanel(QWidget):
         self.interval.setObjectName("chartInterval")
         self.interval.addItem("1d")
         self.interval.activated.connect(lambda _i: self.reload())
-        self.picker = QToolButton(text="Indicators")
+        self.picker = QToolButton()
+        self.picker.setText("Indicators")
         self.picker.setObjectName("chartIndicators")
         self.picker.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.picker.setMenu(QMenu(self.picker))
@@ -220,10 +226,12 @@ class ChartPanel(QWidget):
         if ind is None or lines is None:
             return
         if ind.overlay:
+            # The lines of one indicator (a band's upper/middle/lower) share its colour.
+            color = _OVERLAY_COLORS[list(indicators.INDICATORS).index(key) % len(_OVERLAY_COLORS)]
             for name, values in lines.items():
-                self.view.set_overlay(name, values)
+                self.view.set_overlay(name, values, color)
         else:
-            self.view.set_subplot(ind.label, SubplotSpec(lines, ind.y_range, ind.levels))
+            self.view.set_subplot(_pane_name(key), SubplotSpec(lines, ind.y_range, ind.levels))
 
     def _hide_indicator(self, key: str) -> None:
         if key.startswith("feature:"):
@@ -236,7 +244,7 @@ class ChartPanel(QWidget):
             for name in self._loaded.computed.get(key, {}):
                 self.view.remove_overlay(name)
         else:
-            self.view.remove_subplot(ind.label)
+            self.view.remove_subplot(_pane_name(key))
 
     # -- readout and live bars -----------------------------------------------------------------------
     def _show_readout(self, index: int) -> None:
@@ -249,9 +257,7 @@ class ChartPanel(QWidget):
         when = stamp.strftime("%Y-%m-%d" if self._loaded.data.interval.endswith("d") else "%Y-%m-%d %H:%M")
         prev = float(p.field("close")[index - 1]) if index > 0 else o
         change = (c / prev - 1.0) * 100.0 if prev else 0.0
-        self.readout.setText(
-            f"{when}  O {o:,.2f}  H {h:,.2f}  L {lo:,.2f}  C {c:,.2f}  V {v:,.0f}  ({change:+.2f}%)"
-        )
+        self.readout.setText(f"{when}  O {o:,.2f}  H {h:,.2f}  L {lo:,.2f}  C {c:,.2f}  V {v:,.0f}  ({change:+.2f}%)")
 
     def readout_text(self) -> str:
         return self.readout.text()

@@ -82,13 +82,13 @@ class WatchlistModel(QAbstractTableModel):
     def row_at(self, row: int) -> WatchlistRow:
         return self._rows[row]
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(_COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return _COLUMNS[section][0]
         return None
@@ -133,7 +133,7 @@ class WatchlistFilter(QSortFilterProxyModel):
         self._sector = sector
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model = self.sourceModel()
         assert isinstance(model, WatchlistModel)
         row = model.row_at(source_row)
@@ -145,7 +145,7 @@ class WatchlistFilter(QSortFilterProxyModel):
 
 
 class WatchlistPanel(QWidget):
-    symbolSelected = Signal(str)  # noqa: N815 - Qt naming
+    symbolSelected = Signal(str)
 
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
