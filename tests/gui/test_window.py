@@ -137,6 +137,19 @@ def test_shortcuts_trigger_their_actions(window_factory: Any, filled_url: str, q
     palette.query.setText("msf")
     palette.run_current()
     assert window.context.symbol == "MSFT"
+    # Ctrl+, opens the settings; the palette also runs any registered action by name.
+    from workstation.gui.dialogs.settings_dialog import SettingsDialog
+
+    QTest.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    settings = window.findChild(SettingsDialog)
+    assert settings is not None
+    assert settings.isVisible()
+    settings.reject()
+    palette = window.open_palette()
+    palette.query.setText("reset layout")
+    window.docks["chartPanel"].hide()
+    palette.run_current()
+    assert window.docks["chartPanel"].isVisible()
 
 
 def test_customised_shortcut_is_saved_and_listed(window_factory: Any, filled_url: str, qtbot: Any) -> None:

@@ -85,6 +85,9 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             plot.setMenuEnabled(False)
         self._grid = GridItem(self._axis, self.price_plot.getAxis("right"))
         self.price_plot.addItem(self._grid, ignoreBounds=True)
+        for axis in (self._axis, self.price_plot.getAxis("right"), self.volume_plot.getAxis("right")):
+            # Text only on the major ticks: measuring and laying out minor-tick labels was ~half a frame.
+            axis.setStyle(maxTextLevel=0)
         self.candles = CandlestickItem(self._pyramid)
         self.volume = VolumeItem(self._pyramid)
         self.price_plot.addItem(self.candles)
@@ -189,6 +192,7 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         plot.enableAutoRange(x=False, y=False)
         plot.setLabel("right", name)
         plot.getAxis("right").enableAutoSIPrefix(False)
+        plot.getAxis("right").setStyle(maxTextLevel=0)
         items = [
             _line_item(plot, values, _OVERLAY_COLORS[i % len(_OVERLAY_COLORS)], line_name, width=1.1)
             for i, (line_name, values) in enumerate(spec.lines.items())
