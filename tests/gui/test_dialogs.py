@@ -38,7 +38,9 @@ def test_settings_switch_theme_and_database(window_factory: Any, filled_url: str
     assert window.theme() == "light"
     assert QApplication.instance().property("workstationTheme") == "light"
     assert str(window.context.engine.url).endswith("other.db")
-    qtbot.waitUntil(lambda: "no schema" in window.database_label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "other.db · 0 symbols" in window.database_label.text(), timeout=20_000)
+    watchlist = window.docks["watchlistPanel"].widget()
+    qtbot.waitUntil(lambda: watchlist.model.rowCount() == 0, timeout=10_000)
     window.set_theme("dark")
 
 

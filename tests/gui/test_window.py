@@ -212,7 +212,21 @@ def test_empty_database_offers_demo_csv_and_download(window_factory: Any, sqlite
         assert any("demo load` is not part of this installation" in t.message for t in window.notifications.active())
 
 
-def test_missing_schema_is_reported(window_factory: Any, tmp_path: Path, qtbot: Any) -> None:
+def test_a_brand_new_database_gets_its_schema(window_factory: Any, tmp_path: Path, qtbot: Any) -> None:
     window = window_factory(f"sqlite:///{tmp_path / 'blank.db'}")
-    qtbot.waitUntil(lambda: "no schema" in window.database_label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "0 symbols" in window.database_label.text(), timeout=20_000)
     assert window.onboarding.isVisible()
+    assert not window.notifications.active()
+
+
+def test_a_foreign_database_is_reported_not_changed(window_factory: Any, tmp_path: Path, qtbot: Any) -> None:
+    import sqlite3
+
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE other (x INTEGER)")
+    window = window_factory(f"sqlite:///{path}")
+    qtbot.waitUntil(lambda: "no schema" in window.database_label.text(), timeout=10_000)
+    assert any("workstation db upgrade" in t.message for t in window.notifications.active())
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["other"]

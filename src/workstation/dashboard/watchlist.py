@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, inspect, select
 
+from workstation.db.engine import check_connection
 from workstation.db.models import MarketData, StockInfo
 from workstation.db.views import mv_features_dashboard_summary as summary
 
@@ -54,6 +55,24 @@ def database_state(engine: Engine) -> DatabaseState:
         # EXISTS-style probe: counting a million bars on every start-up would be wasteful.
         any_bar = conn.execute(select(MarketData.id).limit(1)).first()
     return DatabaseState(True, int(symbols), 1 if any_bar else 0)
+
+
+def prepare_database(engine: Engine) -> tuple[DatabaseState, str | None]:
+    """Create the schema of a database that has no tables at all; report one that is behind.
+
+    Returns the state and, when the schema is missing or older than this version, a one-line warning.
+    """
+    from workstation.db.migrate import current_revisions, head_revisions, upgrade
+
+    check_connection(engine)
+    if not inspect(engine).get_table_names():
+        upgrade(engine)
+    state = database_state(engine)
+    if not state.schema_present:
+        return state, "This database holds other tables but not the workstation schema: run `workstation db upgrade`."
+    if set(current_revisions(engine)) != set(head_revisions()):
+        return state, "The database schema is older than this version: run `workstation db upgrade`."
+    return state, None
 
 
 def _latest_closes(engine: Engine, interval: str) -> dict[str, tuple[float, float | None, datetime, int]]:

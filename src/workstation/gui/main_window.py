@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation import __version__
-from workstation.dashboard.watchlist import DatabaseState, database_state
+from workstation.dashboard.watchlist import DatabaseState, prepare_database
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
@@ -273,13 +273,25 @@ class MainWindow(QMainWindow):
 
     # -- database ------------------------------------------------------------------------------------
     def check_database(self) -> None:
-        """Find out (off the GUI thread) whether the database is empty, and offer to fill it."""
+        """Off the GUI thread: create the schema of a brand-new database, then tell the panels to load.
+
+        A database with no tables at all (the first start on the default SQLite file) gets the schema
+        automatically; one with foreign tables or an older schema is left alone and reported.
+        """
         engine = self.context.engine
 
-        def job(progress: ProgressCallback, cancel: CancelToken) -> DatabaseState:
-            return database_state(engine)
+        def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[DatabaseState, str | None]:
+            return prepare_database(engine)
 
-        self.context.jobs.submit("Check database", job, on_success=self._show_database)
+        self.context.jobs.submit("Open database", job, on_success=self._database_ready)
+
+    def _database_ready(self, result: tuple[DatabaseState, str | None]) -> None:
+        state, warning = result
+        self._show_database(state)
+        if warning:
+            self.notifications.show_message("warning", warning)
+        if state.schema_present:
+            self.context.databaseChanged.emit()
 
     def _show_database(self, state: DatabaseState | None) -> None:
         label = self.context.database_label

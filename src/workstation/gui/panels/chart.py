@@ -98,7 +98,6 @@ class ChartPanel(QWidget):
         context.symbolChanged.connect(lambda _s: self.reload())
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
-        context.engineChanged.connect(self.reload)
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:

@@ -187,10 +187,9 @@ class WatchlistPanel(QWidget):
         layout.addWidget(self.status)
         self.setFocusProxy(self.table)
         context.symbolChanged.connect(self.select_symbol)
-        context.engineChanged.connect(self.refresh)
         context.refreshRequested.connect(self.refresh)
+        # The window announces the database once it is known to be usable (and again after a switch).
         context.databaseChanged.connect(self.refresh)
-        self.refresh()
 
     def refresh(self) -> None:
         engine = self._context.engine
