@@ -230,3 +230,56 @@ def test_a_foreign_database_is_reported_not_changed(window_factory: Any, tmp_pat
     assert any("workstation db upgrade" in t.message for t in window.notifications.active())
     with sqlite3.connect(path) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["other"]
+
+
+def test_interval_switch_and_markers(window_factory: Any, filled_url: str, qtbot: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from workstation.db.engine import create_db_engine
+    from workstation.db.models import MarketData, Model, Prediction
+
+    engine = create_db_engine(filled_url)
+    start = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(MarketData),
+            [
+                {
+                    "symbol": "AAPL",
+                    "interval": "1h",
+                    "timestamp": start + timedelta(hours=i),
+                    "open": Decimal(100 + i),
+                    "high": Decimal(102 + i),
+                    "low": Decimal(99 + i),
+                    "close": Decimal(101 + i),
+                    "volume": 1000,
+                    "source": "test",
+                }
+                for i in range(50)
+            ],
+        )
+        conn.execute(insert(Model).values(model_id="m", name="m", version="1", model_type="rf"))
+        conn.execute(
+            insert(Prediction).values(
+                prediction_id="p",
+                model_id="m",
+                symbol="AAPL",
+                timestamp=start + timedelta(hours=10, minutes=5),
+                prediction_type="direction",
+                prediction_value=Decimal(1),
+                confidence=Decimal("0.8"),
+            )
+        )
+    engine.dispose()
+    window = window_factory(filled_url)
+    _ready(qtbot, window)
+    chart = window.docks["chartPanel"].widget()
+    assert [chart.interval.itemText(i) for i in range(chart.interval.count())] == ["1d", "1h"]
+    chart.interval.setCurrentText("1h")
+    chart.reload()
+    qtbot.waitUntil(lambda: "1h · 50 bars" in chart.title.text(), timeout=10_000)
+    assert chart.view.marker_count() == 1
+    assert chart.view._markers[0].data[0]["data"].startswith("m: direction 1")
