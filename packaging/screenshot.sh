@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the workstation window under Xvfb on demo data and save a PNG of the main window.
+#   packaging/screenshot.sh [OUT.png] [--theme dark|light]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-docs/screenshot.png}"
+shift || true
+
+missing=()
+command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb xauth)
+for lib in libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0; do
+    dpkg -s "$lib" >/dev/null 2>&1 || missing+=("$lib")
+done
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+export QT_QPA_PLATFORM=xcb
+exec xvfb-run -a -s "-screen 0 1920x1080x24" python3 tests/gui/screenshot.py "$out" "$@"

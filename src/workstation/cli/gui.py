@@ -1,0 +1,21 @@
+"""``workstation gui`` (and ``workstation`` with no command): open the workstation window."""
+
+from __future__ import annotations
+
+import click
+
+from workstation.cli.context import app_context
+from workstation.errors import ConfigurationError
+
+
+@click.command("gui")
+def command() -> None:
+    """Open the workstation window on the configured database."""
+    try:
+        from workstation.gui.app import run_gui
+    except ImportError as exc:  # e.g. a server install without Qt's system libraries
+        raise ConfigurationError(f"the window cannot start: {exc}") from None
+    ctx = app_context()
+    code = run_gui(ctx.settings.database_url, option_url=ctx.database_url_option)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -1,0 +1,1 @@
+"""Qt-free read services behind the workstation window (the GUI never writes SQL itself)."""

@@ -1,0 +1,172 @@
+"""Everything the chart shows for one symbol and interval: bars, stored feature overlays, markers.
+
+Indicators that are not stored are computed on the fly from the bars with TA-Lib (indicators.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sqlalchemy import Engine, inspect, select, text
+
+from workstation.db.models import Fill, Order, Prediction
+from workstation.market.bars import load_bars
+
+FloatArray = NDArray[np.float64]
+
+# Stored feature columns that live on the price scale and so can be drawn over the candles.
+_PRICE_OVERLAY = re.compile(r"^(price_ma_\w+|sma_\d+|ema_\d+|bb_(upper|middle|lower)\w*|vwap\w*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionMark:
+    index: int
+    up: bool
+    confidence: float | None
+    model_id: str
+    prediction_type: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class FillMark:
+    index: int
+    side: str
+    price: float
+    quantity: Decimal
+
+
+@dataclass(slots=True)
+class ChartData:
+    symbol: str
+    interval: str
+    bars: pd.DataFrame
+    feature_overlays: dict[str, FloatArray] = field(default_factory=dict)
+    predictions: list[PredictionMark] = field(default_factory=list)
+    fills: list[FillMark] = field(default_factory=list)
+
+    @property
+    def times_ns(self) -> NDArray[np.int64]:
+        index = pd.DatetimeIndex(self.bars.index)
+        return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+    def column(self, name: str) -> FloatArray:
+        return np.asarray(self.bars[name].to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def prediction_is_up(prediction_type: str, value: float, close: float | None) -> bool:
+    """Direction of a stored prediction whatever its kind: a probability, a price, or a signed return/class."""
+    kind = prediction_type.lower()
+    if "prob" in kind:
+        return value >= 0.5
+    if "price" in kind and close is not None:
+        return value >= close
+    return value > 0
+
+
+def _bar_index(times: NDArray[np.int64], stamps: pd.Series) -> NDArray[np.int64]:
+    """Index of the bar each timestamp falls in (the last bar that opened at or before it)."""
+    values = pd.to_datetime(stamps, utc=True).dt.as_unit("ns").astype("int64").to_numpy()
+    return np.searchsorted(times, values, side="right") - 1
+
+
+def _feature_overlays(engine: Engine, symbol: str, interval: str, bars: pd.DataFrame) -> dict[str, FloatArray]:
+    columns = [c["name"] for c in inspect(engine).get_columns("feature_engineered_data")]
+    wanted = [c for c in columns if _PRICE_OVERLAY.match(c)]
+    if not wanted or bars.empty:
+        return {}
+    quoted = ", ".join(f'"{c}"' for c in wanted)
+    # The newest feature version per bar wins; feature columns come and go with migrations, hence text().
+    sql = text(
+        f"SELECT timestamp, feature_version, {quoted} FROM feature_engineered_data "
+        "WHERE symbol = :symbol AND interval = :interval ORDER BY timestamp, feature_version"
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(sql, {"symbol": symbol, "interval": interval}).all())
+    if frame.empty:
+        return {}
+    frame.columns = ["timestamp", "feature_version", *wanted]
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame = frame.drop_duplicates("timestamp", keep="last").set_index("timestamp")
+    aligned = frame.reindex(bars.index)
+    overlays: dict[str, FloatArray] = {}
+    for name in wanted:
+        values = pd.to_numeric(aligned[name], errors="coerce").to_numpy(dtype=np.float64)
+        if np.isfinite(values).any():
+            overlays[name] = values
+    return overlays
+
+
+def _predictions(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[PredictionMark]:
+    start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
+    query = (
+        select(
+            Prediction.timestamp,
+            Prediction.model_id,
+            Prediction.prediction_type,
+            Prediction.prediction_value,
+            Prediction.confidence,
+        )
+        .where(Prediction.symbol == symbol, Prediction.timestamp >= start, Prediction.timestamp <= end)
+        .order_by(Prediction.timestamp)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return []
+    indices = _bar_index(times, pd.Series([r[0] for r in rows]))
+    closes = bars["close"].to_numpy(dtype=np.float64)
+    marks = []
+    for (_ts, model_id, kind, value, confidence), index in zip(rows, indices, strict=True):
+        if index < 0:
+            continue
+        v = float(value)
+        marks.append(
+            PredictionMark(
+                index=int(index),
+                up=prediction_is_up(kind, v, float(closes[index])),
+                confidence=float(confidence) if confidence is not None else None,
+                model_id=model_id,
+                prediction_type=kind,
+                value=v,
+            )
+        )
+    return marks
+
+
+def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[FillMark]:
+    start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
+    query = (
+        select(Fill.timestamp, Order.side, Fill.price, Fill.quantity)
+        .join(Order, Order.order_id == Fill.order_id)
+        .where(Fill.symbol == symbol, Fill.timestamp >= start)
+        .order_by(Fill.timestamp)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return []
+    indices = _bar_index(times, pd.Series([r[0] for r in rows]))
+    last_time = pd.Timestamp(end)
+    return [
+        FillMark(index=int(min(index, len(times) - 1)), side=side, price=float(price), quantity=quantity)
+        for (ts, side, price, quantity), index in zip(rows, indices, strict=True)
+        if index >= 0 and (pd.Timestamp(ts) <= last_time or index == len(times) - 1)
+    ]
+
+
+def load_chart_data(engine: Engine, symbol: str, interval: str = "1d") -> ChartData:
+    bars = load_bars(engine, symbol, interval)
+    data = ChartData(symbol=symbol, interval=interval, bars=bars)
+    if bars.empty:
+        return data
+    times = data.times_ns
+    data.feature_overlays = _feature_overlays(engine, symbol, interval, bars)
+    data.predictions = _predictions(engine, symbol, bars, times)
+    data.fills = _fills(engine, symbol, bars, times)
+    return data

@@ -1,0 +1,317 @@
+"""The workstation's main window: dock panels from the registry, menus, shortcuts, status bar, layout memory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTableView,
+)
+
+from workstation import __version__
+from workstation.dashboard.watchlist import DatabaseState, prepare_database
+from workstation.gui.chart.view import ChartView
+from workstation.gui.context import WorkstationContext
+from workstation.gui.dialogs.command_palette import CommandPalette
+from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
+from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from workstation.gui.export import export_model_csv, focused_table
+from workstation.gui.notifications import NotificationArea
+from workstation.gui.onboarding import OnboardingBar
+from workstation.gui.registry import PanelRegistry, default_registry
+from workstation.gui.statusbar import JobsWidget
+from workstation.gui.theme import DEFAULT_THEME, apply_theme
+from workstation.gui.workers import JobHandle
+from workstation.jobs import CancelToken, ProgressCallback
+
+logger = logging.getLogger(__name__)
+_LAYOUT_VERSION = 1
+_FEATURES = (
+    QDockWidget.DockWidgetFeature.DockWidgetMovable
+    | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    | QDockWidget.DockWidgetFeature.DockWidgetClosable
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: WorkstationContext, registry: PanelRegistry | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Workstation")
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.context = context
+        self.settings = context.settings
+        self.shortcuts = context.shortcuts
+        self.docks: dict[str, QDockWidget] = {}
+        self.notifications = NotificationArea(self)
+        self._last_table: QAbstractItemView | None = None
+        self.onboarding = OnboardingBar(context, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.onboarding)
+        self.onboarding.hide()
+        self._build_menus()
+        self._build_docks(registry or default_registry())
+        self._build_status_bar()
+        self.resize(1500, 900)
+        self._default_state = self.saveState(_LAYOUT_VERSION)
+        self._restore_layout()
+        context.notify.connect(self.notifications.show_message)
+        context.jobs.jobFailed.connect(self._job_failed)
+        context.engineChanged.connect(self._database_changed)
+        QApplication.instance().focusChanged.connect(self._track_table)  # type: ignore[union-attr]
+        self.check_database()
+
+    # -- construction --------------------------------------------------------------------------------
+    def _action(self, action_id: str, text: str, keys: str | tuple[str, ...], category: str, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return self.shortcuts.register(action_id, action, keys, category)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self._action("app.palette", "Command palette…", "Ctrl+K", "General", self.open_palette))
+        file_menu.addAction(self._action("app.refresh", "Refresh", "F5", "General", self.refresh))
+        file_menu.addAction(
+            self._action("app.export", "Export focused table to CSV…", "Ctrl+E", "General", self.export_focused_table)
+        )
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("data.demo", "Load demo universe", (), "Data", self.onboarding.load_demo))
+        file_menu.addAction(self._action("data.csv", "Import CSV…", (), "Data", self.onboarding.import_csv))
+        file_menu.addAction(self._action("data.download", "Download bars…", (), "Data", self.onboarding.download))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("app.settings", "Settings…", "Ctrl+,", "General", self.open_settings))
+        file_menu.addAction(self._action("app.quit", "Quit", "Ctrl+Q", "General", self.close))
+        self.view_menu = bar.addMenu("&View")
+        self.panels_menu = QMenu("Panels", self)
+        self.view_menu.addMenu(self.panels_menu)
+        self.focus_menu = QMenu("Focus panel", self)
+        self.view_menu.addMenu(self.focus_menu)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self._action("view.reset", "Reset layout", (), "View", self.reset_layout))
+        self.view_menu.addAction(self._action("view.theme", "Toggle dark/light theme", (), "View", self.toggle_theme))
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts))
+        help_menu.addAction(self._action("help.about", "About workstation", (), "Help", self._about))
+
+    def _build_docks(self, registry: PanelRegistry) -> None:
+        first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        for spec in registry.specs():
+            dock = QDockWidget(spec.title, self)
+            dock.setObjectName(spec.object_name)
+            dock.setFeatures(_FEATURES)
+            widget = spec.factory(self.context)
+            dock.setWidget(widget)
+            target = self.docks.get(spec.tab_with) if spec.tab_with else None
+            if target is not None:
+                self.tabifyDockWidget(target, dock)
+            else:
+                self.addDockWidget(spec.area, dock)
+                first_in_area.setdefault(spec.area, dock)
+            self.docks[spec.object_name] = dock
+            toggle = dock.toggleViewAction()
+            self.panels_menu.addAction(toggle)
+            if spec.slot is not None:
+                self.focus_menu.addAction(
+                    self._action(
+                        f"view.focus.{spec.object_name}",
+                        f"Focus {spec.title}",
+                        f"Ctrl+{spec.slot}",
+                        "View",
+                        lambda _checked=False, name=spec.object_name: self.focus_panel(name),
+                    )
+                )
+        left = first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
+        right = first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        if left is not None and right is not None:
+            self.resizeDocks([left, right], [430, 1070], Qt.Orientation.Horizontal)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.database_label = QLabel()
+        self.database_label.setObjectName("databaseLabel")
+        status.addPermanentWidget(self.jobs_widget_holder())
+        status.addPermanentWidget(self.database_label)
+        self._show_database(None)
+
+    def jobs_widget_holder(self) -> JobsWidget:
+        self.jobs_widget = JobsWidget(self.context.jobs, self)
+        return self.jobs_widget
+
+    # -- layout memory -------------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, _LAYOUT_VERSION)
+        for key, view in self._tables():
+            header_state = self.settings.value(key)
+            if isinstance(header_state, QByteArray):
+                view.horizontalHeader().restoreState(header_state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(_LAYOUT_VERSION))
+        for key, view in self._tables():
+            self.settings.setValue(key, view.horizontalHeader().saveState())
+        self.settings.sync()
+
+    def _tables(self) -> list[tuple[str, QTableView]]:
+        found = []
+        for name, dock in self.docks.items():
+            for view in dock.findChildren(QTableView):
+                if view.objectName():
+                    found.append((f"columns/{name}/{view.objectName()}", view))
+        return found
+
+    def reset_layout(self) -> None:
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state, _LAYOUT_VERSION)
+        for key, view in self._tables():
+            self.settings.remove(key)
+            header = view.horizontalHeader()
+            for column in range(header.count()):
+                header.showSection(column)
+                header.moveSection(header.visualIndex(column), column)
+            view.resizeColumnsToContents()
+
+    # -- commands ------------------------------------------------------------------------------------
+    def focus_panel(self, object_name: str) -> None:
+        dock = self.docks.get(object_name)
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def refresh(self) -> None:
+        self.context.refreshRequested.emit()
+
+    def _track_table(self, _old: object, _new: object) -> None:
+        table = focused_table()
+        if table is not None:
+            self._last_table = table
+
+    def export_focused_table(self, path: str | Path | None = None) -> int | None:
+        table = focused_table(self._last_table)
+        if table is None or table.model() is None:
+            self.notifications.show_message("warning", "Click into a table first, then export it with Ctrl+E.")
+            return None
+        if not path:
+            suggested = f"{table.objectName() or 'table'}.csv"
+            path, _ = QFileDialog.getSaveFileName(self, "Export table to CSV", suggested, "CSV files (*.csv)")
+            if not path:
+                return None
+        try:
+            rows = export_model_csv(table.model(), path)
+        except OSError as exc:
+            self.notifications.show_message("error", f"Export failed: {exc}")
+            return None
+        self.notifications.show_message("info", f"Exported {rows} rows to {path}")
+        return rows
+
+    def open_palette(self) -> CommandPalette:
+        palette = CommandPalette(self.shortcuts, self.context.symbols, self.context.set_symbol, self)
+        geometry = self.geometry()
+        palette.move(geometry.center().x() - palette.width() // 2, geometry.top() + 80)
+        palette.show()
+        palette.query.setFocus()
+        return palette
+
+    def open_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.shortcuts, self)
+        dialog.open()
+        return dialog
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.context, self.theme(), self)
+        dialog.accepted.connect(lambda: self.set_theme(dialog.chosen_theme()))
+        dialog.open()
+        return dialog
+
+    def theme(self) -> str:
+        return str(self.settings.value(THEME_KEY, DEFAULT_THEME))
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.settings.setValue(THEME_KEY, name)
+        for view in self.findChildren(ChartView):
+            view.apply_theme(name == "dark")
+
+    def toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme() == "dark" else "dark")
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About workstation",
+            f"<b>workstation {__version__}</b><br>A desktop trading workstation for systematic US-equity trading.",
+        )
+
+    # -- database ------------------------------------------------------------------------------------
+    def check_database(self) -> None:
+        """Off the GUI thread: create the schema of a brand-new database, then tell the panels to load.
+
+        A database with no tables at all (the first start on the default SQLite file) gets the schema
+        automatically; one with foreign tables or an older schema is left alone and reported.
+        """
+        engine = self.context.engine
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[DatabaseState, str | None]:
+            return prepare_database(engine)
+
+        self.context.jobs.submit("Open database", job, on_success=self._database_ready)
+
+    def _database_ready(self, result: tuple[DatabaseState, str | None]) -> None:
+        state, warning = result
+        self._show_database(state)
+        if warning:
+            self.notifications.show_message("warning", warning)
+        if state.schema_present:
+            self.context.databaseChanged.emit()
+
+    def _show_database(self, state: DatabaseState | None) -> None:
+        label = self.context.database_label
+        if state is None:
+            self.database_label.setText(f"DB: {label}")
+            return
+        if not state.schema_present:
+            self.database_label.setText(f"DB: {label} (no schema — run `workstation db upgrade`)")
+        else:
+            self.database_label.setText(f"DB: {label} · {state.symbols} symbols")
+        self.onboarding.setVisible(state.empty)
+
+    def _database_changed(self) -> None:
+        self._show_database(None)
+        self.check_database()
+
+    def _job_failed(self, handle: JobHandle, message: str) -> None:
+        self.notifications.show_message("error", f"{handle.label} failed: {message}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.context.jobs.shutdown(3000)
+        super().closeEvent(event)

@@ -1,0 +1,18 @@
+"""The dock panels that ship with the workstation, registered by objectName (see gui/registry.py)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from workstation.gui.registry import PanelRegistry, PanelSpec
+
+
+def register_builtin_panels(registry: PanelRegistry) -> None:
+    # Imported here so that importing the registry does not pull in pyqtgraph.
+    from workstation.gui.panels.chart import ChartPanel
+    from workstation.gui.panels.watchlist import WatchlistPanel
+
+    registry.register(
+        PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=10)
+    )
+    registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=20))
