@@ -18,7 +18,9 @@ def bar(minutes: int, o: str, h: str, low: str, c: str, v: int = 1_000_000) -> B
     return Bar(T0 + timedelta(minutes=minutes), Decimal(o), Decimal(h), Decimal(low), Decimal(c), Decimal(v))
 
 
-def seed_bars(engine: Engine, symbol: str, closes: list[float], *, start: datetime = T0, step: timedelta | None = None) -> None:
+def seed_bars(
+    engine: Engine, symbol: str, closes: list[float], *, start: datetime = T0, step: timedelta | None = None
+) -> None:
     step = step or timedelta(days=1)
     with Session(engine) as session, session.begin():
         session.add(StockInfo(symbol=symbol, source="test"))

@@ -34,7 +34,8 @@ def _json(result: Any) -> Any:
 
 def test_submit_list_cancel_positions_account(cli: Any) -> None:
     filled = _json(cli("orders", "submit", "--symbol", "aapl", "--side", "buy", "--qty", "10", "--json"))
-    assert filled["status"] == "filled" and filled["average_fill_price"] == "102.000000"
+    assert filled["status"] == "filled"
+    assert filled["average_fill_price"] == "102.000000"
     resting = _json(
         cli("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "5", "--type", "limit",
             "--limit-price", "90", "--tif", "gtc", "--json")
@@ -43,14 +44,16 @@ def test_submit_list_cancel_positions_account(cli: Any) -> None:
     open_orders = _json(cli("orders", "list", "--open", "--json"))
     assert [o["order_id"] for o in open_orders] == [resting["order_id"]]
     positions = _json(cli("positions", "--json"))
-    assert positions[0]["symbol"] == "AAPL" and positions[0]["quantity"] == "10"
+    assert positions[0]["symbol"] == "AAPL"
+    assert positions[0]["quantity"] == "10"
     account = _json(cli("account", "--json"))
     assert account["cash"] == "98980.000000"
     assert account["buying_power"] == "98530.000000"  # 450 reserved for the resting buy
     cancelled = _json(cli("orders", "cancel", resting["order_id"], "--json"))
     assert cancelled["status"] == "cancelled"
     fills = _json(cli("fills", "--json"))
-    assert len(fills) == 1 and fills[0]["order_id"] == filled["order_id"]
+    assert len(fills) == 1
+    assert fills[0]["order_id"] == filled["order_id"]
 
 
 def test_rejections_are_one_line_errors(cli: Any) -> None:
@@ -58,7 +61,8 @@ def test_rejections_are_one_line_errors(cli: Any) -> None:
     assert isinstance(unknown.exception, WorkstationError)
     assert "unknown symbol ZZZ" in str(unknown.exception)
     bad_qty = cli("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "-3", ok=False)
-    assert isinstance(bad_qty.exception, WorkstationError) and bad_qty.exception.exit_code == 2
+    assert isinstance(bad_qty.exception, WorkstationError)
+    assert bad_qty.exception.exit_code == 2
     limit_without_price = cli("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--type", "limit",
                               ok=False)  # fmt: skip
     assert "needs a positive --limit-price" in str(limit_without_price.exception)
@@ -67,7 +71,8 @@ def test_rejections_are_one_line_errors(cli: Any) -> None:
 def test_kill_switch_flattens_and_halts_until_resumed(cli: Any) -> None:
     cli("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "3")
     result = _json(cli("kill-switch", "--flatten", "--json"))
-    assert result["flatten_orders"][0]["side"] == "sell" and result["flatten_orders"][0]["status"] == "filled"
+    assert result["flatten_orders"][0]["side"] == "sell"
+    assert result["flatten_orders"][0]["status"] == "filled"
     assert _json(cli("positions", "--json")) == []
     halted = cli("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "1", ok=False)
     assert "halted" in str(halted.exception)

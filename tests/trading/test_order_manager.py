@@ -88,7 +88,7 @@ def test_ambiguous_failure_looks_up_before_resubmitting(engine: Engine) -> None:
 
         def submit(self, order):  # type: ignore[no-untyped-def]
             Flaky.calls += 1
-            report = super().submit(order)  # the broker got it …
+            super().submit(order)  # the broker got it …
             raise BrokerUnavailableError("read timed out")  # … but the response was lost
 
     broker = Flaky(Decimal(100_000), PaperConfig(mode="backtest"))
@@ -130,7 +130,8 @@ def test_partial_fills_across_bars_by_volume_share(engine: Engine) -> None:
     broker.on_bar("AAPL", bar(2, "102", "103", "101", "102", v=1000))
     broker.on_bar("AAPL", bar(3, "103", "104", "102", "103", v=1000))
     final = manager.get(order.order_id)
-    assert final is not None and final.status == "filled"
+    assert final is not None
+    assert final.status == "filled"
     assert [e for e, _ in _events(engine, order.order_id)] == [
         "order_placed",
         "order_accepted",
@@ -158,11 +159,14 @@ def test_paper_rejects_unknown_symbol_and_insufficient_buying_power(engine: Engi
     manager = OrderManager(SqlOrderStore(engine), _paper())
     unknown = manager.submit(OrderRequest("ZZZZ", "buy", Decimal(1)))
     assert unknown.status == "rejected"
-    assert unknown.status_reason is not None and "unknown symbol" in unknown.status_reason
+    assert unknown.status_reason is not None
+    assert "unknown symbol" in unknown.status_reason
     too_big = manager.submit(OrderRequest("AAPL", "buy", Decimal(2000)))
-    assert too_big.status == "rejected" and "insufficient buying power" in (too_big.status_reason or "")
+    assert too_big.status == "rejected"
+    assert "insufficient buying power" in (too_big.status_reason or "")
     naked = manager.submit(OrderRequest("AAPL", "sell", Decimal(1)))
-    assert naked.status == "rejected" and "insufficient position" in (naked.status_reason or "")
+    assert naked.status == "rejected"
+    assert "insufficient position" in (naked.status_reason or "")
     assert [e for e, _ in _events(engine, too_big.order_id)] == ["order_placed", "order_rejected"]
 
 
@@ -200,15 +204,17 @@ def test_pending_order_never_sent_is_cancelled_on_reconcile(engine: Engine) -> N
     assert pending.status == "pending"
     OrderManager(store, broker).reconcile()
     after = store.get_order(pending.order_id)
-    assert after is not None and after.status == "cancelled"
+    assert after is not None
+    assert after.status == "cancelled"
     assert "never reached the broker" in (after.status_reason or "")
     assert not broker.working
 
 
 @pytest.mark.parametrize(
     ("alpaca", "ours"),
-    [("new", "accepted"), ("partially_filled", "partially_filled"), ("canceled", "cancelled"), ("pending_new", "submitted"),
-     ("done_for_day", "accepted"), ("replaced", "replaced"), ("rejected", "rejected"), ("expired", "expired")],
+    [("new", "accepted"), ("partially_filled", "partially_filled"), ("canceled", "cancelled"),
+     ("pending_new", "submitted"), ("done_for_day", "accepted"), ("replaced", "replaced"), ("rejected", "rejected"),
+     ("expired", "expired")],
 )  # fmt: skip
 def test_alpaca_status_mapping(alpaca: str, ours: str) -> None:
     assert map_alpaca_status(alpaca) == ours

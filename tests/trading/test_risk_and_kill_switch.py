@@ -57,7 +57,8 @@ def test_each_rule_rejects_with_a_reason(limits: RiskLimits, request_: OrderRequ
     assert caught.value.rule == rule
     (event,) = manager.store.events  # type: ignore[attr-defined]
     assert event.event_type == "risk_rejected"
-    assert event.metadata["rule"] == rule and event.metadata["reason"]
+    assert event.metadata["rule"] == rule
+    assert event.metadata["reason"]
     assert manager.store.orders() == []  # type: ignore[attr-defined]
 
 

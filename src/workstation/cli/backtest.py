@@ -127,7 +127,9 @@ def command(**options: object) -> None:
         echo_json(result.as_json())
         return
     click.echo(f"{result.strategy} {result.parameters} on {', '.join(result.symbols)}")
-    click.echo(f"final value {result.final_value:,.2f}  cash {result.final_cash:,.2f}  return {result.total_return:.2%}")
+    click.echo(
+        f"final value {result.final_value:,.2f}  cash {result.final_cash:,.2f}  return {result.total_return:.2%}"
+    )
     rows = [(k, "" if v is None else f"{v:.4f}") for k, v in result.metrics.items()]
     echo_table(("metric", "value"), rows)
     if result.run_id:
@@ -140,7 +142,8 @@ def _save(engine: object, result: object, model_id: str | None) -> None:
     from workstation.trading.backtest.engine import BacktestResult
     from workstation.trading.backtest.store import save_backtest
 
-    assert isinstance(engine, Engine) and isinstance(result, BacktestResult)
+    assert isinstance(engine, Engine)
+    assert isinstance(result, BacktestResult)
     try:
         if not inspect(engine).has_table("backtest_runs"):
             click.echo("note: result not stored (run 'workstation db upgrade' first)", err=True)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from workstation.monitoring.correlation import correlation_scope, current_correlation_id
-from workstation.trading.domain import Order, OrderRequest, TradingError, TradingEventRecord
+from workstation.trading.domain import Order, OrderRequest, Side, TradingError, TradingEventRecord
 from workstation.trading.order_manager import OrderManager
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def kill_switch(manager: OrderManager, *, flatten: bool = False, reason: str = "
                 result.errors.append(f"cancel {order.order_id}: {exc}")
         if flatten:
             for position in manager.book.open_positions():
-                side = "sell" if position.quantity > 0 else "buy"
+                side: Side = "sell" if position.quantity > 0 else "buy"
                 request = OrderRequest(
                     position.symbol, side, abs(position.quantity), strategy="kill_switch", bypass_risk=True
                 )

@@ -197,7 +197,9 @@ class OrderManager:
             for fill in fills:
                 previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
                 order.filled_quantity += fill.quantity
-                order.average_fill_price = to_price((previous_value + fill.price * fill.quantity) / order.filled_quantity)
+                order.average_fill_price = to_price(
+                    (previous_value + fill.price * fill.quantity) / order.filled_quantity
+                )
                 self.book.apply_fill(fill)
                 kind = "order_filled" if order.filled_quantity >= order.quantity else "order_partially_filled"
                 events.append(

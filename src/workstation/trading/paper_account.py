@@ -8,6 +8,7 @@ from the newest stored bar of each symbol.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine, inspect, select, update
@@ -57,7 +58,9 @@ def starting_cash(engine: Engine, account: str = DEFAULT_ACCOUNT) -> Decimal:
         values = {"name": account, "starting_cash": cash, "created_at": now, "updated_at": now}
         insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(paper_accounts)
         conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["name"]))
-        return Decimal(conn.execute(select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account)).scalar_one())
+        return Decimal(
+            conn.execute(select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account)).scalar_one()
+        )
 
 
 def set_starting_cash(engine: Engine, cash: Decimal, account: str = DEFAULT_ACCOUNT) -> None:
@@ -72,10 +75,17 @@ def set_starting_cash(engine: Engine, cash: Decimal, account: str = DEFAULT_ACCO
         )
 
 
-def latest_bar_lookup(engine: Engine) -> callable:  # type: ignore[valid-type]
+def latest_bar_lookup(engine: Engine) -> Callable[[str], Bar | None]:
     def lookup(symbol: str) -> Bar | None:
         query = (
-            select(MarketData.timestamp, MarketData.open, MarketData.high, MarketData.low, MarketData.close, MarketData.volume)
+            select(
+                MarketData.timestamp,
+                MarketData.open,
+                MarketData.high,
+                MarketData.low,
+                MarketData.close,
+                MarketData.volume,
+            )
             .where(MarketData.symbol == symbol)
             .order_by(MarketData.timestamp.desc())
             .limit(1)
@@ -89,7 +99,9 @@ def latest_bar_lookup(engine: Engine) -> callable:  # type: ignore[valid-type]
     return lookup
 
 
-def load_paper_broker(engine: Engine, account: str = DEFAULT_ACCOUNT, *, config: PaperConfig | None = None) -> PaperBroker:
+def load_paper_broker(
+    engine: Engine, account: str = DEFAULT_ACCOUNT, *, config: PaperConfig | None = None
+) -> PaperBroker:
     cash = starting_cash(engine, account)
     config = config or PaperConfig(
         mode="live",

@@ -100,7 +100,9 @@ class RiskEngine:
         limits = self.limits
         signed = request.quantity if request.side == "buy" else -request.quantity
         after = snap.position_quantity + signed
-        reduces = abs(after) < abs(snap.position_quantity) and (after == 0 or (after > 0) == (snap.position_quantity > 0))
+        reduces = abs(after) < abs(snap.position_quantity) and (
+            after == 0 or (after > 0) == (snap.position_quantity > 0)
+        )
         if limits.allowed_symbols is not None and request.symbol.upper() not in limits.allowed_symbols:
             return RiskVerdict("symbol_allow_list", f"{request.symbol} is not on the allowed symbol list")
         if limits.max_order_quantity is not None and request.quantity > limits.max_order_quantity:
@@ -168,4 +170,3 @@ class RiskEngine:
                     f"gross exposure would reach {projected_exposure:.2f} (limit {limits.max_gross_exposure})",
                 )
         return None
-

@@ -81,4 +81,3 @@ backtest_equity = Table(
     Column("timestamp", UTCDateTime(), nullable=False),
     Column("equity", Numeric(24, 6), nullable=False),
 )
-

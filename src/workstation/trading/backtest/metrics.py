@@ -44,7 +44,9 @@ class Trade:
         return {
             "symbol": self.symbol,
             "direction": self.direction,
-            "quantity": int(self.quantity) if self.quantity == self.quantity.to_integral_value() else float(self.quantity),
+            "quantity": int(self.quantity)
+            if self.quantity == self.quantity.to_integral_value()
+            else float(self.quantity),
             "entry_time": self.entry_time.isoformat(),
             "entry_price": float(self.entry_price),
             "exit_time": self.exit_time.isoformat() if self.exit_time else None,
@@ -66,10 +68,11 @@ def trades_from_fills(
         signed = fill.quantity if fill.side == "buy" else -fill.quantity
         trip = state.get(fill.symbol)
         if trip is None:
-            trip = state[fill.symbol] = {
-                "qty": ZERO, "max": ZERO, "entry_value": ZERO, "entry_qty": ZERO, "exit_value": ZERO,
-                "exit_qty": ZERO, "commission": ZERO, "start": fill.timestamp, "direction": "long" if signed > 0 else "short",
-            }  # fmt: skip
+            trip = state[fill.symbol] = dict.fromkeys(
+                ("qty", "max", "entry_value", "entry_qty", "exit_value", "exit_qty", "commission"), ZERO
+            )
+            trip["start"] = fill.timestamp
+            trip["direction"] = "long" if signed > 0 else "short"
         opening = (trip["direction"] == "long") == (signed > 0)
         if opening:
             trip["entry_value"] += fill.quantity * fill.price

@@ -77,7 +77,7 @@ def save_backtest(engine: Engine, result: BacktestResult, *, model_id: str | Non
                 insert(backtest_equity),
                 [
                     {"run_id": run_id, "timestamp": ts.to_pydatetime(), "equity": round(float(v), 6)}
-                    for ts, v in result.equity.items()
+                    for ts, v in zip(pd.DatetimeIndex(result.equity.index), result.equity.to_numpy(), strict=True)
                 ],
             )
     return run_id
@@ -95,7 +95,9 @@ def load_backtest(engine: Engine, run_id: str) -> dict[str, Any]:
         run = conn.execute(select(backtest_runs).where(backtest_runs.c.run_id == run_id)).one_or_none()
         if run is None:
             raise WorkstationError(f"no backtest run {run_id}")
-        fills = [dict(r._mapping) for r in conn.execute(select(backtest_fills).where(backtest_fills.c.run_id == run_id))]
+        fills = [
+            dict(r._mapping) for r in conn.execute(select(backtest_fills).where(backtest_fills.c.run_id == run_id))
+        ]
         trades = [
             dict(r._mapping) for r in conn.execute(select(backtest_trades).where(backtest_trades.c.run_id == run_id))
         ]

@@ -269,7 +269,11 @@ class PaperBroker:
             return None
         held = self.book.quantity(order.symbol)
         selling = sum(
-            (w.order.remaining for w in self.working.values() if w.order.symbol == order.symbol and w.order.side == "sell"),
+            (
+                w.order.remaining
+                for w in self.working.values()
+                if w.order.symbol == order.symbol and w.order.side == "sell"
+            ),
             ZERO,
         )
         if order.quantity > held - selling:

@@ -97,9 +97,12 @@ class ModelStrategy:
         if frame is not None and len(frame):
             stamps = pd.DatetimeIndex(frame.index).tz_convert("UTC").as_unit("ns").asi8
             positions = np.searchsorted(bars.index.asi8, stamps, side="right") - 1
-            for at, row in zip(positions, frame.itertuples(index=False), strict=True):
+            columns = zip(frame["value"], frame["confidence"], frame["prediction_type"], strict=True)
+            for at, (value, confidence, kind) in zip(positions, columns, strict=True):
                 if at >= 0:
-                    aligned[int(at)] = Signal(row.value, row.confidence, row.prediction_type)
+                    aligned[int(at)] = Signal(
+                        Decimal(value), None if confidence is None else Decimal(confidence), str(kind)
+                    )
         self._aligned[bars.symbol] = aligned
         return np.array(sorted(aligned), dtype=np.int64)
 
@@ -112,7 +115,9 @@ class ModelStrategy:
         return self.orders_for(bars.symbol, signal, price, vol, context)
 
     # -- shared by backtest and live --
-    def target(self, signal: Signal, price: Decimal, volatility: float | None, equity: Decimal, position: Decimal) -> Decimal:
+    def target(
+        self, signal: Signal, price: Decimal, volatility: float | None, equity: Decimal, position: Decimal
+    ) -> Decimal:
         c = self.config
         neutral = c.neutral if c.neutral is not None else neutral_for(signal.prediction_type)
         edge = signal.value - neutral
@@ -151,7 +156,9 @@ class ModelStrategy:
             return []
         side: Literal["buy", "sell"] = "buy" if delta > 0 else "sell"
         return [
-            OrderRequest(symbol, side, abs(delta), strategy=self.name, model_id=self.config.model_id, time_in_force="gtc")
+            OrderRequest(
+                symbol, side, abs(delta), strategy=self.name, model_id=self.config.model_id, time_in_force="gtc"
+            )
         ]
 
 
@@ -165,7 +172,11 @@ def load_predictions(
 ) -> dict[str, pd.DataFrame]:
     """Stored predictions per symbol: UTC index, columns value, confidence, prediction_type."""
     query = select(
-        Prediction.symbol, Prediction.timestamp, Prediction.prediction_value, Prediction.confidence, Prediction.prediction_type
+        Prediction.symbol,
+        Prediction.timestamp,
+        Prediction.prediction_value,
+        Prediction.confidence,
+        Prediction.prediction_type,
     ).where(Prediction.model_id == model_id, Prediction.symbol.in_(symbols))
     if start is not None:
         query = query.where(Prediction.timestamp >= start)
