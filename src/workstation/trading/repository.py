@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from workstation.db.logs import TradingEvent
@@ -21,7 +21,7 @@ from workstation.db.trading import FINAL_ORDER_STATUSES
 from workstation.db.trading import Fill as FillRow
 from workstation.db.trading import Order as OrderRow
 from workstation.db.types import json_safe
-from workstation.trading.domain import Fill, Order, TradingEventRecord, plain
+from workstation.trading.domain import Fill, Order, TradingEventRecord, plain, utcnow
 
 
 class OrderStore(Protocol):
@@ -127,83 +127,102 @@ def _fill_from_row(row: FillRow, side: str) -> Fill:
     )
 
 
-def _copy_to_row(order: Order, row: OrderRow) -> None:
-    row.status = order.status
-    row.filled_quantity = order.filled_quantity
-    row.average_fill_price = order.average_fill_price
-    row.broker_order_id = order.broker_order_id
-    row.status_reason = order.status_reason
-    row.submitted_at = order.submitted_at
-
-
-def _event_row(event: TradingEventRecord) -> TradingEvent:
-    return TradingEvent(
-        timestamp=event.timestamp,
-        correlation_id=event.correlation_id,
-        metadata_=json_safe(event.metadata) if event.metadata else None,
-        event_type=event.event_type,
-        symbol=event.symbol,
-        side=event.side,
-        quantity=event.quantity,
-        price=event.price,
-        order_id=event.order_id,
-        strategy=event.strategy,
-    )
-
-
 class SqlOrderStore:
     """The durable store: orders, fills and trading_events tables."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    # Writes use Core statements, not the ORM unit of work: they sit on the signal-to-order path,
+    # where every tenth of a millisecond counts.
     def create_order(self, order: Order, events: Sequence[TradingEventRecord]) -> None:
-        with Session(self.engine) as session, session.begin():
-            row = OrderRow(
-                order_id=order.order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=order.quantity,
-                order_type=order.order_type,
-                price=order.limit_price,
-                status=order.status,
-                strategy=order.strategy,
-                model_id=order.model_id,
-                broker=order.broker,
-                time_in_force=order.time_in_force,
-                filled_quantity=order.filled_quantity,
-                correlation_id=order.correlation_id,
-                created_at=order.created_at,
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(OrderRow),
+                {
+                    "order_id": order.order_id,
+                    "symbol": order.symbol,
+                    "side": order.side,
+                    "quantity": order.quantity,
+                    "order_type": order.order_type,
+                    "price": order.limit_price,
+                    "status": order.status,
+                    "strategy": order.strategy,
+                    "model_id": order.model_id,
+                    "broker": order.broker,
+                    "time_in_force": order.time_in_force,
+                    "filled_quantity": order.filled_quantity,
+                    "correlation_id": order.correlation_id,
+                    "created_at": order.created_at,
+                    "updated_at": now,
+                },
             )
-            session.add(row)
-            session.add_all(_event_row(e) for e in events)
+            self._insert_events(conn, events)
 
     def save(self, order: Order, fills: Sequence[Fill], events: Sequence[TradingEventRecord]) -> None:
-        with Session(self.engine) as session, session.begin():
-            row = session.scalars(select(OrderRow).where(OrderRow.order_id == order.order_id)).one()
-            _copy_to_row(order, row)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OrderRow)
+                .where(OrderRow.order_id == order.order_id)
+                .values(
+                    status=order.status,
+                    filled_quantity=order.filled_quantity,
+                    average_fill_price=order.average_fill_price,
+                    broker_order_id=order.broker_order_id,
+                    status_reason=order.status_reason,
+                    submitted_at=order.submitted_at,
+                    updated_at=utcnow(),
+                )
+            )
             if fills:
                 ids = [f.fill_id for f in fills]
-                existing = set(session.scalars(select(FillRow.fill_id).where(FillRow.fill_id.in_(ids))))
-                for fill in fills:
-                    if fill.fill_id in existing:
-                        continue
-                    session.add(
-                        FillRow(
-                            fill_id=fill.fill_id,
-                            order_id=fill.order_id,
-                            symbol=fill.symbol,
-                            quantity=fill.quantity,
-                            price=fill.price,
-                            commission=fill.commission,
-                            timestamp=fill.timestamp,
-                        )
-                    )
-            session.add_all(_event_row(e) for e in events)
+                existing = set(conn.execute(select(FillRow.fill_id).where(FillRow.fill_id.in_(ids))).scalars())
+                rows = [
+                    {
+                        "fill_id": f.fill_id,
+                        "order_id": f.order_id,
+                        "symbol": f.symbol,
+                        "quantity": f.quantity,
+                        "price": f.price,
+                        "commission": f.commission,
+                        "timestamp": f.timestamp,
+                        "created_at": utcnow(),
+                    }
+                    for f in fills
+                    if f.fill_id not in existing
+                ]
+                if rows:
+                    conn.execute(insert(FillRow), rows)
+            self._insert_events(conn, events)
+
+    @staticmethod
+    def _insert_events(conn: Connection, events: Sequence[TradingEventRecord]) -> None:
+        if not events:
+            return
+        conn.execute(
+            insert(TradingEvent),
+            [
+                {
+                    "timestamp": e.timestamp,
+                    "correlation_id": e.correlation_id,
+                    "metadata": json_safe(e.metadata) if e.metadata else None,
+                    "event_type": e.event_type,
+                    "symbol": e.symbol,
+                    "side": e.side,
+                    "quantity": e.quantity,
+                    "price": e.price,
+                    "order_id": e.order_id,
+                    "strategy": e.strategy,
+                    "created_at": e.timestamp,
+                }
+                for e in events
+            ],
+        )
 
     def record_events(self, events: Sequence[TradingEventRecord]) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.add_all(_event_row(e) for e in events)
+        with self.engine.begin() as conn:
+            self._insert_events(conn, events)
 
     def get_order(self, order_id: str) -> Order | None:
         with Session(self.engine) as session:
