@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--bt-symbols", type=int, default=20, help="symbols backtrader runs (extrapolated)")
     parser.add_argument("--latency-samples", type=int, default=500)
     args = parser.parse_args()
-    symbols = max(1, int(round(1000 * args.scale)))
+    symbols = max(1, round(1000 * args.scale))
     universe = synthetic_universe(symbols)
     total_bars = symbols * BARS
     print(f"sma_cross over {symbols} synthetic symbols x {BARS} bars = {total_bars:,} bars")
@@ -200,10 +200,8 @@ def main() -> None:
     print(f"  fills identical on the sample: {len(sample) - len(mismatched)}/{len(sample)} symbols, {compared:,} fills")
     for symbol in mismatched[:3]:
         pairs = zip(ours_fills[symbol], bt_fills[symbol], strict=False)
-        first = next(((a, b) for a, b in pairs if a != b), None)
-        print(
-            f"    {symbol}: first difference ours={first[0] if first else None} backtrader={first[1] if first else None}"
-        )
+        ours_fill, bt_fill = next(((a, b) for a, b in pairs if a != b), (None, None))
+        print(f"    {symbol}: first difference ours={ours_fill} backtrader={bt_fill}")
 
     print(f"signal-to-order latency on the paper broker (risk checks on), {args.latency_samples} orders")
     with tempfile.TemporaryDirectory() as folder:

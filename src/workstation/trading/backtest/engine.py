@@ -235,10 +235,12 @@ class _Feed:
         self.open, self.high, self.low = series.open.tolist(), series.high.tolist(), series.low.tolist()
         self.close, self.volume = series.close.tolist(), series.volume.tolist()
 
+    def time(self, i: int) -> datetime:
+        return _EPOCH + timedelta(microseconds=int(self.stamps[i]) // 1000)
+
     def bar(self, i: int) -> Bar:
-        when = _EPOCH + timedelta(microseconds=int(self.stamps[i]) // 1000)
         return Bar(
-            when,
+            self.time(i),
             _fast_price(self.open[i]),
             _fast_price(self.high[i]),
             _fast_price(self.low[i]),
@@ -264,25 +266,29 @@ def _run_events(
     while heap:
         _, k, i = heapq.heappop(heap)
         name, feed = names[k], feeds[k]
-        bar = feed.bar(i)
-        clock_now[0] = bar.timestamp
+        clock_now[0] = feed.time(i)
         working = broker.has_working(name)
         if working:
-            broker.on_bar(name, bar)
+            broker.on_bar(name, feed.bar(i))
             working = broker.has_working(name)
-        else:
-            broker.last_bars[name] = bar
         decisions = feed.decisions
         if feed.pointer < len(decisions) and decisions[feed.pointer] == i:
             feed.pointer += 1
             done += 1
+            if needs_equity and not working:
+                # Sizing by equity needs this symbol marked to this bar (others keep their latest mark).
+                broker.on_bar(name, feed.bar(i))
             context = DecisionContext(
                 position=manager.book.quantity(name),
                 has_open_orders=working,
                 equity=broker.account().equity if needs_equity else ZERO,
                 cash=broker.cash,
             )
-            for request in strategy.decide(feed.series, i, context):
+            requests = strategy.decide(feed.series, i, context)
+            if requests and not working:
+                # The broker prices (and checks buying power) against the bar the decision was made on.
+                broker.last_bars[name] = feed.bar(i)
+            for request in requests:
                 try:
                     manager.submit(request)
                 except RiskRejectedError:
