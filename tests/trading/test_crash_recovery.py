@@ -61,6 +61,7 @@ def _orders(engine: Engine) -> list[OrderRow]:
         return list(session.scalars(select(OrderRow)).all())
 
 
+@pytest.mark.slow
 def test_killed_after_commit_before_send(db_url: str, engine: Engine, standin: AlpacaStandIn) -> None:
     crashed = _workstation(db_url, standin, *SUBMIT, crash_at="after_commit")
     assert crashed.returncode == -signal.SIGKILL
@@ -76,6 +77,7 @@ def test_killed_after_commit_before_send(db_url: str, engine: Engine, standin: A
     assert standin.orders == {}  # nothing was sent behind the user's back
 
 
+@pytest.mark.slow
 def test_killed_after_send_before_acknowledged(db_url: str, engine: Engine, standin: AlpacaStandIn) -> None:
     crashed = _workstation(db_url, standin, *SUBMIT, crash_at="after_send")
     assert crashed.returncode == -signal.SIGKILL

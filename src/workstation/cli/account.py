@@ -37,15 +37,13 @@ def fills_cmd(broker: str | None, order_id: str | None, as_json: bool) -> None:
 @click.option("--live", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def positions_cmd(broker: str, live: bool, as_json: bool) -> None:
-    """Open positions with average price and P&L (derived from fills, marked to the last price)."""
+    """Open positions with average price and P&L, marked to the last price."""
     with correlation_scope(prefix="cli"):
         session = open_cli_session(broker, live)
         try:
-            positions = session.manager.book.open_positions()
-            for position in positions:
-                price = session.broker.last_price(position.symbol)
-                if price is not None:
-                    position.last_price = price
+            # The broker's view: for paper it is derived from the fills; Alpaca also knows positions
+            # opened outside the workstation.
+            positions = session.broker.positions()
         finally:
             session.close()
     if as_json:
@@ -97,15 +95,13 @@ def account_cmd(broker: str, live: bool, set_paper_cash: str | None, as_json: bo
 @click.option("--json", "as_json", is_flag=True)
 def kill_switch_cmd(broker: str, flatten: bool, resume: bool, live: bool, as_json: bool) -> None:
     """Halt new orders, cancel all open orders and optionally flatten all positions."""
-    from workstation.trading.domain import TradingEventRecord
     from workstation.trading.killswitch import kill_switch
-    from workstation.trading.repository import SqlOrderStore
 
     if resume:
-        with correlation_scope(prefix="cli") as cid:
-            SqlOrderStore(app_context().engine).record_events(
-                [TradingEventRecord("trading_resumed", correlation_id=cid, metadata={"broker": broker})]
-            )
+        from workstation.trading.session import resume_trading
+
+        with correlation_scope(prefix="cli"):
+            resume_trading(app_context().engine, broker=broker)
         click.echo("trading resumed: new orders are allowed again")
         return
     with correlation_scope(prefix="cli"):

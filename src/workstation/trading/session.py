@@ -62,6 +62,16 @@ def halted_reason(engine: Engine) -> str | None:
     return f"{reason} (run 'workstation kill-switch --resume' to trade again)"
 
 
+def resume_trading(engine: Engine, *, broker: str | None = None) -> None:
+    """Lift the kill switch's halt (recorded as a trading_resumed event, like the halt itself)."""
+    from workstation.monitoring.correlation import current_correlation_id
+    from workstation.trading.domain import TradingEventRecord
+
+    SqlOrderStore(engine).record_events(
+        [TradingEventRecord("trading_resumed", correlation_id=current_correlation_id(), metadata={"broker": broker})]
+    )
+
+
 @dataclass
 class TradingSession:
     engine: Engine
