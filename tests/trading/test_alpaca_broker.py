@@ -160,3 +160,28 @@ def test_stream_disconnect_resumes_and_reconciles(engine: Engine, standin: Alpac
     _wait(lambda: manager.get(order.order_id).status == "filled")  # type: ignore[union-attr]
     assert _fill_count(engine) == 2
     broker.close()
+
+
+def test_cli_account_positions_and_orders_on_the_standin(engine: Engine, db_url: str, standin: AlpacaStandIn) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from workstation.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str) -> object:
+        result = runner.invoke(main, ["--database-url", db_url, *args])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return json.loads(result.stdout)
+
+    account = run("account", "--broker", "alpaca", "--json")
+    assert account["equity"] == "103820.56"
+    assert "is_open" in account
+    positions = run("positions", "--broker", "alpaca", "--json")
+    assert positions[0]["symbol"] == "AAPL"
+    order = run("orders", "submit", "--broker", "alpaca", "--symbol", "AAPL", "--side", "buy", "--qty", "1", "--json")
+    assert order["status"] == "accepted"
+    assert list(standin.orders) == [order["order_id"]]
+    assert run("orders", "cancel-all", "--broker", "alpaca", "--json")[0]["status"] == "cancelled"

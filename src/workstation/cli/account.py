@@ -76,9 +76,13 @@ def account_cmd(broker: str, live: bool, set_paper_cash: str | None, as_json: bo
             account = session.broker.account()
             realised = session.manager.book.realised_pnl
             commission = session.manager.book.commission
+            market_clock = getattr(session.broker, "clock", None)
+            clock = market_clock() if callable(market_clock) else None
         finally:
             session.close()
     payload = account.as_dict() | {"realised_pnl": realised, "commission": commission}
+    if clock:
+        payload |= {k: clock.get(k) for k in ("is_open", "next_open", "next_close")}
     if as_json:
         echo_json(payload)
         return

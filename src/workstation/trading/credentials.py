@@ -39,16 +39,15 @@ def _keyring_pair(account: str) -> tuple[str | None, str | None, str | None]:
     """(key, secret, problem) from the OS keyring; problem explains why the keyring could not be used."""
     try:
         import keyring
-        from keyring.errors import KeyringError
+        from keyring.errors import KeyringError, NoKeyringError
 
         try:
             key = keyring.get_password(KEYRING_SERVICE, f"{account}:key_id")
             secret = keyring.get_password(KEYRING_SERVICE, f"{account}:secret_key")
-        except KeyringError as exc:
-            return None, None, f"no usable OS keyring ({exc})"
-        backend = type(keyring.get_keyring()).__name__
-        if backend in ("Keyring", "FailKeyring") and "fail" in type(keyring.get_keyring()).__module__:
+        except NoKeyringError:
             return None, None, "no OS keyring backend is available on this system"
+        except KeyringError as exc:
+            return None, None, f"the OS keyring failed: {str(exc).splitlines()[0]}"
         return key, secret, None
     except Exception as exc:  # a broken keyring install must not stop environment-variable users
         return None, None, f"the OS keyring failed: {exc}"

@@ -26,6 +26,8 @@ DEFAULT_PAPER_CASH = Decimal(100_000)
 PAPER_CASH_ENV = "WORKSTATION_PAPER_CASH"
 PAPER_SLIPPAGE_ENV = "WORKSTATION_PAPER_SLIPPAGE_BPS"
 PAPER_COMMISSION_ENV = "WORKSTATION_PAPER_COMMISSION_PER_SHARE"
+PAPER_COMMISSION_RATE_ENV = "WORKSTATION_PAPER_COMMISSION_RATE"
+PAPER_COMMISSION_MIN_ENV = "WORKSTATION_PAPER_COMMISSION_MIN"
 
 
 def _env_decimal(name: str, default: Decimal) -> Decimal:
@@ -106,7 +108,11 @@ def load_paper_broker(
     config = config or PaperConfig(
         mode="live",
         slippage_bps=_env_decimal(PAPER_SLIPPAGE_ENV, Decimal(0)),
-        commission=CommissionModel(per_share=_env_decimal(PAPER_COMMISSION_ENV, Decimal(0))),
+        commission=CommissionModel(
+            per_share=_env_decimal(PAPER_COMMISSION_ENV, Decimal(0)),
+            rate=_env_decimal(PAPER_COMMISSION_RATE_ENV, Decimal(0)),
+            minimum=_env_decimal(PAPER_COMMISSION_MIN_ENV, Decimal(0)),
+        ),
     )
     broker = PaperBroker(cash, config, price_lookup=latest_bar_lookup(engine))
     store = SqlOrderStore(engine)
