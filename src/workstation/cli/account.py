@@ -76,7 +76,7 @@ def account_cmd(broker: str, live: bool, set_paper_cash: str | None, as_json: bo
             account = session.broker.account()
             realised = session.manager.book.realised_pnl
             commission = session.manager.book.commission
-            market_clock = getattr(session.broker, "clock", None)
+            market_clock = getattr(session.broker, "market_clock", None)
             clock = market_clock() if callable(market_clock) else None
         finally:
             session.close()

@@ -191,7 +191,7 @@ class AlpacaBroker:
             )
         return result
 
-    def clock(self) -> dict[str, Any]:
+    def market_clock(self) -> dict[str, Any]:
         body: dict[str, Any] = self._call("clock", self.client.get_clock, idempotent=True)
         return body
 
