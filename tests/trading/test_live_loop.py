@@ -123,3 +123,26 @@ def test_live_without_the_ml_packages_is_a_one_line_error(
     )
     assert isinstance(result.exception, WorkstationError)
     assert "features and ML packages" in str(result.exception)
+
+
+def test_backtest_cli_model_strategy_on_stored_bars(engine: Engine, db_url: str) -> None:
+    _model(engine)
+    seed_bars(engine, "AAPL", [100.0 + i for i in range(10)])
+    _predict(engine, "AAPL", T0 + 2 * DAY, "1", "0.9")
+    _predict(engine, "AAPL", T0 + 6 * DAY, "-1", "0.9")
+    result = CliRunner().invoke(
+        main,
+        ["--database-url", db_url, "backtest", "--strategy", "model", "--model-id", "m1", "--symbol", "AAPL",
+         "--qty", "10", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    payload = json.loads(result.stdout)
+    assert [(f["timestamp"][:10], f["side"], f["quantity"], f["price"]) for f in payload["fills"]] == [
+        ("2024-03-07", "buy", 10, 103.0),
+        ("2024-03-11", "sell", 10, 107.0),
+    ]
+    assert payload["trades"][0]["pnl"] == 40.0
+    missing = CliRunner().invoke(
+        main, ["--database-url", db_url, "backtest", "--strategy", "model", "--symbol", "AAPL"]
+    )
+    assert isinstance(missing.exception, WorkstationError)
