@@ -1,0 +1,155 @@
+"""``workstation backtest``: run a strategy over stored bars or a CSV file and store the result."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from workstation.cli.context import app_context
+from workstation.cli.output import echo_json, echo_table
+from workstation.cli.progress import progress_and_cancel
+from workstation.errors import WorkstationError
+from workstation.monitoring.correlation import correlation_scope
+
+
+def _decimal(value: str, name: str) -> Decimal:
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise WorkstationError(f"{name} must be a number, got {value!r}", exit_code=2) from None
+    if not result.is_finite() or result < 0:
+        raise WorkstationError(f"{name} must be a non-negative number, got {value!r}", exit_code=2)
+    return result
+
+
+def _date(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise WorkstationError(f"{name} must be a date like 2014-01-31, got {value!r}", exit_code=2) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.command("backtest")
+@click.option("--strategy", type=click.Choice(["sma_cross", "model"]), default="sma_cross", show_default=True)
+@click.option("--symbol", help="Backtest stored bars of this symbol (comma-separate several).")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Backtest a Yahoo-layout CSV file instead.")
+@click.option("--interval", default="1d", show_default=True, help="Bar interval of stored bars.")
+@click.option("--fast", type=int, default=15, show_default=True, help="sma_cross: fast SMA period.")
+@click.option("--slow", type=int, default=30, show_default=True, help="sma_cross: slow SMA period.")
+@click.option("--qty", default="1000", show_default=True, help="Shares per entry (sma_cross; model with fixed_shares).")
+@click.option("--cash", default="100000", show_default=True, help="Starting cash.")
+@click.option("--commission-rate", default="0", show_default=True, help="Commission as a fraction of traded value.")
+@click.option("--commission-per-share", default="0", show_default=True, help="Commission per share.")
+@click.option("--commission-min", default="0", show_default=True, help="Minimum commission per fill.")
+@click.option("--slippage-bps", default="0", show_default=True, help="Slippage in basis points on market fills.")
+@click.option("--max-volume-share", default=None, help="Fill at most this share of each bar's volume (e.g. 0.1).")
+@click.option("--model-id", help="model: the model whose stored predictions drive the strategy.")
+@click.option("--threshold", default="0.55", show_default=True, help="model: confidence needed to enter.")
+@click.option("--exit-threshold", default="0.5", show_default=True, help="model: exit when confidence drops below.")
+@click.option(
+    "--sizing",
+    type=click.Choice(["fixed_shares", "fixed_notional", "volatility"]),
+    default="fixed_shares",
+    show_default=True,
+)
+@click.option("--notional", default="10000", show_default=True, help="model: notional per position (fixed_notional).")
+@click.option("--target-vol", type=float, default=0.15, show_default=True, help="model: annualised target volatility.")
+@click.option("--start", help="First date (inclusive).")
+@click.option("--end", help="Last date (inclusive).")
+@click.option("--no-save", is_flag=True, help="Do not store the result in the database.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def command(**options: object) -> None:
+    """Backtest a strategy through the order manager, risk checks and paper broker."""
+    from workstation.trading.backtest.engine import BacktestConfig, run_backtest
+    from workstation.trading.backtest.inputs import read_csv_bars, stored_bars
+    from workstation.trading.brokers.paper import CommissionModel
+    from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig, load_predictions
+    from workstation.trading.strategies.sma_cross import SmaCross
+
+    o = options
+    as_json = bool(o["as_json"])
+    start, end = _date(o["start"], "--start"), _date(o["end"], "--end")  # type: ignore[arg-type]
+    if (o["symbol"] is None) == (o["csv_path"] is None):
+        raise WorkstationError("give exactly one of --symbol SYM or --csv PATH", exit_code=2)
+    ctx = app_context()
+    if o["csv_path"] is not None:
+        path = o["csv_path"]
+        assert isinstance(path, Path)
+        symbol = path.stem.split("-")[0].upper()
+        bars = {symbol: read_csv_bars(path, start=start, end=end)}
+    else:
+        symbols = [s.strip().upper() for s in str(o["symbol"]).split(",") if s.strip()]
+        bars = {s: stored_bars(ctx.engine, s, str(o["interval"]), start=start, end=end) for s in symbols}
+    qty = _decimal(str(o["qty"]), "--qty")
+    if o["strategy"] == "sma_cross":
+        strategy: SmaCross | ModelStrategy = SmaCross(int(o["fast"]), int(o["slow"]), qty)  # type: ignore[call-overload]
+    else:
+        if not o["model_id"]:
+            raise WorkstationError("--strategy model needs --model-id", exit_code=2)
+        config = ModelStrategyConfig(
+            model_id=str(o["model_id"]),
+            entry_threshold=_decimal(str(o["threshold"]), "--threshold"),
+            exit_threshold=_decimal(str(o["exit_threshold"]), "--exit-threshold"),
+            sizing=o["sizing"],  # type: ignore[arg-type]
+            shares=qty,
+            notional=_decimal(str(o["notional"]), "--notional"),
+            target_volatility=float(o["target_vol"]),  # type: ignore[arg-type]
+        )
+        predictions = load_predictions(ctx.engine, config.model_id, list(bars), start=start, end=end)
+        if not any(len(p) for p in predictions.values()):
+            raise WorkstationError(f"model {config.model_id} has no stored predictions for {', '.join(bars)}")
+        strategy = ModelStrategy(config, predictions)
+    max_share = o["max_volume_share"]
+    backtest_config = BacktestConfig(
+        cash=_decimal(str(o["cash"]), "--cash"),
+        commission=CommissionModel(
+            per_share=_decimal(str(o["commission_per_share"]), "--commission-per-share"),
+            rate=_decimal(str(o["commission_rate"]), "--commission-rate"),
+            minimum=_decimal(str(o["commission_min"]), "--commission-min"),
+        ),
+        slippage_bps=_decimal(str(o["slippage_bps"]), "--slippage-bps"),
+        max_volume_share=_decimal(str(max_share), "--max-volume-share") if max_share is not None else None,
+    )
+    with correlation_scope(prefix="cli"), progress_and_cancel("backtest", enabled=not as_json) as (progress, cancel):
+        result = run_backtest(bars, strategy, backtest_config, progress=progress, cancel=cancel)
+        if not o["no_save"]:
+            _save(ctx.engine, result, o["model_id"])  # type: ignore[arg-type]
+    if as_json:
+        echo_json(result.as_json())
+        return
+    click.echo(f"{result.strategy} {result.parameters} on {', '.join(result.symbols)}")
+    click.echo(
+        f"final value {result.final_value:,.2f}  cash {result.final_cash:,.2f}  return {result.total_return:.2%}"
+    )
+    rows = [(k, "" if v is None else f"{v:.4f}") for k, v in result.metrics.items()]
+    echo_table(("metric", "value"), rows)
+    if result.run_id:
+        click.echo(f"stored as {result.run_id}")
+
+
+def _save(engine: object, result: object, model_id: str | None) -> None:
+    from sqlalchemy import Engine
+
+    from workstation.trading.backtest.engine import BacktestResult
+    from workstation.trading.backtest.store import save_backtest
+
+    assert isinstance(engine, Engine)
+    assert isinstance(result, BacktestResult)
+    try:
+        if not inspect(engine).has_table("backtest_runs"):
+            click.echo("note: result not stored (run 'workstation db upgrade' first)", err=True)
+            return
+        save_backtest(engine, result, model_id=model_id)
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", exc)).splitlines()[0]
+        click.echo(f"note: result not stored: {first}", err=True)
+        sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""Trading: one order path (strategy → risk → order manager → broker) for backtest, replay and live."""

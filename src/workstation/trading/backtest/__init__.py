@@ -1,0 +1,1 @@
+"""The backtester: strategies over stored bars through the same order manager, risk checks and paper broker."""

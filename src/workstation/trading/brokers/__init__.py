@@ -1,0 +1,1 @@
+"""Broker adapters behind one interface: the embedded paper broker and Alpaca."""

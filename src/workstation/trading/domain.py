@@ -1,0 +1,275 @@
+"""Domain types of the order path: orders, fills, broker updates, accounts and trading events.
+
+Money and quantities are Decimal. Prices are kept to six decimals (the storage precision), so a
+value computed here is the value stored and the value reported.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
+
+from workstation.db.trading import FINAL_ORDER_STATUSES, ORDER_STATUSES
+from workstation.errors import WorkstationError
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "limit"]
+SIDES: tuple[str, ...] = ("buy", "sell")
+SUPPORTED_ORDER_TYPES: tuple[str, ...] = ("market", "limit")
+
+PRICE_QUANTUM = Decimal("0.000001")
+ZERO = Decimal(0)
+
+
+def to_price(value: float | Decimal | str | int) -> Decimal:
+    """A price or money amount at storage precision (six decimals, banker's rounding)."""
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(value).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def plain(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (1000.000000 → 1000, 0.500 → 0.5)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def to_quantity(value: float | Decimal | str | int) -> Decimal:
+    if isinstance(value, float):
+        value = repr(value)
+    return plain(Decimal(value).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_client_order_id(prefix: str = "ws") -> str:
+    """A client order id unique across restarts (Alpaca allows up to 128 characters; ours fit in 64)."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class TradingError(WorkstationError):
+    """An order could not be placed, changed or found."""
+
+
+class RiskRejectedError(TradingError):
+    """A pre-trade risk rule refused an order; the reason is in the message and a risk_rejected event."""
+
+    def __init__(self, reason: str, rule: str) -> None:
+        super().__init__(f"risk check {rule} rejected the order: {reason}")
+        self.reason = reason
+        self.rule = rule
+
+
+class BrokerRejectedError(TradingError):
+    """The broker refused the order (definitively: it was not accepted)."""
+
+
+class BrokerUnavailableError(TradingError):
+    """The broker could not be reached, or the outcome of a request is unknown (timeout, dropped connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a strategy, a user or the kill switch wants: validated, then risk-checked, then placed."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType = "market"
+    limit_price: Decimal | None = None
+    time_in_force: str = "day"
+    strategy: str | None = None
+    model_id: str | None = None
+    # The kill switch flattens through the normal path but must not be stopped by the limits it enforces.
+    bypass_risk: bool = False
+
+    def validate(self) -> None:
+        if not self.symbol or not self.symbol.strip():
+            raise TradingError("an order needs a symbol")
+        if self.side not in SIDES:
+            raise TradingError(f"side must be buy or sell, not {self.side!r}")
+        if self.order_type not in SUPPORTED_ORDER_TYPES:
+            raise TradingError(f"order type must be market or limit, not {self.order_type!r}")
+        if self.quantity <= 0:
+            raise TradingError(f"quantity must be positive, got {self.quantity}")
+        if self.order_type == "limit" and (self.limit_price is None or self.limit_price <= 0):
+            raise TradingError("a limit order needs a positive --limit-price")
+        if self.order_type == "market" and self.limit_price is not None:
+            raise TradingError("a market order takes no limit price")
+
+
+@dataclass(slots=True)
+class Order:
+    """The order manager's view of one order; ``order_id`` is the client order id."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None
+    time_in_force: str
+    broker: str
+    status: str = "pending"
+    filled_quantity: Decimal = ZERO
+    average_fill_price: Decimal | None = None
+    broker_order_id: str | None = None
+    status_reason: str | None = None
+    strategy: str | None = None
+    model_id: str | None = None
+    correlation_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_ORDER_STATUSES
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "quantity": self.quantity,
+            "order_type": self.order_type,
+            "limit_price": self.limit_price,
+            "time_in_force": self.time_in_force,
+            "status": self.status,
+            "filled_quantity": self.filled_quantity,
+            "average_fill_price": self.average_fill_price,
+            "broker": self.broker,
+            "broker_order_id": self.broker_order_id,
+            "status_reason": self.status_reason,
+            "strategy": self.strategy,
+            "model_id": self.model_id,
+            "correlation_id": self.correlation_id,
+            "created_at": self.created_at,
+            "submitted_at": self.submitted_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
+    timestamp: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fill_id": self.fill_id,
+            "order_id": self.order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "quantity": self.quantity,
+            "price": self.price,
+            "commission": self.commission,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """A broker's statement about one order, from a submit response, a stream event or a look-up.
+
+    ``cumulative_quantity``/``average_price`` are the broker's running totals: they let the order
+    manager recover fills it missed (after a crash or a dropped stream) without counting any twice.
+    """
+
+    order_id: str
+    status: str
+    broker_order_id: str | None = None
+    cumulative_quantity: Decimal | None = None
+    average_price: Decimal | None = None
+    fills: tuple[Fill, ...] = ()
+    reason: str | None = None
+    timestamp: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ORDER_STATUSES:
+            raise ValueError(f"unknown order status {self.status!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    broker: str
+    cash: Decimal
+    buying_power: Decimal
+    equity: Decimal
+    currency: str = "USD"
+    status: str = "ACTIVE"
+    account_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "broker": self.broker,
+            "account_id": self.account_id,
+            "status": self.status,
+            "currency": self.currency,
+            "cash": self.cash,
+            "buying_power": self.buying_power,
+            "equity": self.equity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TradingEventRecord:
+    """One row for trading_events, written in the same transaction as the state change it describes."""
+
+    event_type: str
+    symbol: str | None = None
+    side: str | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    order_id: str | None = None
+    strategy: str | None = None
+    correlation_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    timestamp: datetime = field(default_factory=utcnow)
+
+
+# Alpaca's 18 order statuses → ours. "new"/"pending_new" etc. mean the broker holds the order but
+# it is not working yet or is working unfilled: both are "accepted" from the trader's point of view.
+ALPACA_STATUS_MAP: dict[str, str] = {
+    "new": "accepted",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "done_for_day": "accepted",  # not final: a GTC order works again the next session
+    "canceled": "cancelled",
+    "expired": "expired",
+    "replaced": "replaced",
+    "pending_cancel": "pending_cancel",
+    "pending_replace": "accepted",
+    "pending_review": "submitted",
+    "accepted": "accepted",
+    "pending_new": "submitted",
+    "accepted_for_bidding": "accepted",
+    "stopped": "accepted",
+    "rejected": "rejected",
+    "suspended": "accepted",
+    "calculated": "accepted",
+    "held": "accepted",
+}
+
+
+def map_alpaca_status(status: str) -> str:
+    key = status.lower().removeprefix("orderstatus.")
+    try:
+        return ALPACA_STATUS_MAP[key]
+    except KeyError:
+        raise TradingError(f"unknown Alpaca order status {status!r}") from None

@@ -1,0 +1,120 @@
+"""The persisted paper account: starting cash in ``paper_accounts``, everything else from the fills.
+
+Every CLI invocation (and the GUI) rebuilds the same paper broker from the database: cash and
+positions from the fills of broker='paper' orders, working orders from the open ones, last prices
+from the newest stored bar of each symbol.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Engine, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from workstation.db.market import MarketData
+from workstation.errors import ConfigurationError, WorkstationError
+from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
+from workstation.trading.domain import to_price, utcnow
+from workstation.trading.repository import SqlOrderStore
+from workstation.trading.tables import paper_accounts
+
+DEFAULT_ACCOUNT = "default"
+DEFAULT_PAPER_CASH = Decimal(100_000)
+PAPER_CASH_ENV = "WORKSTATION_PAPER_CASH"
+PAPER_SLIPPAGE_ENV = "WORKSTATION_PAPER_SLIPPAGE_BPS"
+PAPER_COMMISSION_ENV = "WORKSTATION_PAPER_COMMISSION_PER_SHARE"
+PAPER_COMMISSION_RATE_ENV = "WORKSTATION_PAPER_COMMISSION_RATE"
+PAPER_COMMISSION_MIN_ENV = "WORKSTATION_PAPER_COMMISSION_MIN"
+
+
+def _env_decimal(name: str, default: Decimal) -> Decimal:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigurationError(f"{name} must be a non-negative number, got {raw!r}")
+    return value
+
+
+def _require_schema(engine: Engine) -> None:
+    if not inspect(engine).has_table("paper_accounts"):
+        raise WorkstationError("the database has no trading tables yet: run 'workstation db upgrade'", exit_code=2)
+
+
+def starting_cash(engine: Engine, account: str = DEFAULT_ACCOUNT) -> Decimal:
+    """The account's starting cash, creating the account (from WORKSTATION_PAPER_CASH or 100,000) on first use."""
+    _require_schema(engine)
+    with engine.begin() as conn:
+        found = conn.execute(select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account)).scalar()
+        if found is not None:
+            return Decimal(found)
+        cash = _env_decimal(PAPER_CASH_ENV, DEFAULT_PAPER_CASH)
+        now = utcnow()
+        values = {"name": account, "starting_cash": cash, "created_at": now, "updated_at": now}
+        insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(paper_accounts)
+        conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["name"]))
+        return Decimal(
+            conn.execute(select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account)).scalar_one()
+        )
+
+
+def set_starting_cash(engine: Engine, cash: Decimal, account: str = DEFAULT_ACCOUNT) -> None:
+    if cash <= 0:
+        raise WorkstationError("the paper account's cash must be positive")
+    starting_cash(engine, account)
+    with engine.begin() as conn:
+        conn.execute(
+            update(paper_accounts)
+            .where(paper_accounts.c.name == account)
+            .values(starting_cash=cash, updated_at=utcnow())
+        )
+
+
+def latest_bar_lookup(engine: Engine) -> Callable[[str], Bar | None]:
+    def lookup(symbol: str) -> Bar | None:
+        query = (
+            select(
+                MarketData.timestamp,
+                MarketData.open,
+                MarketData.high,
+                MarketData.low,
+                MarketData.close,
+                MarketData.volume,
+            )
+            .where(MarketData.symbol == symbol)
+            .order_by(MarketData.timestamp.desc())
+            .limit(1)
+        )
+        with engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return Bar(row[0], to_price(row[1]), to_price(row[2]), to_price(row[3]), to_price(row[4]), Decimal(row[5]))
+
+    return lookup
+
+
+def load_paper_broker(
+    engine: Engine, account: str = DEFAULT_ACCOUNT, *, config: PaperConfig | None = None
+) -> PaperBroker:
+    cash = starting_cash(engine, account)
+    config = config or PaperConfig(
+        mode="live",
+        slippage_bps=_env_decimal(PAPER_SLIPPAGE_ENV, Decimal(0)),
+        commission=CommissionModel(
+            per_share=_env_decimal(PAPER_COMMISSION_ENV, Decimal(0)),
+            rate=_env_decimal(PAPER_COMMISSION_RATE_ENV, Decimal(0)),
+            minimum=_env_decimal(PAPER_COMMISSION_MIN_ENV, Decimal(0)),
+        ),
+    )
+    broker = PaperBroker(cash, config, price_lookup=latest_bar_lookup(engine))
+    store = SqlOrderStore(engine)
+    broker.restore(store.fills(broker="paper"), store.open_orders("paper"))
+    return broker

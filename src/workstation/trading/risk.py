@@ -1,0 +1,172 @@
+"""Pre-trade risk checks: every order passes here before it is committed and sent.
+
+A rejection names its rule and reason; the order manager turns it into a ``risk_rejected`` trading
+event. Orders that only reduce a position (exits, the kill switch's flattening) are never blocked
+by the exposure limits or the daily-loss halt: blocking an exit would *increase* risk.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from workstation.errors import ConfigurationError
+from workstation.trading.domain import OrderRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    """Every limit is optional (None = no limit). Amounts are in account currency."""
+
+    max_order_quantity: Decimal | None = None
+    max_order_notional: Decimal | None = None
+    max_position_quantity: Decimal | None = None
+    max_gross_exposure: Decimal | None = None
+    daily_loss_limit: Decimal | None = None
+    allowed_symbols: frozenset[str] | None = None
+    # A limit price further than this fraction from the last price is refused (fat-finger guard).
+    limit_collar: Decimal | None = None
+    max_orders_per_window: int | None = None
+    rate_window_seconds: float = 60.0
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> RiskLimits:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigurationError(f"unknown risk limit(s): {', '.join(sorted(unknown))}")
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            if value is None:
+                converted[name] = None
+            elif name == "allowed_symbols":
+                items = value.split(",") if isinstance(value, str) else value
+                converted[name] = frozenset(s.strip().upper() for s in items if s.strip())
+            elif name == "max_orders_per_window":
+                converted[name] = int(value)
+            elif name == "rate_window_seconds":
+                converted[name] = float(value)
+            else:
+                converted[name] = Decimal(str(value))
+        return replace(cls(), **converted)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSnapshot:
+    """What the risk checks need to know about the account at the moment of the order."""
+
+    position_quantity: Decimal
+    # Signed remaining quantity of this symbol's open orders (buys positive).
+    open_order_quantity: Decimal
+    last_price: Decimal | None
+    gross_exposure: Decimal
+    daily_pnl: Decimal
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RiskVerdict:
+    rule: str
+    reason: str
+
+
+@dataclass
+class RiskEngine:
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    halted_reason: str | None = None
+    _halted_on: date | None = None
+    _recent: deque[float] = field(default_factory=deque)
+
+    def halt(self, reason: str) -> None:
+        """Stop all new risk-increasing orders until ``resume`` (the kill switch calls this)."""
+        self.halted_reason = reason
+        self._halted_on = None
+
+    def resume(self) -> None:
+        self.halted_reason = None
+        self._halted_on = None
+
+    def check(self, request: OrderRequest, snapshot: RiskSnapshot) -> RiskVerdict | None:
+        """None when the order may go; else the first rule it breaks. Passing orders count for the rate limit."""
+        verdict = self._evaluate(request, snapshot)
+        if verdict is None and self.limits.max_orders_per_window is not None:
+            self._recent.append(snapshot.now.timestamp())
+        return verdict
+
+    def _evaluate(self, request: OrderRequest, snap: RiskSnapshot) -> RiskVerdict | None:
+        limits = self.limits
+        signed = request.quantity if request.side == "buy" else -request.quantity
+        after = snap.position_quantity + signed
+        reduces = abs(after) < abs(snap.position_quantity) and (
+            after == 0 or (after > 0) == (snap.position_quantity > 0)
+        )
+        if limits.allowed_symbols is not None and request.symbol.upper() not in limits.allowed_symbols:
+            return RiskVerdict("symbol_allow_list", f"{request.symbol} is not on the allowed symbol list")
+        if limits.max_order_quantity is not None and request.quantity > limits.max_order_quantity:
+            return RiskVerdict(
+                "max_order_quantity", f"quantity {request.quantity} exceeds the limit {limits.max_order_quantity}"
+            )
+        price = request.limit_price if request.limit_price is not None else snap.last_price
+        if limits.max_order_notional is not None:
+            if price is None:
+                return RiskVerdict("max_order_notional", f"no last price for {request.symbol} to value the order")
+            notional = request.quantity * price
+            if notional > limits.max_order_notional:
+                return RiskVerdict(
+                    "max_order_notional", f"notional {notional:.2f} exceeds the limit {limits.max_order_notional}"
+                )
+        if request.order_type == "limit" and limits.limit_collar is not None and snap.last_price:
+            assert request.limit_price is not None
+            distance = abs(request.limit_price - snap.last_price) / snap.last_price
+            if distance > limits.limit_collar:
+                return RiskVerdict(
+                    "limit_price_collar",
+                    f"limit {request.limit_price} is {distance:.2%} from the last price {snap.last_price} "
+                    f"(collar {limits.limit_collar:.2%})",
+                )
+        if limits.max_orders_per_window is not None:
+            horizon = snap.now.timestamp() - limits.rate_window_seconds
+            while self._recent and self._recent[0] <= horizon:
+                self._recent.popleft()
+            if len(self._recent) >= limits.max_orders_per_window:
+                return RiskVerdict(
+                    "order_rate_limit",
+                    f"{len(self._recent)} orders in the last {limits.rate_window_seconds:g}s "
+                    f"(limit {limits.max_orders_per_window})",
+                )
+        if reduces:
+            return None
+        if self.halted_reason is not None:
+            return RiskVerdict("halted", f"new orders are halted: {self.halted_reason}")
+        if limits.daily_loss_limit is not None:
+            today = snap.now.date()
+            if self._halted_on is not None and self._halted_on != today:
+                self._halted_on = None
+            if self._halted_on is None and snap.daily_pnl <= -limits.daily_loss_limit:
+                self._halted_on = today
+            if self._halted_on == today:
+                return RiskVerdict(
+                    "daily_loss_limit",
+                    f"today's P&L {snap.daily_pnl:.2f} breached the daily loss limit {limits.daily_loss_limit}; "
+                    "new orders are halted for the day",
+                )
+        if limits.max_position_quantity is not None:
+            projected = abs(after + snap.open_order_quantity)
+            if projected > limits.max_position_quantity:
+                return RiskVerdict(
+                    "max_position",
+                    f"position in {request.symbol} would reach {projected} (limit {limits.max_position_quantity})",
+                )
+        if limits.max_gross_exposure is not None:
+            if price is None:
+                return RiskVerdict("max_gross_exposure", f"no last price for {request.symbol} to value the order")
+            projected_exposure = snap.gross_exposure + request.quantity * price
+            if projected_exposure > limits.max_gross_exposure:
+                return RiskVerdict(
+                    "max_gross_exposure",
+                    f"gross exposure would reach {projected_exposure:.2f} (limit {limits.max_gross_exposure})",
+                )
+        return None

@@ -1,0 +1,1 @@
+"""Strategies turn bars (and stored predictions) into order intents."""

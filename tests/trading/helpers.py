@@ -1,0 +1,41 @@
+"""Shared helpers for the trading tests (imported by name; not collected)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from workstation.db.market import MarketData, StockInfo
+from workstation.trading.brokers.paper import Bar
+
+T0 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+
+
+def bar(minutes: int, o: str, h: str, low: str, c: str, v: int = 1_000_000) -> Bar:
+    return Bar(T0 + timedelta(minutes=minutes), Decimal(o), Decimal(h), Decimal(low), Decimal(c), Decimal(v))
+
+
+def seed_bars(
+    engine: Engine, symbol: str, closes: list[float], *, start: datetime = T0, step: timedelta | None = None
+) -> None:
+    step = step or timedelta(days=1)
+    with Session(engine) as session, session.begin():
+        session.add(StockInfo(symbol=symbol, source="test"))
+        session.flush()
+        for i, close in enumerate(closes):
+            session.add(
+                MarketData(
+                    symbol=symbol,
+                    interval="1d",
+                    timestamp=start + i * step,
+                    open=Decimal(str(close)),
+                    high=Decimal(str(close * 1.01)),
+                    low=Decimal(str(close * 0.99)),
+                    close=Decimal(str(close)),
+                    volume=1_000_000,
+                    source="test",
+                )
+            )
