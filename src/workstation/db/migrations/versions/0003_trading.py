@@ -1,7 +1,7 @@
 """trading: paper account and stored backtest results
 
 Revision ID: 0003_trading
-Revises: 0001
+Revises: 0002_features
 Create Date: 2026-11-25
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_trading"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002_features"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
