@@ -1,26 +1,23 @@
-"""Alpaca credentials: APCA_API_KEY_ID / APCA_API_SECRET_KEY, else the OS keyring.
+"""Where and as whom the Alpaca broker connects.
 
-Headless Linux usually has no keyring backend; then the environment variables are the way, and
-the error says so. APCA_API_BASE_URL overrides the REST endpoint (the stream URL is derived from
-it, or set APCA_API_STREAM_URL). Paper trading unless ``live`` is asked for explicitly.
+The keys come from ``workstation.credentials`` (environment, then the OS keyring, then the private
+fallback file the settings dialog can write), so keys saved in the GUI are the keys trading uses.
+APCA_API_BASE_URL overrides the REST endpoint (the stream URL is derived from it, or set
+APCA_API_STREAM_URL). Paper trading unless ``live`` is asked for explicitly.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from workstation.errors import ConfigurationError
 
-log = logging.getLogger(__name__)
-
 KEY_ENV = "APCA_API_KEY_ID"
 SECRET_ENV = "APCA_API_SECRET_KEY"
 BASE_URL_ENV = "APCA_API_BASE_URL"
 STREAM_URL_ENV = "APCA_API_STREAM_URL"
-KEYRING_SERVICE = "workstation-alpaca"
 
 
 @dataclass(frozen=True)
@@ -35,39 +32,6 @@ class AlpacaCredentials:
         return f"AlpacaCredentials(key_id={self.key_id[:4]}…, paper={self.paper}, base_url={self.base_url!r})"
 
 
-def _keyring_pair(account: str) -> tuple[str | None, str | None, str | None]:
-    """(key, secret, problem) from the OS keyring; problem explains why the keyring could not be used."""
-    try:
-        import keyring
-        from keyring.errors import KeyringError, NoKeyringError
-
-        try:
-            key = keyring.get_password(KEYRING_SERVICE, f"{account}:key_id")
-            secret = keyring.get_password(KEYRING_SERVICE, f"{account}:secret_key")
-        except NoKeyringError:
-            return None, None, "no OS keyring backend is available on this system"
-        except KeyringError as exc:
-            return None, None, f"the OS keyring failed: {str(exc).splitlines()[0]}"
-        return key, secret, None
-    except Exception as exc:  # a broken keyring install must not stop environment-variable users
-        return None, None, f"the OS keyring failed: {exc}"
-
-
-def store_credentials(key_id: str, secret_key: str, *, live: bool = False) -> None:
-    """Save keys in the OS keyring (the GUI's settings dialog uses this)."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    account = "live" if live else "paper"
-    try:
-        keyring.set_password(KEYRING_SERVICE, f"{account}:key_id", key_id)
-        keyring.set_password(KEYRING_SERVICE, f"{account}:secret_key", secret_key)
-    except KeyringError as exc:
-        raise ConfigurationError(
-            f"cannot store keys: no usable OS keyring ({exc}); set {KEY_ENV} and {SECRET_ENV} instead"
-        ) from None
-
-
 def derive_stream_url(base_url: str) -> str:
     parsed = urlparse(base_url)
     scheme = "wss" if parsed.scheme == "https" else "ws"
@@ -75,13 +39,20 @@ def derive_stream_url(base_url: str) -> str:
 
 
 def load_credentials(*, live: bool = False) -> AlpacaCredentials:
-    key, secret = os.environ.get(KEY_ENV), os.environ.get(SECRET_ENV)
-    problem = None
-    if not (key and secret):
-        key, secret, problem = _keyring_pair("live" if live else "paper")
-    if not (key and secret):
-        hint = f" ({problem}; use the environment variables)" if problem else ""
-        raise ConfigurationError(f"no Alpaca credentials: set {KEY_ENV} and {SECRET_ENV}{hint}")
+    from workstation.credentials import keyring_status, load_alpaca_credentials
+
+    found = load_alpaca_credentials()
+    if found is None:
+        status = keyring_status()
+        hint = "" if status.available else " (no OS keyring on this system: use the environment variables)"
+        raise ConfigurationError(
+            f"no Alpaca credentials: set {KEY_ENV} and {SECRET_ENV} or save them in Settings{hint}"
+        )
+    stored, location = found
+    if location != "environment" and stored.paper == live:
+        wanted, have = ("live", "paper") if live else ("paper", "live")
+        raise ConfigurationError(f"the Alpaca keys saved in the {location} are {have}-trading keys, not {wanted}")
+    key, secret = stored.key_id, stored.secret_key
     base_url = os.environ.get(BASE_URL_ENV) or None
     if base_url is not None:
         parsed = urlparse(base_url)
