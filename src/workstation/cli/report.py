@@ -36,6 +36,9 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
 @click.option("--to", "end", callback=_date, help="Last day (YYYY-MM-DD, UTC), inclusive.")
 @click.option("--model-id", help="The model (models report).")
 @click.option("--backtest-id", help="The backtest run (backtest report; default: the newest).")
+@click.option(
+    "--broker", type=click.Choice(["paper", "alpaca"]), default="paper", show_default=True, help="Trading report."
+)
 @click.option("--tz", "timezone", default="America/New_York", show_default=True, help="Time zone for times shown.")
 def command(
     kind: str,
@@ -45,6 +48,7 @@ def command(
     end: date | None,
     model_id: str | None,
     backtest_id: str | None,
+    broker: str,
     timezone: str,
 ) -> None:
     """Export a report as HTML, PDF, CSV or XLSX."""
@@ -59,6 +63,7 @@ def command(
         period=ReportPeriod(start, end),
         model_id=model_id,
         backtest_id=backtest_id,
+        broker=broker,
         timezone=timezone,
     )
     for path in write_report(document, chosen, out):

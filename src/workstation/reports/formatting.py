@@ -25,7 +25,8 @@ def format_value(value: Any, fmt: ColumnFormat, *, decimals: int = 2, tz: str = 
         sign = "-" if amount < 0 else ""
         return f"{sign}${abs(amount):,.{decimals}f}"
     if fmt == "percent":
-        return f"{float(value) * 100:,.{decimals}f}%"
+        text = f"{float(value) * 100:,.{decimals}f}%"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,%") else text  # no "-0.0%"
     if fmt == "datetime" and isinstance(value, datetime):
         local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value
         return local.strftime("%Y-%m-%d %H:%M")

@@ -25,11 +25,14 @@ def build_report(
     period: ReportPeriod | None = None,
     model_id: str | None = None,
     backtest_id: str | None = None,
+    broker: str = "paper",
     timezone: str = "America/New_York",
 ) -> ReportDocument:
     period = period or ReportPeriod()
     builders: dict[str, Callable[[], ReportDocument]] = {
         "activity": lambda: _activity(engine, period, timezone),
+        "backtest": lambda: _backtest(engine, backtest_id, timezone),
+        "trading": lambda: _trading(engine, period, broker, timezone),
     }
     builder = builders.get(kind)
     if builder is None:
@@ -41,6 +44,18 @@ def _activity(engine: Engine, period: ReportPeriod, timezone: str) -> ReportDocu
     from workstation.reports.activity import build_activity_report
 
     return build_activity_report(engine, period, timezone=timezone)
+
+
+def _backtest(engine: Engine, backtest_id: str | None, timezone: str) -> ReportDocument:
+    from workstation.reports.backtest import build_backtest_report
+
+    return build_backtest_report(engine, backtest_id, timezone=timezone)
+
+
+def _trading(engine: Engine, period: ReportPeriod, broker: str, timezone: str) -> ReportDocument:
+    from workstation.reports.trading import build_trading_report
+
+    return build_trading_report(engine, period, broker=broker, timezone=timezone)
 
 
 def write_report(document: ReportDocument, fmt: ReportFormat, out: Path) -> list[Path]:

@@ -1,0 +1,141 @@
+"""The backtest report: a stored backtest run with its equity, drawdown, monthly returns, metrics,
+trades, fills and the positions still open at the end."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+
+from workstation.errors import WorkstationError
+from workstation.reports.document import Column, ColumnFormat, KeyValues, Paragraph, ReportDocument, Section, Table
+from workstation.reports.performance import performance_blocks
+from workstation.trading.backtest.store import list_backtests, load_backtest
+
+# Metric key → (label, format) in the order a trader reads them.
+METRICS: tuple[tuple[str, str, ColumnFormat], ...] = (
+    ("total_return", "Total return", "percent"),
+    ("cagr", "CAGR", "percent"),
+    ("sharpe", "Sharpe ratio", "number"),
+    ("sortino", "Sortino ratio", "number"),
+    ("max_drawdown", "Max drawdown", "percent"),
+    ("win_rate", "Win rate", "percent"),
+    ("profit_factor", "Profit factor", "number"),
+    ("exposure", "Exposure", "percent"),
+    ("turnover", "Turnover (× mean equity)", "number"),
+    ("commission", "Commission paid", "money"),
+    ("trades", "Trades", "int"),
+    ("fills", "Fills", "int"),
+)
+
+FILL_COLUMNS = [
+    Column("timestamp", "Time", "datetime"),
+    Column("symbol", "Symbol"),
+    Column("side", "Side"),
+    Column("quantity", "Quantity", "number", 0),
+    Column("price", "Price", "money", 4),
+    Column("commission", "Commission", "money"),
+]
+TRADE_COLUMNS = [
+    Column("symbol", "Symbol"),
+    Column("direction", "Direction"),
+    Column("quantity", "Quantity", "number", 0),
+    Column("entry_time", "Entry", "datetime"),
+    Column("entry_price", "Entry price", "money", 4),
+    Column("exit_time", "Exit", "datetime"),
+    Column("exit_price", "Exit / mark", "money", 4),
+    Column("pnl", "P&L (net)", "money"),
+    Column("commission", "Commission", "money"),
+    Column("status", "Status"),
+]
+POSITION_COLUMNS = [
+    Column("symbol", "Symbol"),
+    Column("quantity", "Quantity", "number", 0),
+    Column("average_price", "Average price", "money", 4),
+    Column("mark", "Last close", "money", 4),
+    Column("unrealised_pnl", "Unrealised P&L", "money"),
+]
+
+
+def resolve_run_id(engine: Engine, backtest_id: str | None) -> str:
+    if backtest_id:
+        return backtest_id
+    runs = list_backtests(engine, limit=1)
+    if not runs:
+        raise WorkstationError("no stored backtest: run 'workstation backtest …' first", exit_code=2)
+    return str(runs[0]["run_id"])
+
+
+def _open_positions(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_symbol: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for trade in trades:
+        if not trade["is_open"]:
+            continue
+        sign = Decimal(1) if trade["direction"] == "long" else Decimal(-1)
+        entry = by_symbol[trade["symbol"]]
+        entry["quantity"] += sign * Decimal(trade["quantity"])
+        entry["cost"] += sign * Decimal(trade["quantity"]) * Decimal(trade["entry_price"])
+        entry["mark"] = Decimal(trade["exit_price"])
+        entry["pnl"] += Decimal(trade["pnl"])
+    rows = []
+    for symbol, entry in sorted(by_symbol.items()):
+        quantity = entry["quantity"]
+        rows.append(
+            {
+                "symbol": symbol,
+                "quantity": quantity,
+                "average_price": entry["cost"] / quantity if quantity else None,
+                "mark": entry["mark"],
+                "unrealised_pnl": entry["pnl"],
+            }
+        )
+    return rows
+
+
+def build_backtest_report(engine: Engine, backtest_id: str | None = None, *, timezone: str = "UTC") -> ReportDocument:
+    run_id = resolve_run_id(engine, backtest_id)
+    stored = load_backtest(engine, run_id)
+    run, equity = stored["run"], stored["equity"]
+    metrics = run.get("metrics") or {}
+    parameters = run.get("parameters") or {}
+    symbols = ", ".join(run.get("symbols") or [])
+    items: list[tuple[str, Any, ColumnFormat]] = [
+        ("Initial cash", run["initial_cash"], "money"),
+        ("Final value", run["final_value"], "money"),
+        ("Final cash", run["final_cash"], "money"),
+    ]
+    items += [(label, metrics.get(key), fmt) for key, label, fmt in METRICS]
+    summary = KeyValues("Metrics", items)
+    trades = [{**t, "status": "open (marked)" if t["is_open"] else "closed"} for t in stored["trades"]]
+    trades.sort(key=lambda t: t["entry_time"])
+    fills = sorted(stored["fills"], key=lambda f: f["timestamp"])
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(parameters.items()))
+    sections = [
+        Section(
+            "Summary",
+            [
+                Paragraph(f"Strategy {run['strategy']} on {symbols}" + (f" ({settings})" if settings else "") + "."),
+                summary,
+            ],
+        ),
+        Section("Performance", performance_blocks(equity)),
+        Section("Trades", [Table("trades", "Round trips", TRADE_COLUMNS, trades)]),
+        Section("Fills", [Table("fills", "Fills with commissions", FILL_COLUMNS, fills)]),
+        Section(
+            "Positions at the end",
+            [Table("positions", "Open positions, marked to the last close", POSITION_COLUMNS, _open_positions(trades))],
+        ),
+    ]
+    start, end = run.get("start"), run.get("end")
+    span = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end else "the whole history"
+    return ReportDocument(
+        kind="backtest",
+        title=f"Backtest {run_id}: {run['strategy']} on {symbols}",
+        subtitle=f"Bars from {span}; stored {run['created_at']:%Y-%m-%d %H:%M} UTC",
+        generated_at=datetime.now(UTC),
+        timezone=timezone,
+        sections=sections,
+    )
