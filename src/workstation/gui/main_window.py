@@ -12,11 +12,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QTableView,
+    QWidget,
 )
 
 from workstation import __version__
@@ -30,7 +30,7 @@ from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.registry import PanelRegistry, default_registry
-from workstation.gui.statusbar import JobsWidget
+from workstation.gui.statusbar import DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
@@ -68,11 +68,15 @@ class MainWindow(QMainWindow):
         self._build_docks(registry or default_registry())
         self._build_status_bar()
         self.resize(1500, 900)
+        # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
+        context.actions.watch(self)
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._restore_layout()
         context.notify.connect(self.notifications.show_message)
         context.jobs.jobFailed.connect(self._job_failed)
         context.engineChanged.connect(self._database_changed)
+        context.statusWidgetAdded.connect(self._add_status_widget)
+        self.onboarding.dataLoaded.connect(self.check_database)
         QApplication.instance().focusChanged.connect(self._track_table)  # type: ignore[union-attr]
         self.check_database()
 
@@ -80,7 +84,7 @@ class MainWindow(QMainWindow):
     def _action(self, action_id: str, text: str, keys: str | tuple[str, ...], category: str, slot: object) -> QAction:
         action = QAction(text, self)
         action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        action.triggered.connect(slot)
+        self.context.actions.connect(action, slot)  # type: ignore[arg-type]
         self.addAction(action)
         return self.shortcuts.register(action_id, action, keys, category)
 
@@ -145,15 +149,17 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.database_label = QLabel()
-        self.database_label.setObjectName("databaseLabel")
-        status.addPermanentWidget(self.jobs_widget_holder())
-        status.addPermanentWidget(self.database_label)
-        self._show_database(None)
-
-    def jobs_widget_holder(self) -> JobsWidget:
         self.jobs_widget = JobsWidget(self.context.jobs, self)
-        return self.jobs_widget
+        self.database_status = DatabaseStatus(self.context, self)
+        self.database_label = self.database_status.label
+        status.addPermanentWidget(self.jobs_widget)
+        status.addPermanentWidget(self.database_status)
+        for widget in self.context.status_widgets:
+            self._add_status_widget(widget)
+
+    def _add_status_widget(self, widget: QWidget) -> None:
+        """The hook for sections owned by panels (broker, equity, buying power, day P&L): right of the jobs."""
+        self.statusBar().insertPermanentWidget(1, widget)
 
     # -- layout memory -------------------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -287,25 +293,18 @@ class MainWindow(QMainWindow):
 
     def _database_ready(self, result: tuple[DatabaseState, str | None]) -> None:
         state, warning = result
-        self._show_database(state)
+        if state.schema_present:
+            # Log tables exist: from now on logs, timings, errors and user actions go to this database.
+            self.context.start_monitoring()
+        self.database_status.set_state(state)
+        self.onboarding.set_database_empty(state.empty)
         if warning:
             self.notifications.show_message("warning", warning)
         if state.schema_present:
             self.context.databaseChanged.emit()
 
-    def _show_database(self, state: DatabaseState | None) -> None:
-        label = self.context.database_label
-        if state is None:
-            self.database_label.setText(f"DB: {label}")
-            return
-        if not state.schema_present:
-            self.database_label.setText(f"DB: {label} (no schema — run `workstation db upgrade`)")
-        else:
-            self.database_label.setText(f"DB: {label} · {state.symbols} symbols")
-        self.onboarding.setVisible(state.empty)
-
     def _database_changed(self) -> None:
-        self._show_database(None)
+        self.database_status.set_state(None)
         self.check_database()
 
     def _job_failed(self, handle: JobHandle, message: str) -> None:
@@ -314,4 +313,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.context.jobs.shutdown(3000)
+        self.context.stop_monitoring()
         super().closeEvent(event)

@@ -19,8 +19,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from workstation.errors import JobCancelledError, WorkstationError
+from workstation.gui.pollers import Poller
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
-from workstation.monitoring.correlation import correlation_scope, new_correlation_id
+from workstation.monitoring.correlation import correlation_scope, current_correlation_id, new_correlation_id
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class JobManager(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._running: dict[int, tuple[JobHandle, QThread, _Worker]] = {}
+        self._pollers: list[Poller] = []
 
     def submit(
         self,
@@ -138,8 +140,13 @@ class JobManager(QObject):
         on_failure: Callable[[str], None] | None = None,
         correlation_id: str | None = None,
     ) -> JobHandle:
-        """Run ``fn`` in a new thread; callbacks run on the GUI thread."""
-        cid = correlation_id or new_correlation_id("job")
+        """Run ``fn`` in a new thread; callbacks run on the GUI thread.
+
+        The job belongs to the user action that started it: without an explicit id it takes the
+        current correlation id (a user action's scope, or the job whose callback submits it), so one
+        action can be traced through every job it caused. Callbacks run under the job's id too.
+        """
+        cid = correlation_id or current_correlation_id() or new_correlation_id("job")
         handle = JobHandle(label, cid, self)
         thread = QThread()
         thread.setObjectName(f"job-{handle.job_id}")
@@ -156,9 +163,9 @@ class JobManager(QObject):
         thread.started.connect(worker.run)
         thread.finished.connect(lambda: self._finish(handle.job_id))
         if on_success is not None:
-            handle.succeeded.connect(on_success)
+            handle.succeeded.connect(_in_scope(cid, on_success))
         if on_failure is not None:
-            handle.failed.connect(on_failure)
+            handle.failed.connect(_in_scope(cid, on_failure))
         handle.failed.connect(lambda message: self.jobFailed.emit(handle, message))
         self._running[handle.job_id] = (handle, thread, worker)
         self.jobStarted.emit(handle)
@@ -184,10 +191,27 @@ class JobManager(QObject):
         for handle in self.running_jobs():
             handle.cancel()
 
+    def add_poller(self, poller: Poller) -> Poller:
+        """Adopt a periodic poller so that shutdown() stops its thread with the jobs."""
+        self._pollers.append(poller)
+        return poller
+
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel every job and wait for the threads (on quit); True when all stopped in time."""
+        """Cancel every job, stop the pollers and wait for the threads (on quit); True when all stopped in time."""
         self.cancel_all()
         stopped = True
+        for poller in self._pollers:
+            stopped &= poller.stop(timeout_ms)
         for _handle, thread, _worker in list(self._running.values()):
             stopped &= bool(thread.wait(timeout_ms))
         return stopped
+
+
+def _in_scope(correlation_id: str, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``callback`` run under the job's correlation id (follow-up jobs it submits inherit the id)."""
+
+    def run(value: Any) -> None:
+        with correlation_scope(correlation_id):
+            callback(value)
+
+    return run
