@@ -65,6 +65,8 @@ class ActivityTail:
         self.backlog = backlog
         self.page = page
         self.newest: datetime | None = None
+        # Rows before the oldest one of a full backlog were left out on purpose: never shown later.
+        self._floor: datetime | None = None
         self._seen: dict[EntryKey, datetime] = {}
 
     def poll(self, engine: Engine) -> list[ActivityEntry]:
@@ -72,8 +74,12 @@ class ActivityTail:
         if self.newest is None:
             rows = query_activity(engine, limit=self.backlog, **kwargs)  # type: ignore[arg-type]
             rows.reverse()
+            if len(rows) >= self.backlog:
+                self._floor = rows[0].timestamp
         else:
             since = self.newest - OVERLAP
+            if self._floor is not None and self._floor > since:
+                since = self._floor
             rows = query_activity(engine, since=since, limit=self.page, oldest_first=True, **kwargs)  # type: ignore[arg-type]
         fresh = [row for row in rows if entry_key(row) not in self._seen]
         for row in rows:
