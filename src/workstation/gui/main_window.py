@@ -30,7 +30,7 @@ from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.registry import PanelRegistry, default_registry
-from workstation.gui.statusbar import DatabaseStatus, JobsWidget
+from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
@@ -154,6 +154,8 @@ class MainWindow(QMainWindow):
         self.database_label = self.database_status.label
         status.addPermanentWidget(self.jobs_widget)
         status.addPermanentWidget(self.database_status)
+        # Fixed, so that messages and job rows coming and going never resize the docks (see statusbar.py).
+        status.setFixedHeight(STATUS_ROW_HEIGHT + 6)
         for widget in self.context.status_widgets:
             self._add_status_widget(widget)
 

@@ -16,6 +16,9 @@ from workstation.gui.pollers import Poller, PollRound
 from workstation.gui.workers import JobHandle, JobManager
 
 HEALTH_INTERVAL_MS = 5000
+# Every section has this height, so a job appearing never changes the status bar's height: that would
+# resize the docks above it and make the chart re-lay itself out while the workers compete for the CPU.
+STATUS_ROW_HEIGHT = 20
 _OK, _BAD, _UNKNOWN = "#26a69a", "#ef5350", "#9598a1"
 
 
@@ -35,7 +38,9 @@ class _JobRow(QWidget):
         self.cancel.setObjectName("cancelJob")
         self.cancel.setToolTip(f"Cancel “{handle.label}”")
         self.cancel.setAutoRaise(True)
+        self.cancel.setFixedSize(18, 18)
         self.cancel.clicked.connect(self._cancel)
+        self.setFixedHeight(STATUS_ROW_HEIGHT)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.setSpacing(3)
@@ -90,6 +95,7 @@ class DatabaseStatus(QWidget):
         super().__init__(parent)
         self._context = context
         self.setObjectName("databaseStatus")
+        self.setFixedHeight(STATUS_ROW_HEIGHT)
         self.dot = QLabel("●")
         self.dot.setObjectName("connectionDot")
         self.label = QLabel()
