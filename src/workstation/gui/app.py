@@ -57,6 +57,8 @@ def build_window(
     database_url: URL, *, option_url: str | None = None, registry: PanelRegistry | None = None
 ) -> tuple[MainWindow, CrashReporter]:
     app = ensure_application()
+    # Alembic announces its migration context at INFO on every schema check: noise in the log monitor.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = open_settings()
     url = choose_database_url(option_url, database_url, settings)
     context = WorkstationContext(url, settings)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -59,15 +59,18 @@ class MainWindow(QMainWindow):
         self.settings = context.settings
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
+        self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        self._sized = False
+        self._layout_restored = False
         self.notifications = NotificationArea(self)
         self._last_table: QAbstractItemView | None = None
         self.onboarding = OnboardingBar(context, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.onboarding)
         self.onboarding.hide()
         self._build_menus()
+        self.resize(1500, 900)  # before the docks: their default sizes are in pixels of this window
         self._build_docks(registry or default_registry())
         self._build_status_bar()
-        self.resize(1500, 900)
         # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
         context.actions.watch(self)
         self._default_state = self.saveState(_LAYOUT_VERSION)
@@ -142,10 +145,21 @@ class MainWindow(QMainWindow):
                         lambda _checked=False, name=spec.object_name: self.focus_panel(name),
                     )
                 )
-        left = first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
-        right = first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        self._first_in_area = first_in_area
+        self._apply_default_sizes()
+
+    def _apply_default_sizes(self) -> None:
+        """Watchlist narrow on the left, chart wide, the log monitor a strip at the bottom (~30 %)."""
+        left = self._first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
+        right = self._first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        bottom = self._first_in_area.get(Qt.DockWidgetArea.BottomDockWidgetArea)
+        width, height = max(self.width(), 800), max(self.height(), 500)
         if left is not None and right is not None:
-            self.resizeDocks([left, right], [430, 1070], Qt.Orientation.Horizontal)
+            self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
+        if bottom is not None and (left is not None or right is not None):
+            top = [d for d in (left, right) if d is not None]
+            sizes = [int(height * 0.62)] * len(top) + [int(height * 0.3)]
+            self.resizeDocks([*top, bottom], sizes, Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -164,9 +178,18 @@ class MainWindow(QMainWindow):
         self.statusBar().insertPermanentWidget(1, widget)
 
     # -- layout memory -------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            # Dock sizes only stick once the window is laid out; a restored layout keeps its own.
+            self._sized = True
+            if not self._layout_restored:
+                QTimer.singleShot(0, self._apply_default_sizes)
+
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
+        self._layout_restored = isinstance(state, QByteArray)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
@@ -196,6 +219,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, _LAYOUT_VERSION)
+        self._apply_default_sizes()
         for key, view in self._tables():
             self.settings.remove(key)
             header = view.horizontalHeader()

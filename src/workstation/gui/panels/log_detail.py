@@ -47,7 +47,6 @@ class AlertsStrip(QFrame):
         self.title.setObjectName("alertsTitle")
         self.list = QListWidget()
         self.list.setObjectName("alertsList")
-        self.list.setMaximumHeight(96)
         self.list.itemActivated.connect(self._activated)
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
@@ -62,16 +61,23 @@ class AlertsStrip(QFrame):
     def set_alerts(self, alerts: list[Alert]) -> None:
         self._alerts = list(alerts)
         self.list.clear()
-        for alert in alerts:
-            item = QListWidgetItem(f"{alert.severity:<8} {alert.title} — {alert.detail}")
+        for group in _grouped(alerts):
+            alert = group[0]
+            if len(group) == 1:
+                text = f"{alert.severity:<8} {alert.title} — {alert.detail}"
+            else:  # fifty symbols with stale data read better as one line than as fifty
+                subjects = ", ".join((a.component if a.rule != "market_data_stale" else a.title.split()[0])
+                                     or a.key for a in group[:6])  # fmt: skip
+                more = " …" if len(group) > 6 else ""
+                rule = alert.rule.replace("_", " ")
+                text = f"{alert.severity:<8} {rule}: {len(group)} ({subjects}{more}) — e.g. {alert.title}"
+            item = QListWidgetItem(text)
             item.setForeground(SEVERITY_COLOURS.get(alert.severity, QColor("#e0a400")))
-            item.setToolTip(
-                f"{alert.title}\n{alert.detail}\nfirst seen {local_time(alert.first_seen)}, "
-                f"last seen {local_time(alert.last_seen)}"
-                + ("\nDouble-click to trace its correlation id." if alert.correlation_ids else "")
-            )
+            item.setToolTip("\n".join(f"{a.title} — {a.detail}" for a in group[:30]) + (
+                "\nDouble-click to trace its correlation id." if alert.correlation_ids else ""))  # fmt: skip
             item.setData(Qt.ItemDataRole.UserRole, alert.correlation_ids[0] if alert.correlation_ids else "")
             self.list.addItem(item)
+        self.list.setFixedHeight(min(self.list.count(), 4) * (self.list.fontMetrics().height() + 4) + 6)
         by_rule: dict[str, int] = {}
         for alert in alerts:
             by_rule[alert.rule] = by_rule.get(alert.rule, 0) + 1
@@ -91,3 +97,11 @@ class AlertsStrip(QFrame):
 
 def alert_ids(alerts: list[Alert]) -> frozenset[str]:
     return frozenset(cid for alert in alerts for cid in alert.correlation_ids)
+
+
+def _grouped(alerts: list[Alert]) -> list[list[Alert]]:
+    """Alerts of one rule and severity together, in the order of their first member (most severe first)."""
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault((alert.rule, alert.severity), []).append(alert)
+    return list(groups.values())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -123,8 +123,12 @@ class LogMonitorPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(20)
         header = self.table.horizontalHeader()
-        for column, width in enumerate((170, 72, 62, 190, 520)):
-            header.resizeSection(column, width)
+        metrics = self.table.fontMetrics()
+        samples = ("2026-12-31 23:59:59.999", "CRITICAL", "timing", "workstation.gui.notifications")
+        for column, sample in enumerate(samples):
+            # The theme's font may be larger than the one measured before it applies: some slack.
+            header.resizeSection(column, int(metrics.horizontalAdvance(sample) * 1.15) + 20)
+        header.resizeSection(4, 360)
         header.setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -136,12 +140,14 @@ class LogMonitorPanel(QWidget):
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.detail.setFont(mono)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # Side by side: the monitor is a wide, short strip under the chart.
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("logSplitter")
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 480])
         self.status = QLabel()
         self.status.setObjectName("logStatus")
         self.resume_button = QPushButton("Resume live tail")
@@ -367,6 +373,10 @@ class LogMonitorPanel(QWidget):
         if resolved:
             names = ", ".join(a.title for a in resolved[:3]) + (" …" if len(resolved) > 3 else "")
             notify("info", f"Resolved: {names}")
+
+    def sizeHint(self) -> QSize:
+        # A strip under the chart by default; the table's own hint (every row) would take the window.
+        return QSize(1000, 300)
 
     def state(self) -> dict[str, Any]:
         """For tests and diagnostics."""
