@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 
 pytestmark = pytest.mark.gui
 
-PANELS = ("watchlistPanel", "chartPanel")
+PANELS = ("watchlistPanel", "chartPanel", "logMonitorPanel")
 
 
 def _idle(qtbot: Any, window: Any) -> None:
@@ -38,7 +38,7 @@ def test_window_opens_with_the_registered_panels(window_factory: Any, filled_url
         for feature in ("DockWidgetMovable", "DockWidgetFloatable", "DockWidgetClosable"):
             assert features & getattr(QDockWidget.DockWidgetFeature, feature)
     toggles = [a.text() for a in window.panels_menu.actions()]
-    assert toggles == ["Watchlist", "Chart"]
+    assert toggles == ["Watchlist", "Chart", "Log monitor"]
     watchlist = window.docks["watchlistPanel"].widget()
     assert watchlist.model.rowCount() == 3
     assert window.onboarding.isHidden()
@@ -196,20 +196,38 @@ def test_a_failing_worker_notifies_and_leaves_the_ui_usable(
     qtbot.waitUntil(lambda: chart.title.text().startswith("MSFT ·"), timeout=10_000)
 
 
-def test_empty_database_offers_demo_csv_and_download(window_factory: Any, sqlite_url: str, qtbot: Any) -> None:
+def test_empty_database_offers_demo_csv_and_download(
+    window_factory: Any, sqlite_url: str, qtbot: Any, tmp_path: Path
+) -> None:
     window = window_factory(sqlite_url)
     qtbot.waitUntil(lambda: window.onboarding.isVisible(), timeout=10_000)
     texts = [a.text() for a in window.onboarding.actions()]
     assert {"Load demo universe", "Import CSV…", "Download…"} <= set(texts)
     watchlist = window.docks["watchlistPanel"].widget()
     assert watchlist.model.rowCount() == 0
-    # Whatever the installation offers, the answer arrives as a notification, never a frozen window.
-    from workstation.dashboard import commands
-
-    if not commands.command_available(commands.DEMO_LOAD):
-        with qtbot.waitSignal(window.context.jobs.jobFailed, timeout=30_000):
-            window.onboarding.load_demo()
-        assert any("demo load` is not part of this installation" in t.message for t in window.notifications.active())
+    # A CSV with one bad row: the good rows are stored, the reject is reported with its row, the
+    # features are built as a follow-up job and the watchlist fills — all without a subprocess.
+    path = tmp_path / "ACME.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        + "".join(
+            f"2024-{1 + i // 28:02d}-{1 + i % 28:02d},{100 + i},{101 + i},{99 + i},{100.5 + i},{100.5 + i},1000\n"
+            for i in range(60)
+        )
+        + "2024-03-29,10,5,1,2,2,100\n"
+    )
+    with qtbot.waitSignal(window.onboarding.loadFinished, timeout=60_000) as finished:
+        handle = window.onboarding.import_csv(str(path))
+    assert finished.args == [True]
+    messages = [t.message for t in window.notifications.active()] + [window.statusBar().currentMessage()]
+    assert any("Import ACME.csv" in m and "1 rows rejected (row " in m for m in messages), messages
+    qtbot.waitUntil(lambda: watchlist.model.rowCount() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: window.onboarding.isHidden(), timeout=15_000)
+    _idle(qtbot, window)
+    row = watchlist.model.row_at(0)
+    assert row.symbol == "ACME" and row.bars == 60
+    assert row.feature_records == 60
+    assert handle.correlation_id.startswith("job-")
 
 
 def test_a_brand_new_database_gets_its_schema(window_factory: Any, tmp_path: Path, qtbot: Any) -> None:

@@ -16,6 +16,7 @@ from workstation.errors import ConfigurationError
 from workstation.gui.context import WorkstationContext
 from workstation.gui.crash import CrashReporter
 from workstation.gui.dialogs.settings_dialog import DATABASE_KEY
+from workstation.gui.gc_tuning import IdleCollector
 from workstation.gui.main_window import MainWindow
 from workstation.gui.qsettings import open_settings
 from workstation.gui.registry import PanelRegistry
@@ -56,6 +57,8 @@ def build_window(
     database_url: URL, *, option_url: str | None = None, registry: PanelRegistry | None = None
 ) -> tuple[MainWindow, CrashReporter]:
     app = ensure_application()
+    # Alembic announces its migration context at INFO on every schema check: noise in the log monitor.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = open_settings()
     url = choose_database_url(option_url, database_url, settings)
     context = WorkstationContext(url, settings)
@@ -65,6 +68,7 @@ def build_window(
     window = MainWindow(context, registry)
     window.set_theme(window.theme())
     reporter.set_window(window)
+    IdleCollector(context.jobs, window).install()  # after the window exists: its objects are frozen
     return window, reporter
 
 

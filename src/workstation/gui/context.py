@@ -2,19 +2,31 @@
 
 One object per window, created at start-up and handed to each panel factory (no module-level state).
 Panels talk to each other only through its signals: the watchlist sets the symbol, the chart (and
-later the model and ticket panels) follow it.
+later the model and ticket panels) follow it. Panels run what the user does through ``perform`` so
+that it is recorded in user_action_logs and the jobs it starts share its correlation id.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from workstation.config import mask_url, normalize_database_url
 from workstation.db.engine import create_db_engine
 from workstation.gui.shortcuts import ShortcutRegistry
+from workstation.gui.user_actions import UserActionRecorder
 from workstation.gui.workers import JobManager
+from workstation.monitoring.install import MonitoringHandle, install_monitoring
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
+MONITORING_COMPONENT = "gui"
 
 
 class WorkstationContext(QObject):
@@ -23,6 +35,7 @@ class WorkstationContext(QObject):
     refreshRequested = Signal()
     notify = Signal(str, str)  # level ("info", "warning", "error"), message
     databaseChanged = Signal()
+    statusWidgetAdded = Signal(object)  # a QWidget for the status bar (e.g. broker and equity, from a panel)
 
     def __init__(self, database_url: URL, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +46,39 @@ class WorkstationContext(QObject):
         self._engine: Engine = create_db_engine(database_url)
         self._symbol = ""
         self.symbols: list[str] = []  # kept current by the watchlist; the command palette offers them
+        self.actions = UserActionRecorder()  # one session id per window run
+        self.monitoring: MonitoringHandle | None = None
+        self.status_widgets: list[QWidget] = []
+
+    @property
+    def session_id(self) -> str:
+        return self.actions.session_id
+
+    def perform(self, path: str, fn: Callable[[], R], *, metadata: Mapping[str, Any] | None = None) -> R:
+        """Run a panel-level user action (``watchlist/select``…): recorded, under its own correlation id."""
+        return self.actions.perform(path, fn, metadata=metadata)
+
+    def add_status_widget(self, widget: QWidget) -> None:
+        """The hook for panels that own a status-bar section (broker, equity, day P&L): the window shows it."""
+        self.status_widgets.append(widget)
+        self.statusWidgetAdded.emit(widget)
+
+    def start_monitoring(self) -> MonitoringHandle:
+        """Route this process's logs, timings, errors and user actions into the current database's log tables.
+
+        Called once the database is known to have the schema (a brand-new or foreign database would
+        only collect spilled rows). Idempotent for the same engine; a new engine replaces the old handle.
+        The crash reporter stays the exception hook (it records to error_logs itself and shows the dialog).
+        """
+        self.monitoring = install_monitoring(self._engine, component=MONITORING_COMPONENT, excepthooks=False)
+        return self.monitoring
+
+    def stop_monitoring(self, timeout: float = 10.0) -> None:
+        """Write what is queued and uninstall (on quit, and before switching databases)."""
+        handle, self.monitoring = self.monitoring, None
+        if handle is not None and not handle.closed:
+            handle.flush(timeout)
+            handle.shutdown(timeout)
 
     @property
     def engine(self) -> Engine:
@@ -49,6 +95,7 @@ class WorkstationContext(QObject):
     def set_database_url(self, raw: str) -> None:
         """Switch databases without a restart; a bad URL raises ConfigurationError and changes nothing."""
         url = normalize_database_url(raw)
+        self.stop_monitoring()  # the old database keeps everything logged up to the switch
         old = self._engine
         self._engine = create_db_engine(url)
         self._database_url = url
@@ -67,4 +114,5 @@ class WorkstationContext(QObject):
 
     def close(self) -> None:
         self.jobs.shutdown()
+        self.stop_monitoring()
         self._engine.dispose()

@@ -19,15 +19,22 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from workstation import __version__
 from workstation.monitoring.correlation import current_correlation_id
+from workstation.monitoring.install import mark_recorded
+from workstation.monitoring.recorders import record_error
 
 logger = logging.getLogger("workstation.gui.crash")
+
+
+def correlation_of(exc: BaseException) -> str | None:
+    """The user action the exception escaped from (set by UserActionRecorder.perform), else the current id."""
+    return getattr(exc, "workstation_correlation_id", None) or current_correlation_id()
 
 
 def format_details(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
     lines = [
         f"workstation {__version__}, Python {platform.python_version()}, PySide6 {pyside_version}",
         f"platform: {platform.platform()}",
-        f"correlation id: {current_correlation_id() or '-'}",
+        f"correlation id: {correlation_of(exc) or '-'}",
         "",
         *traceback.format_exception(exc_type, exc, tb),
     ]
@@ -64,7 +71,11 @@ class CrashReporter(QObject):
         if issubclass(exc_type, KeyboardInterrupt):
             QApplication.quit()
             return
-        logger.error("unhandled exception: %s", exc, exc_info=(exc_type, exc, tb))
+        # One error_logs row with the full stack (under the current user action's correlation id), and a
+        # system_logs line; without monitoring installed, record_error logs the traceback instead.
+        record_error(exc.with_traceback(tb), component="gui.uncaught", correlation_id=correlation_of(exc))
+        mark_recorded(exc)
+        logger.error("unhandled exception: %s: %s", exc_type.__name__, exc)
         details = format_details(exc_type, exc, tb)
         self.last_details = details
         self._show.emit(f"{exc_type.__name__}: {exc}", details)

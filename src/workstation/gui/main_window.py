@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QTableView,
+    QWidget,
 )
 
 from workstation import __version__
@@ -30,7 +30,7 @@ from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.registry import PanelRegistry, default_registry
-from workstation.gui.statusbar import JobsWidget
+from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
@@ -59,20 +59,27 @@ class MainWindow(QMainWindow):
         self.settings = context.settings
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
+        self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        self._sized = False
+        self._layout_restored = False
         self.notifications = NotificationArea(self)
         self._last_table: QAbstractItemView | None = None
         self.onboarding = OnboardingBar(context, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.onboarding)
         self.onboarding.hide()
         self._build_menus()
+        self.resize(1500, 900)  # before the docks: their default sizes are in pixels of this window
         self._build_docks(registry or default_registry())
         self._build_status_bar()
-        self.resize(1500, 900)
+        # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
+        context.actions.watch(self)
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._restore_layout()
         context.notify.connect(self.notifications.show_message)
         context.jobs.jobFailed.connect(self._job_failed)
         context.engineChanged.connect(self._database_changed)
+        context.statusWidgetAdded.connect(self._add_status_widget)
+        self.onboarding.dataLoaded.connect(self.check_database)
         QApplication.instance().focusChanged.connect(self._track_table)  # type: ignore[union-attr]
         self.check_database()
 
@@ -80,7 +87,7 @@ class MainWindow(QMainWindow):
     def _action(self, action_id: str, text: str, keys: str | tuple[str, ...], category: str, slot: object) -> QAction:
         action = QAction(text, self)
         action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        action.triggered.connect(slot)
+        self.context.actions.connect(action, slot)  # type: ignore[arg-type]
         self.addAction(action)
         return self.shortcuts.register(action_id, action, keys, category)
 
@@ -138,27 +145,51 @@ class MainWindow(QMainWindow):
                         lambda _checked=False, name=spec.object_name: self.focus_panel(name),
                     )
                 )
-        left = first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
-        right = first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        self._first_in_area = first_in_area
+        self._apply_default_sizes()
+
+    def _apply_default_sizes(self) -> None:
+        """Watchlist narrow on the left, chart wide, the log monitor a strip at the bottom (~30 %)."""
+        left = self._first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
+        right = self._first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        bottom = self._first_in_area.get(Qt.DockWidgetArea.BottomDockWidgetArea)
+        width, height = max(self.width(), 800), max(self.height(), 500)
         if left is not None and right is not None:
-            self.resizeDocks([left, right], [430, 1070], Qt.Orientation.Horizontal)
+            self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
+        if bottom is not None and (left is not None or right is not None):
+            top = [d for d in (left, right) if d is not None]
+            sizes = [int(height * 0.62)] * len(top) + [int(height * 0.3)]
+            self.resizeDocks([*top, bottom], sizes, Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.database_label = QLabel()
-        self.database_label.setObjectName("databaseLabel")
-        status.addPermanentWidget(self.jobs_widget_holder())
-        status.addPermanentWidget(self.database_label)
-        self._show_database(None)
-
-    def jobs_widget_holder(self) -> JobsWidget:
         self.jobs_widget = JobsWidget(self.context.jobs, self)
-        return self.jobs_widget
+        self.database_status = DatabaseStatus(self.context, self)
+        self.database_label = self.database_status.label
+        status.addPermanentWidget(self.jobs_widget)
+        status.addPermanentWidget(self.database_status)
+        # Fixed, so that messages and job rows coming and going never resize the docks (see statusbar.py).
+        status.setFixedHeight(STATUS_ROW_HEIGHT + 6)
+        for widget in self.context.status_widgets:
+            self._add_status_widget(widget)
+
+    def _add_status_widget(self, widget: QWidget) -> None:
+        """The hook for sections owned by panels (broker, equity, buying power, day P&L): right of the jobs."""
+        self.statusBar().insertPermanentWidget(1, widget)
 
     # -- layout memory -------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            # Dock sizes only stick once the window is laid out; a restored layout keeps its own.
+            self._sized = True
+            if not self._layout_restored:
+                QTimer.singleShot(0, self._apply_default_sizes)
+
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
+        self._layout_restored = isinstance(state, QByteArray)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
@@ -188,6 +219,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, _LAYOUT_VERSION)
+        self._apply_default_sizes()
         for key, view in self._tables():
             self.settings.remove(key)
             header = view.horizontalHeader()
@@ -287,25 +319,18 @@ class MainWindow(QMainWindow):
 
     def _database_ready(self, result: tuple[DatabaseState, str | None]) -> None:
         state, warning = result
-        self._show_database(state)
+        if state.schema_present:
+            # Log tables exist: from now on logs, timings, errors and user actions go to this database.
+            self.context.start_monitoring()
+        self.database_status.set_state(state)
+        self.onboarding.set_database_empty(state.empty)
         if warning:
             self.notifications.show_message("warning", warning)
         if state.schema_present:
             self.context.databaseChanged.emit()
 
-    def _show_database(self, state: DatabaseState | None) -> None:
-        label = self.context.database_label
-        if state is None:
-            self.database_label.setText(f"DB: {label}")
-            return
-        if not state.schema_present:
-            self.database_label.setText(f"DB: {label} (no schema — run `workstation db upgrade`)")
-        else:
-            self.database_label.setText(f"DB: {label} · {state.symbols} symbols")
-        self.onboarding.setVisible(state.empty)
-
     def _database_changed(self) -> None:
-        self._show_database(None)
+        self.database_status.set_state(None)
         self.check_database()
 
     def _job_failed(self, handle: JobHandle, message: str) -> None:
@@ -314,4 +339,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.context.jobs.shutdown(3000)
+        self.context.stop_monitoring()
         super().closeEvent(event)

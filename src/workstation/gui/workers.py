@@ -9,8 +9,12 @@ as a failure, which the window shows as a non-modal notification.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -19,8 +23,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from workstation.errors import JobCancelledError, WorkstationError
+from workstation.gui.pollers import Poller
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
-from workstation.monitoring.correlation import correlation_scope, new_correlation_id
+from workstation.monitoring.correlation import correlation_scope, current_correlation_id, new_correlation_id
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        _lower_priority()
         with correlation_scope(self._correlation_id):
             try:
                 self._token.raise_if_cancelled()
@@ -128,6 +134,7 @@ class JobManager(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._running: dict[int, tuple[JobHandle, QThread, _Worker]] = {}
+        self._pollers: list[Poller] = []
 
     def submit(
         self,
@@ -138,8 +145,13 @@ class JobManager(QObject):
         on_failure: Callable[[str], None] | None = None,
         correlation_id: str | None = None,
     ) -> JobHandle:
-        """Run ``fn`` in a new thread; callbacks run on the GUI thread."""
-        cid = correlation_id or new_correlation_id("job")
+        """Run ``fn`` in a new thread; callbacks run on the GUI thread.
+
+        The job belongs to the user action that started it: without an explicit id it takes the
+        current correlation id (a user action's scope, or the job whose callback submits it), so one
+        action can be traced through every job it caused. Callbacks run under the job's id too.
+        """
+        cid = correlation_id or current_correlation_id() or new_correlation_id("job")
         handle = JobHandle(label, cid, self)
         thread = QThread()
         thread.setObjectName(f"job-{handle.job_id}")
@@ -156,9 +168,9 @@ class JobManager(QObject):
         thread.started.connect(worker.run)
         thread.finished.connect(lambda: self._finish(handle.job_id))
         if on_success is not None:
-            handle.succeeded.connect(on_success)
+            handle.succeeded.connect(_in_scope(cid, on_success))
         if on_failure is not None:
-            handle.failed.connect(on_failure)
+            handle.failed.connect(_in_scope(cid, on_failure))
         handle.failed.connect(lambda message: self.jobFailed.emit(handle, message))
         self._running[handle.job_id] = (handle, thread, worker)
         self.jobStarted.emit(handle)
@@ -184,10 +196,39 @@ class JobManager(QObject):
         for handle in self.running_jobs():
             handle.cancel()
 
+    def add_poller(self, poller: Poller) -> Poller:
+        """Adopt a periodic poller so that shutdown() stops its thread with the jobs."""
+        self._pollers.append(poller)
+        return poller
+
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel every job and wait for the threads (on quit); True when all stopped in time."""
+        """Cancel every job, stop the pollers and wait for the threads (on quit); True when all stopped in time."""
         self.cancel_all()
         stopped = True
+        for poller in self._pollers:
+            stopped &= poller.stop(timeout_ms)
         for _handle, thread, _worker in list(self._running.values()):
             stopped &= bool(thread.wait(timeout_ms))
         return stopped
+
+
+def _in_scope(correlation_id: str, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``callback`` run under the job's correlation id (follow-up jobs it submits inherit the id)."""
+
+    def run(value: Any) -> None:
+        with correlation_scope(correlation_id):
+            callback(value)
+
+    return run
+
+
+# Background work yields the CPU to the GUI thread: on a busy two-core machine the event loop would
+# otherwise wait in the run queue behind the jobs. Linux applies a nice value per thread (and the
+# processes a job starts, such as the feature build's pool, inherit it).
+JOB_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)

@@ -71,7 +71,11 @@ class ChartPanel(QWidget):
         self.interval = QComboBox()
         self.interval.setObjectName("chartInterval")
         self.interval.addItem("1d")
-        self.interval.activated.connect(lambda _i: self.reload())
+        self.interval.activated.connect(
+            lambda _i: context.perform(
+                "chart/interval", self.reload, metadata={"interval": self.interval.currentText()}
+            )
+        )
         self.picker = QToolButton()
         self.picker.setText("Indicators")
         self.picker.setObjectName("chartIndicators")
@@ -138,7 +142,11 @@ class ChartPanel(QWidget):
         action.setCheckable(True)
         action.setChecked(key in self._enabled)
         action.setData(key)
-        action.toggled.connect(lambda on, k=key: self.set_indicator(k, on))
+        action.toggled.connect(
+            lambda on, k=key: self._context.perform(
+                f"chart/indicator/{k}", lambda: self.set_indicator(k, on), metadata={"enabled": on}
+            )
+        )
 
     # -- loading -------------------------------------------------------------------------------------
     def reload(self) -> None:

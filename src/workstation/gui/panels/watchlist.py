@@ -150,6 +150,7 @@ class WatchlistPanel(QWidget):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
+        self._following = False
         self.model = WatchlistModel(self)
         self.proxy = WatchlistFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -227,11 +228,16 @@ class WatchlistPanel(QWidget):
             self._context.set_symbol(first)
 
     def select_symbol(self, symbol: str) -> None:
+        """Follow a symbol chosen elsewhere (palette, start-up): not a click of the user in this table."""
         for row in range(self.proxy.rowCount()):
             index = self.proxy.index(row, 0)
             if index.data() == symbol:
                 if self.table.currentIndex().row() != row:
-                    self.table.setCurrentIndex(index)
+                    self._following = True
+                    try:
+                        self.table.setCurrentIndex(index)
+                    finally:
+                        self._following = False
                     self.table.scrollTo(index)
                 return
 
@@ -240,4 +246,8 @@ class WatchlistPanel(QWidget):
             return
         symbol = str(self.proxy.index(current.row(), 0).data())
         self.symbolSelected.emit(symbol)
-        self._context.set_symbol(symbol)
+        if self._following:
+            self._context.set_symbol(symbol)
+            return
+        # The user picked a symbol: one recorded action, and the chart loads it starts share its id.
+        self._context.perform("watchlist/select", lambda: self._context.set_symbol(symbol), metadata={"symbol": symbol})
