@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from workstation.config import mask_url, normalize_database_url
 from workstation.db.engine import create_db_engine
 from workstation.gui.shortcuts import ShortcutRegistry
+from workstation.gui.trading_service import TradingService
 from workstation.gui.workers import JobManager
 
 
@@ -33,6 +34,8 @@ class WorkstationContext(QObject):
         self._engine: Engine = create_db_engine(database_url)
         self._symbol = ""
         self.symbols: list[str] = []  # kept current by the watchlist; the command palette offers them
+        # One trading session per broker, shared by the ticket, the blotter and the status bar.
+        self.trading = TradingService(self)
 
     @property
     def engine(self) -> Engine:
@@ -67,4 +70,5 @@ class WorkstationContext(QObject):
 
     def close(self) -> None:
         self.jobs.shutdown()
+        self.trading.close()
         self._engine.dispose()

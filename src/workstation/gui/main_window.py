@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from workstation import __version__
 from workstation.dashboard.watchlist import DatabaseState, prepare_database
+from workstation.gui.broker_status import BrokerStatusWidget
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
@@ -148,6 +149,8 @@ class MainWindow(QMainWindow):
         self.database_label = QLabel()
         self.database_label.setObjectName("databaseLabel")
         status.addPermanentWidget(self.jobs_widget_holder())
+        self.broker_status = BrokerStatusWidget(self.context.trading, self)
+        status.addPermanentWidget(self.broker_status)
         status.addPermanentWidget(self.database_label)
         self._show_database(None)
 
@@ -314,4 +317,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.context.jobs.shutdown(3000)
+        self.context.trading.close(3000)
         super().closeEvent(event)

@@ -9,10 +9,18 @@ from workstation.gui.registry import PanelRegistry, PanelSpec
 
 def register_builtin_panels(registry: PanelRegistry) -> None:
     # Imported here so that importing the registry does not pull in pyqtgraph.
+    from workstation.gui.panels.blotter import BlotterPanel
     from workstation.gui.panels.chart import ChartPanel
+    from workstation.gui.panels.ticket import OrderTicketPanel
     from workstation.gui.panels.watchlist import WatchlistPanel
 
     registry.register(
         PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=10)
     )
     registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=20))
+    registry.register(
+        PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=40)
+    )
+    registry.register(
+        PanelSpec("blotterPanel", "Blotter", BlotterPanel, Qt.DockWidgetArea.BottomDockWidgetArea, order=50)
+    )
