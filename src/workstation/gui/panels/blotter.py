@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from workstation.db.trading import Order as OrderRow
 from workstation.gui.context import WorkstationContext
 from workstation.gui.panels.blotter_columns import FILL_COLUMNS, ORDER_COLUMNS, POSITION_COLUMNS, PositionRow
 from workstation.gui.tables import (
@@ -48,6 +49,7 @@ from workstation.trading.repository import SqlOrderStore
 from workstation.trading.session import TradingSession, halted_reason, resume_trading
 
 POLL_MS = 1000
+MARKS_TTL_POLLS = 10  # last prices are re-read every ten polls
 ORDER_LIMIT = 1000
 _ALL = "All brokers"
 
@@ -60,25 +62,31 @@ class BlotterSnapshot:
     halted: str | None
 
 
-def load_snapshot(engine: Engine, broker: str | None) -> BlotterSnapshot:
-    """Everything the blotter shows, read in one go (off the GUI thread)."""
+def _brokers(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(str(b) for b in conn.execute(select(OrderRow.broker).distinct()).scalars())
+
+
+def load_snapshot(engine: Engine, broker: str | None, marks: dict[str, Decimal | None]) -> BlotterSnapshot:
+    """Everything the blotter shows, read in one go (off the GUI thread).
+
+    ``marks`` caches last prices between polls (the caller clears it every few seconds): one query
+    per symbol per second would be wasted on daily bars.
+    """
     store = SqlOrderStore(engine)
     orders = store.orders(broker=broker, limit=ORDER_LIMIT)
-    fills = store.fills(broker=broker)
-    brokers = sorted({o.broker for o in orders} | ({broker} if broker else set()))
-    by_order = {o.order_id: o.broker for o in orders}
+    fills: list[Fill] = []
     positions: list[PositionRow] = []
-    closes: dict[str, Decimal | None] = {}
-    for name in brokers:
-        own = [f for f in fills if by_order.get(f.order_id, name) == name] if broker is None else fills
+    for name in [broker] if broker else _brokers(engine):
+        own = store.fills(broker=name)
+        fills.extend(own)
         book = positions_from_fills(own)
         for position in sorted(book.positions.values(), key=lambda p: p.symbol):
-            if position.symbol not in closes:
-                closes[position.symbol] = latest_close(engine, position.symbol)
-            last = closes[position.symbol]
-            if last is not None:
-                position.last_price = last
+            if position.symbol not in marks:
+                marks[position.symbol] = latest_close(engine, position.symbol)
+            position.last_price = marks[position.symbol]
             positions.append(PositionRow.from_position(name, position))
+    fills.sort(key=lambda f: f.timestamp)
     return BlotterSnapshot(orders, fills, positions, halted_reason(engine))
 
 
@@ -118,6 +126,9 @@ class BlotterPanel(QWidget):
         self._context = context
         self._service = context.trading
         self._polling = False
+        self._polls = 0
+        self._again = False
+        self._marks: dict[str, Decimal | None] = {}
         self.kill_dialog: KillSwitchDialog | None = None
         self.orders_model: RecordTableModel[Order] = RecordTableModel(ORDER_COLUMNS, lambda o: o.order_id, self)
         self.fills_model: RecordTableModel[Fill] = RecordTableModel(FILL_COLUMNS, lambda f: f.fill_id, self)
@@ -203,14 +214,23 @@ class BlotterPanel(QWidget):
         self.poll(force=True)
 
     def poll(self, force: bool = False) -> None:
-        if self._polling or not (force or self.isVisible()):
+        if self._polling:
+            self._again = self._again or force  # re-read as soon as the running poll is back
+            return
+        if not (force or self.isVisible()):
             return
         self._polling = True
-        engine, broker = self._context.engine, self.broker_filter()
-        self._service.calls.run(lambda: load_snapshot(engine, broker), self._loaded)
+        self._polls += 1
+        if self._polls % MARKS_TTL_POLLS == 0 or force:
+            self._marks = {}
+        engine, broker, marks = self._context.engine, self.broker_filter(), self._marks
+        self._service.calls.run(lambda: load_snapshot(engine, broker, marks), self._loaded)
 
     def _loaded(self, snapshot: Any, error: str | None) -> None:
         self._polling = False
+        if self._again:
+            self._again = False
+            self.poll(force=True)
         if error is not None:
             self.status.setText(f"Blotter not updated: {error}")
             return
