@@ -73,6 +73,8 @@ def test_paper_order_from_the_ticket_reaches_blotter_fills_positions_and_events(
     qtbot.waitUntil(lambda: any(o.status == "filled" for o in _orders(blotter)), timeout=10_000)
     order = _orders(blotter)[0]
     assert (order.symbol, order.side, order.quantity, order.broker) == ("AAPL", "buy", Decimal(10), "paper")
+    shown = [blotter.orders_model.index(0, c).data() for c in range(4)]
+    assert shown[1:] == ["AAPL", "BUY", "10"]
     events = {e.event_type for e in SqlOrderStore(engine).events(order_id=order.order_id)}
     assert {"order_placed", "order_filled"} <= events
     with engine.connect() as conn:

@@ -50,10 +50,22 @@ def fmt_number(decimals: int = 2, *, signed: bool = False) -> Callable[[Any], st
     return fmt
 
 
+def fmt_price(value: Any) -> str:
+    """Cents as usual; sub-penny prices (allowed below $1) keep their digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
+        return f"{value.normalize():,f}"
+    return f"{value:,.2f}"
+
+
 def fmt_quantity(value: Any) -> str:
     if value is None:
         return "—"
-    return f"{value:,f}".rstrip("0").rstrip(".") if isinstance(value, Decimal) else f"{value:,}"
+    if not isinstance(value, Decimal):
+        return f"{value:,}"
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def fmt_time(value: Any) -> str:
@@ -188,6 +200,13 @@ def record_at(view: QTableView, proxy_row: int) -> Any:
 def selected_records(view: QTableView) -> list[Any]:
     rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
     return [record_at(view, row) for row in rows]
+
+
+def fit_columns_once(view: QTableView, saved: bool) -> None:
+    """Size the columns to their contents on the first rows, unless the user's widths were restored."""
+    if not saved and not view.property("columnsFitted") and view.model().rowCount() > 0:
+        view.resizeColumnsToContents()
+        view.setProperty("columnsFitted", True)
 
 
 def make_table_view(

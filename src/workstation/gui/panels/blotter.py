@@ -34,6 +34,7 @@ from workstation.gui.panels.blotter_columns import FILL_COLUMNS, ORDER_COLUMNS, 
 from workstation.gui.tables import (
     DOWN,
     RecordTableModel,
+    fit_columns_once,
     install_export_action,
     make_table_view,
     named,
@@ -238,6 +239,8 @@ class BlotterPanel(QWidget):
         self.orders_model.set_records(snapshot.orders)
         self.fills_model.set_records(snapshot.fills)
         self.positions_model.set_records(snapshot.positions)
+        for view in (self.orders, self.fills, self.positions):
+            fit_columns_once(view, self._context.settings.contains(f"columns/blotterPanel/{view.objectName()}"))
         open_orders = sum(1 for o in snapshot.orders if not o.is_final)
         open_positions = sum(1 for p in snapshot.positions if p.quantity != 0)
         text = f"{open_orders} open orders · {len(snapshot.fills)} fills · {open_positions} open positions"

@@ -11,6 +11,7 @@ from workstation.gui.tables import (
     UP,
     Column,
     fmt_number,
+    fmt_price,
     fmt_quantity,
     fmt_time,
     sign_color,
@@ -61,7 +62,8 @@ def _side_color(side: str) -> str:
     return UP if side == "buy" else DOWN
 
 
-_price = fmt_number(2)
+_price = fmt_price
+_money = fmt_number(2)
 _pnl = fmt_number(2, signed=True)
 
 ORDER_COLUMNS: list[Column[Order]] = [
@@ -93,8 +95,8 @@ FILL_COLUMNS: list[Column[Fill]] = [
     Column("Side", lambda f: f.side, str.upper, color=lambda f: _side_color(f.side)),
     Column("Qty", lambda f: f.quantity, fmt_quantity, numeric=True),
     Column("Price", lambda f: f.price, _price, numeric=True),
-    Column("Value", lambda f: f.quantity * f.price, _price, numeric=True),
-    Column("Commission", lambda f: f.commission, _price, numeric=True),
+    Column("Value", lambda f: f.quantity * f.price, _money, numeric=True),
+    Column("Commission", lambda f: f.commission, _money, numeric=True),
     Column("Order id", lambda f: f.order_id),
     Column("Fill id", lambda f: f.fill_id),
 ]
@@ -105,10 +107,10 @@ POSITION_COLUMNS: list[Column[PositionRow]] = [
     Column("Qty", lambda p: p.quantity, fmt_quantity, numeric=True, color=lambda p: None if p.quantity else MUTED),
     Column("Avg price", lambda p: p.average_price if p.quantity != ZERO else None, _price, numeric=True),
     Column("Last", lambda p: p.last_price, _price, numeric=True),
-    Column("Market value", lambda p: p.market_value, _price, numeric=True),
+    Column("Market value", lambda p: p.market_value, _money, numeric=True),
     Column(
         "Unrealised P&L", lambda p: p.unrealised_pnl, _pnl, numeric=True, color=lambda p: sign_color(p.unrealised_pnl)
     ),
     Column("Realised P&L", lambda p: p.realised_pnl, _pnl, numeric=True, color=lambda p: sign_color(p.realised_pnl)),
-    Column("Commission", lambda p: p.commission, _price, numeric=True),
+    Column("Commission", lambda p: p.commission, _money, numeric=True),
 ]

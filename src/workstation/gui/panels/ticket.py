@@ -41,7 +41,15 @@ from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 from workstation.monitoring.correlation import new_correlation_id
-from workstation.trading.domain import Order, OrderRequest, RiskRejectedError, TradingError, to_price, to_quantity
+from workstation.trading.domain import (
+    Order,
+    OrderRequest,
+    RiskRejectedError,
+    TradingError,
+    plain,
+    to_price,
+    to_quantity,
+)
 from workstation.trading.preview import RiskPreview, preview_order
 from workstation.trading.session import TradingSession
 
@@ -77,11 +85,23 @@ def _last_bar(engine: Engine, symbol: str) -> tuple[Decimal, datetime] | None:
 def describe(order: Order) -> str:
     text = f"{order.side.upper()} {order.quantity} {order.symbol}"
     if order.status == "filled":
-        return f"{text} filled at {order.average_fill_price} ({order.broker})"
+        price = plain(order.average_fill_price) if order.average_fill_price is not None else "?"
+        return f"{text} filled at {price} ({order.broker})"
     if order.status == "rejected":
         return f"{text} rejected by {order.broker}: {order.status_reason or 'no reason given'}"
-    limit = f" limit {order.limit_price}" if order.limit_price is not None else ""
+    limit = f" limit {plain(order.limit_price)}" if order.limit_price is not None else ""
     return f"{text}{limit} {order.status.replace('_', ' ')} ({order.broker})"
+
+
+class _DecimalSpinBox(QDoubleSpinBox):
+    """Up to four decimals when needed (fractional shares, sub-penny prices), none shown when not."""
+
+    def textFromValue(self, value: float) -> str:
+        text = f"{value:,.{self.decimals()}f}" if self.isGroupSeparatorShown() else f"{value:.{self.decimals()}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
+    def valueFromText(self, text: str) -> float:
+        return float(text.replace(",", "") or 0)
 
 
 class LiveConfirmDialog(QDialog):
@@ -157,11 +177,11 @@ class OrderTicketPanel(QWidget):
         self._sides.addButton(self.buy)
         self._sides.addButton(self.sell)
         self._sides.buttonToggled.connect(lambda *_: self._changed())
-        self.quantity = named(QDoubleSpinBox(), "ticketQuantity")
+        self.quantity = named(_DecimalSpinBox(), "ticketQuantity")
         self.order_type = named(QComboBox(), "ticketType")
         self.order_type.addItems(["market", "limit"])
         self.order_type.currentTextChanged.connect(self._type_changed)
-        self.limit_price = named(QDoubleSpinBox(), "ticketLimit")
+        self.limit_price = named(_DecimalSpinBox(), "ticketLimit")
         for spin in (self.quantity, self.limit_price):
             spin.setDecimals(4)
             spin.setRange(0, 1e9)
@@ -293,14 +313,19 @@ class OrderTicketPanel(QWidget):
             return
         self._last = result[1]
         if self._last is not None and self.limit_price.value() == 0:
-            self.limit_price.setValue(float(self._last[0]))
+            self._prefill_limit()
         self._changed()
 
     def _type_changed(self, order_type: str) -> None:
         self.limit_price.setEnabled(order_type == "limit")
         if order_type == "limit" and self.limit_price.value() == 0 and self._last is not None:
-            self.limit_price.setValue(float(self._last[0]))
+            self._prefill_limit()
         self._changed()
+
+    def _prefill_limit(self) -> None:
+        assert self._last is not None
+        close = self._last[0]
+        self.limit_price.setValue(float(close.quantize(Decimal("0.01")) if close >= 1 else close))
 
     def request(self) -> OrderRequest:
         """The order on the form; raises TradingError when it is incomplete."""
