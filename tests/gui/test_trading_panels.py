@@ -203,6 +203,11 @@ def test_export_csv_from_the_orders_context_menu(
 def test_buy_and_sell_ticket_shortcuts(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     ticket, _blotter = _ready(qtbot, window)
+    # The symbol box completes from stock_info.
+    qtbot.waitUntil(lambda: ticket.symbol.completer().model().rowCount() == 3, timeout=10_000)
+    completer = ticket.symbol.completer()
+    completer.setCompletionPrefix("ms")
+    assert completer.currentCompletion() == "MSFT"
     window.context.set_symbol("MSFT")
     window.activateWindow()
     QTest.keyClick(window, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
@@ -224,19 +229,23 @@ def test_live_orders_need_live_typed(
     """Keys marked for live trading offer the live broker; its orders wait for the typed confirmation."""
     from workstation.trading.brokers.paper import PaperBroker
     from workstation.trading.paper_account import latest_bar_lookup
+    from workstation.trading.positions import Position
     from workstation.trading.session import open_session
 
     monkeypatch.setenv("APCA_API_KEY_ID", "key")
     monkeypatch.setenv("APCA_API_SECRET_KEY", "secret")
     monkeypatch.setenv("APCA_API_BASE_URL", "https://api.alpaca.markets")
     window = window_factory(filled_url)
-    ticket, _blotter = _ready(qtbot, window)
+    ticket, blotter = _ready(qtbot, window)
     service = window.context.trading
     qtbot.waitUntil(lambda: ticket.broker.count() == 2, timeout=10_000)
     assert ticket.broker.itemData(1) == "alpaca-live"
 
     class StandInLiveBroker(PaperBroker):  # Alpaca is unreachable here: a simulated account named like it
         name = "alpaca"
+
+        def positions(self) -> list[Position]:  # plus a holding the workstation never traded
+            return [*super().positions(), Position("XOM", Decimal(7), Decimal(50), last_price=Decimal(55))]
 
     opened: list[str] = []
 
@@ -262,3 +271,11 @@ def test_live_orders_need_live_typed(
     assert "alpaca-live" in opened
     orders = SqlOrderStore(window.context.engine).orders(broker="alpaca")
     assert [(o.symbol, o.status) for o in orders] == [("AAPL", "filled")]
+
+    # The blotter shows the remote broker's own positions, marked at its prices.
+    def alpaca_positions() -> dict[str, tuple[Decimal, Decimal | None]]:
+        rows = [blotter.positions_model.record(r) for r in range(blotter.positions_model.rowCount())]
+        return {p.symbol: (p.quantity, p.unrealised_pnl) for p in rows if p.broker == "alpaca"}
+
+    qtbot.waitUntil(lambda: "XOM" in alpaca_positions(), timeout=10_000)
+    assert alpaca_positions() == {"AAPL": (Decimal(1), Decimal(0)), "XOM": (Decimal(7), Decimal(35))}

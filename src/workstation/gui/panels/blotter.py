@@ -3,7 +3,9 @@
 Orders and fills are read from the order store once a second (in the background, only while the
 panel is visible) and merged into the tables by id, so selection and scroll survive the refresh.
 Positions are rebuilt from the recorded fills (average cost, realised P&L, commission) and marked
-to the broker's last price. Actions run as jobs on the broker's shared trading session.
+to the last stored close; for Alpaca, the broker's own positions (fetched every few seconds while
+its session is open) replace the fill-derived quantities. Actions run as jobs on the broker's
+shared trading session.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,11 +25,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine, select
 
-from workstation.db.trading import Order as OrderRow
 from workstation.gui.context import WorkstationContext
-from workstation.gui.panels.blotter_columns import FILL_COLUMNS, ORDER_COLUMNS, POSITION_COLUMNS, PositionRow
+from workstation.gui.dialogs.trading_dialogs import KillSwitchDialog
+from workstation.gui.panels.blotter_data import (
+    FILL_COLUMNS,
+    ORDER_COLUMNS,
+    POSITION_COLUMNS,
+    BlotterSnapshot,
+    PositionRow,
+    load_snapshot,
+)
 from workstation.gui.tables import (
     DOWN,
     RecordTableModel,
@@ -44,75 +49,13 @@ from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
 from workstation.monitoring.correlation import new_correlation_id
 from workstation.trading.domain import Fill, Order, TradingError
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
-from workstation.trading.positions import positions_from_fills
-from workstation.trading.preview import latest_close
-from workstation.trading.repository import SqlOrderStore
-from workstation.trading.session import TradingSession, halted_reason, resume_trading
+from workstation.trading.positions import Position
+from workstation.trading.session import TradingSession, resume_trading
 
 POLL_MS = 1000
 MARKS_TTL_POLLS = 10  # last prices are re-read every ten polls
-ORDER_LIMIT = 1000
+REPORTED_POLLS = 5  # a remote broker's positions are fetched every five polls
 _ALL = "All brokers"
-
-
-@dataclass(slots=True)
-class BlotterSnapshot:
-    orders: list[Order]
-    fills: list[Fill]
-    positions: list[PositionRow]
-    halted: str | None
-
-
-def _brokers(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return sorted(str(b) for b in conn.execute(select(OrderRow.broker).distinct()).scalars())
-
-
-def load_snapshot(engine: Engine, broker: str | None, marks: dict[str, Decimal | None]) -> BlotterSnapshot:
-    """Everything the blotter shows, read in one go (off the GUI thread).
-
-    ``marks`` caches last prices between polls (the caller clears it every few seconds): one query
-    per symbol per second would be wasted on daily bars.
-    """
-    store = SqlOrderStore(engine)
-    orders = store.orders(broker=broker, limit=ORDER_LIMIT)
-    fills: list[Fill] = []
-    positions: list[PositionRow] = []
-    for name in [broker] if broker else _brokers(engine):
-        own = store.fills(broker=name)
-        fills.extend(own)
-        book = positions_from_fills(own)
-        for position in sorted(book.positions.values(), key=lambda p: p.symbol):
-            if position.symbol not in marks:
-                marks[position.symbol] = latest_close(engine, position.symbol)
-            position.last_price = marks[position.symbol]
-            positions.append(PositionRow.from_position(name, position))
-    fills.sort(key=lambda f: f.timestamp)
-    return BlotterSnapshot(orders, fills, positions, halted_reason(engine))
-
-
-class KillSwitchDialog(QDialog):
-    def __init__(self, open_orders: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("killSwitchDialog")
-        self.setWindowTitle("Kill switch")
-        text = QLabel(
-            f"<b>Halt all trading?</b><br>New orders are refused until you resume trading; "
-            f"{open_orders} open order(s) are cancelled."
-        )
-        text.setWordWrap(True)
-        self.flatten = QCheckBox("Also flatten every position with market orders")
-        self.flatten.setObjectName("killSwitchFlatten")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.confirm = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.confirm.setText("Kill switch")
-        self.confirm.setStyleSheet(f"background: {DOWN}; color: white; font-weight: bold;")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(self.flatten)
-        layout.addWidget(buttons)
 
 
 @dataclass(slots=True)
@@ -130,6 +73,7 @@ class BlotterPanel(QWidget):
         self._polls = 0
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
+        self._reported: dict[str, list[Position]] = {}
         self.kill_dialog: KillSwitchDialog | None = None
         self.orders_model: RecordTableModel[Order] = RecordTableModel(ORDER_COLUMNS, lambda o: o.order_id, self)
         self.fills_model: RecordTableModel[Fill] = RecordTableModel(FILL_COLUMNS, lambda f: f.fill_id, self)
@@ -224,8 +168,25 @@ class BlotterPanel(QWidget):
         self._polls += 1
         if self._polls % MARKS_TTL_POLLS == 0 or force:
             self._marks = {}
-        engine, broker, marks = self._context.engine, self.broker_filter(), self._marks
-        self._service.calls.run(lambda: load_snapshot(engine, broker, marks), self._loaded)
+        if self._polls % REPORTED_POLLS == 1 or force:
+            self._fetch_reported()
+        engine, broker, marks, reported = self._context.engine, self.broker_filter(), self._marks, self._reported
+        self._service.calls.run(lambda: load_snapshot(engine, broker, marks, reported), self._loaded)
+
+    def _fetch_reported(self) -> None:
+        """Positions straight from remote brokers whose session is open (not every second: rate limits)."""
+        for key in self._service.open_keys():
+            name = self._service.choice(key).broker
+            if name == "paper":
+                continue  # the paper broker's positions are exactly its recorded fills
+
+            def store(result: Any, error: str | None, name: str = name) -> None:
+                if error is None:
+                    self._reported[name] = list(result)
+                else:
+                    self._reported.pop(name, None)
+
+            self._service.quietly(key, lambda session: session.broker.positions(), store)
 
     def _loaded(self, snapshot: Any, error: str | None) -> None:
         self._polling = False

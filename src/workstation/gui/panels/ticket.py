@@ -8,7 +8,6 @@ F9 opens a buy ticket and Shift+F9 a sell ticket for the selected symbol; Ctrl+R
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,10 +18,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QCompleter,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,22 +27,19 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine, select
 
-from workstation.db.market import MarketData
-from workstation.db.models import StockInfo
 from workstation.gui.context import WorkstationContext
+from workstation.gui.dialogs.trading_dialogs import LiveConfirmDialog
+from workstation.gui.panels.ticket_support import DecimalSpinBox, SubmitOutcome, describe, last_bar, stock_symbols
 from workstation.gui.tables import DOWN, MUTED, UP, named
 from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 from workstation.monitoring.correlation import new_correlation_id
 from workstation.trading.domain import (
-    Order,
     OrderRequest,
     RiskRejectedError,
     TradingError,
-    plain,
     to_price,
     to_quantity,
 )
@@ -54,85 +47,6 @@ from workstation.trading.preview import RiskPreview, preview_order
 from workstation.trading.session import TradingSession
 
 _PREVIEW_DELAY_MS = 250
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitOutcome:
-    request: OrderRequest
-    broker: str
-    order: Order | None = None
-    rule: str | None = None  # set when a risk rule refused the order (nothing was sent)
-    reason: str | None = None
-
-
-def _symbols(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return [str(s) for s in conn.execute(select(StockInfo.symbol).order_by(StockInfo.symbol)).scalars()]
-
-
-def _last_bar(engine: Engine, symbol: str) -> tuple[Decimal, datetime] | None:
-    query = (
-        select(MarketData.close, MarketData.timestamp)
-        .where(MarketData.symbol == symbol)
-        .order_by(MarketData.timestamp.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        row = conn.execute(query).first()
-    return (to_price(row[0]), row[1]) if row is not None else None
-
-
-def describe(order: Order) -> str:
-    text = f"{order.side.upper()} {order.quantity} {order.symbol}"
-    if order.status == "filled":
-        price = plain(order.average_fill_price) if order.average_fill_price is not None else "?"
-        return f"{text} filled at {price} ({order.broker})"
-    if order.status == "rejected":
-        return f"{text} rejected by {order.broker}: {order.status_reason or 'no reason given'}"
-    limit = f" limit {plain(order.limit_price)}" if order.limit_price is not None else ""
-    return f"{text}{limit} {order.status.replace('_', ' ')} ({order.broker})"
-
-
-class _DecimalSpinBox(QDoubleSpinBox):
-    """Up to four decimals when needed (fractional shares, sub-penny prices), none shown when not."""
-
-    def textFromValue(self, value: float) -> str:
-        text = f"{value:,.{self.decimals()}f}" if self.isGroupSeparatorShown() else f"{value:.{self.decimals()}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-
-    def valueFromText(self, text: str) -> float:
-        return float(text.replace(",", "") or 0)
-
-
-class LiveConfirmDialog(QDialog):
-    """Real money: the user types LIVE to send the order."""
-
-    def __init__(self, summary: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("liveConfirmDialog")
-        self.setWindowTitle("Confirm LIVE order")
-        text = QLabel(
-            f"<b>This order goes to your LIVE Alpaca account (real money).</b><br>{summary}<br><br>"
-            "Type <b>LIVE</b> to send it."
-        )
-        text.setWordWrap(True)
-        self.entry = QLineEdit()
-        self.entry.setObjectName("liveConfirmText")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Send live order")
-        self.ok.setEnabled(False)
-        self.entry.textChanged.connect(lambda t: self.ok.setEnabled(t.strip() == "LIVE"))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(self.entry)
-        layout.addWidget(self.buttons)
-
-    def accept(self) -> None:
-        if self.entry.text().strip() == "LIVE":
-            super().accept()
 
 
 class OrderTicketPanel(QWidget):
@@ -177,11 +91,11 @@ class OrderTicketPanel(QWidget):
         self._sides.addButton(self.buy)
         self._sides.addButton(self.sell)
         self._sides.buttonToggled.connect(lambda *_: self._changed())
-        self.quantity = named(_DecimalSpinBox(), "ticketQuantity")
+        self.quantity = named(DecimalSpinBox(), "ticketQuantity")
         self.order_type = named(QComboBox(), "ticketType")
         self.order_type.addItems(["market", "limit"])
         self.order_type.currentTextChanged.connect(self._type_changed)
-        self.limit_price = named(_DecimalSpinBox(), "ticketLimit")
+        self.limit_price = named(DecimalSpinBox(), "ticketLimit")
         for spin in (self.quantity, self.limit_price):
             spin.setDecimals(4)
             spin.setRange(0, 1e9)
@@ -294,7 +208,7 @@ class OrderTicketPanel(QWidget):
 
     def _load_symbols(self) -> None:
         engine = self._context.engine
-        self._service.calls.run(lambda: _symbols(engine), self._set_symbols)
+        self._service.calls.run(lambda: stock_symbols(engine), self._set_symbols)
 
     def _set_symbols(self, symbols: Any, error: str | None) -> None:
         if error is None:
@@ -305,7 +219,7 @@ class OrderTicketPanel(QWidget):
         self._last = None
         if symbol:
             engine = self._context.engine
-            self._service.calls.run(lambda: (symbol, _last_bar(engine, symbol)), self._set_last)
+            self._service.calls.run(lambda: (symbol, last_bar(engine, symbol)), self._set_last)
         self._changed()
 
     def _set_last(self, result: Any, error: str | None) -> None:

@@ -1,10 +1,14 @@
-"""The blotter's tables, declared column by column (see gui/tables.py)."""
+"""The blotter's data: its tables declared column by column (see gui/tables.py) and one poll's snapshot."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import Engine, select
+
+from workstation.db.trading import Order as OrderRow
 from workstation.gui.tables import (
     DOWN,
     MUTED,
@@ -17,8 +21,12 @@ from workstation.gui.tables import (
     sign_color,
 )
 from workstation.trading.domain import ZERO, Fill, Order
-from workstation.trading.positions import Position
+from workstation.trading.positions import Position, PositionBook, positions_from_fills
+from workstation.trading.preview import latest_close
+from workstation.trading.repository import SqlOrderStore
+from workstation.trading.session import halted_reason
 
+ORDER_LIMIT = 1000
 _STATUS_COLORS = {
     "filled": UP,
     "partially_filled": "#66bb6a",
@@ -114,3 +122,61 @@ POSITION_COLUMNS: list[Column[PositionRow]] = [
     Column("Realised P&L", lambda p: p.realised_pnl, _pnl, numeric=True, color=lambda p: sign_color(p.realised_pnl)),
     Column("Commission", lambda p: p.commission, _money, numeric=True),
 ]
+
+
+@dataclass(slots=True)
+class BlotterSnapshot:
+    orders: list[Order]
+    fills: list[Fill]
+    positions: list[PositionRow]
+    halted: str | None
+
+
+def _brokers(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(str(b) for b in conn.execute(select(OrderRow.broker).distinct()).scalars())
+
+
+def _merge_reported(book: PositionBook, reported: list[Position]) -> None:
+    """The broker's positions are the truth for quantity, average price and last price; realised
+    P&L and commission exist only in the fills recorded here."""
+    held = {p.symbol for p in reported}
+    for position in book.positions.values():
+        if position.symbol not in held:
+            position.quantity, position.average_price = ZERO, ZERO
+    for theirs in reported:
+        mine = book.get(theirs.symbol)
+        mine.quantity, mine.average_price = theirs.quantity, theirs.average_price
+        mine.last_price = theirs.last_price
+
+
+def load_snapshot(
+    engine: Engine,
+    broker: str | None,
+    marks: dict[str, Decimal | None],
+    reported: Mapping[str, list[Position]] | None = None,
+) -> BlotterSnapshot:
+    """Everything the blotter shows, read in one go (off the GUI thread).
+
+    ``marks`` caches last prices between polls (the caller clears it every few seconds): one query
+    per symbol per second would be wasted on daily bars. ``reported`` holds positions as a remote
+    broker reports them, by broker name; they replace the fill-derived quantities.
+    """
+    store = SqlOrderStore(engine)
+    orders = store.orders(broker=broker, limit=ORDER_LIMIT)
+    fills: list[Fill] = []
+    positions: list[PositionRow] = []
+    for name in [broker] if broker else _brokers(engine):
+        own = store.fills(broker=name)
+        fills.extend(own)
+        book = positions_from_fills(own)
+        if reported and name in reported:
+            _merge_reported(book, reported[name])
+        for position in sorted(book.positions.values(), key=lambda p: p.symbol):
+            if position.last_price is None or not (reported and name in reported):
+                if position.symbol not in marks:
+                    marks[position.symbol] = latest_close(engine, position.symbol)
+                position.last_price = marks[position.symbol]
+            positions.append(PositionRow.from_position(name, position))
+    fills.sort(key=lambda f: f.timestamp)
+    return BlotterSnapshot(orders, fills, positions, halted_reason(engine))
