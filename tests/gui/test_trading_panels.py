@@ -119,7 +119,9 @@ def test_cancel_from_the_blotter_cancels_a_resting_limit_order(
     _submit(qtbot, window, ticket)
     qtbot.waitUntil(lambda: [o.status for o in _orders(blotter)] == ["accepted"], timeout=10_000)
     blotter.orders.selectRow(0)
-    blotter.cancel_selected()
+    blotter.orders.setFocus()
+    window.activateWindow()
+    QTest.keyClick(blotter.orders, Qt.Key.Key_Delete)  # the "Cancel selected orders" shortcut
     qtbot.waitUntil(lambda: [o.status for o in _orders(blotter)] == ["cancelled"], timeout=10_000)
     order = _orders(blotter)[0]
     assert "order_cancelled" in {
@@ -129,23 +131,37 @@ def test_cancel_from_the_blotter_cancels_a_resting_limit_order(
     assert blotter.orders.selectionModel().isRowSelected(0)
 
 
-def test_kill_switch_shortcut_confirms_cancels_and_halts(window_factory: Any, filled_url: str, qtbot: Any) -> None:
+def test_kill_switch_shortcut_confirms_cancels_flattens_and_halts(
+    window_factory: Any, filled_url: str, qtbot: Any
+) -> None:
     window = window_factory(filled_url)
     ticket, blotter = _ready(qtbot, window)
+    _fill_ticket(ticket, quantity=10)
+    _submit(qtbot, window, ticket)
     low = round(float(_last_close(window.context.engine, "AAPL")) * 0.5, 2)
     for quantity in (3, 4):
         _fill_ticket(ticket, quantity=quantity, limit=low)
         _submit(qtbot, window, ticket)
-    qtbot.waitUntil(lambda: [o.status for o in _orders(blotter)] == ["accepted", "accepted"], timeout=10_000)
+
+    def statuses() -> list[str]:
+        return sorted(o.status for o in _orders(blotter))
+
+    qtbot.waitUntil(lambda: statuses() == ["accepted", "accepted", "filled"], timeout=10_000)
     window.activateWindow()
     QTest.keyClick(window, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: blotter.kill_dialog is not None and blotter.kill_dialog.isVisible(), timeout=5_000)
     assert "2 open order(s)" in blotter.kill_dialog.findChild(type(blotter.status)).text()
     blotter.kill_dialog.reject()  # nothing happens without the confirmation
     QTest.qWait(300)
-    assert [o.status for o in _orders(blotter)] == ["accepted", "accepted"]
-    blotter.open_kill_switch().accept()
-    qtbot.waitUntil(lambda: [o.status for o in _orders(blotter)] == ["cancelled", "cancelled"], timeout=10_000)
+    assert statuses() == ["accepted", "accepted", "filled"]
+    dialog = blotter.open_kill_switch()
+    dialog.flatten.setChecked(True)
+    dialog.accept()
+    qtbot.waitUntil(lambda: statuses() == ["cancelled", "cancelled", "filled", "filled"], timeout=10_000)
+    flatten = [o for o in _orders(blotter) if o.strategy == "kill_switch"]
+    assert [(o.side, o.quantity) for o in flatten] == [("sell", Decimal(10))]
+    qtbot.waitUntil(lambda: blotter.positions_model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: blotter.positions_model.record(0).quantity == 0, timeout=10_000)
     qtbot.waitUntil(lambda: "TRADING HALTED" in blotter.status.text(), timeout=10_000)
     assert blotter.resume_button.isVisible()
     assert SqlOrderStore(window.context.engine).events(event_type="kill_switch")
