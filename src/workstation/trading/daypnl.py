@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 
 from workstation.db.market import MarketData
 from workstation.trading.domain import ZERO, to_price, utcnow
+from workstation.trading.feed import read_fills
 from workstation.trading.positions import positions_from_fills
-from workstation.trading.repository import SqlOrderStore
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -52,7 +52,7 @@ def day_pnl(
     """Today's P&L (realised + unrealised, net of commission) of ``broker``'s fills in the store."""
     now = now or utcnow()
     start = session_start(now)
-    fills = SqlOrderStore(engine).fills(broker=broker)
+    fills = [fill for _id, _broker, fill in read_fills(engine, broker)]
     overnight = positions_from_fills(f for f in fills if f.timestamp < start)
     current = positions_from_fills(fills)
     pnl = ZERO

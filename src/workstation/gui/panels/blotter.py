@@ -48,6 +48,7 @@ from workstation.gui.tables import (
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
 from workstation.monitoring.correlation import new_correlation_id
 from workstation.trading.domain import Fill, Order, TradingError
+from workstation.trading.feed import OrderFeed
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
 from workstation.trading.positions import Position
 from workstation.trading.session import TradingSession, resume_trading
@@ -73,6 +74,8 @@ class BlotterPanel(QWidget):
         self._polls = 0
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
+        self._feed = OrderFeed(context.engine)
+        self._snapshot: BlotterSnapshot | None = None
         self._reported: dict[str, list[Position]] = {}
         self.kill_dialog: KillSwitchDialog | None = None
         self.orders_model: RecordTableModel[Order] = RecordTableModel(ORDER_COLUMNS, lambda o: o.order_id, self)
@@ -122,7 +125,7 @@ class BlotterPanel(QWidget):
         self._timer.start()
         self._service.ordersChanged.connect(lambda _broker: self.poll(force=True))
         context.refreshRequested.connect(lambda: self.poll(force=True))
-        context.databaseChanged.connect(lambda: self.poll(force=True))
+        context.databaseChanged.connect(self._reset_feed)
 
     def _register_shortcuts(self) -> None:
         shortcuts = self._context.shortcuts
@@ -152,11 +155,16 @@ class BlotterPanel(QWidget):
         text = self.broker.currentText()
         return None if text == _ALL else text
 
-    def _broker_changed(self) -> None:
-        # Different rows entirely: start from empty models rather than merging.
+    def _reset_feed(self) -> None:
+        """Start over from a full read (another database, or another broker filter)."""
+        self._feed = OrderFeed(self._context.engine, self.broker_filter())
+        self._snapshot = None
         for model in (self.orders_model, self.fills_model, self.positions_model):
             model.set_records([])
         self.poll(force=True)
+
+    def _broker_changed(self) -> None:
+        self._reset_feed()
 
     def poll(self, force: bool = False) -> None:
         if self._polling:
@@ -170,8 +178,11 @@ class BlotterPanel(QWidget):
             self._marks = {}
         if self._polls % REPORTED_POLLS == 1 or force:
             self._fetch_reported()
-        engine, broker, marks, reported = self._context.engine, self.broker_filter(), self._marks, self._reported
-        self._service.calls.run(lambda: load_snapshot(engine, broker, marks, reported), self._loaded)
+        feed, marks, reported, previous = self._feed, self._marks, self._reported, self._snapshot
+        self._service.calls.run(
+            lambda: load_snapshot(feed, marks, reported, previous),
+            lambda result, error: self._loaded(result if feed is self._feed else None, error),
+        )
 
     def _fetch_reported(self) -> None:
         """Positions straight from remote brokers whose session is open (not every second: rate limits)."""
@@ -196,7 +207,11 @@ class BlotterPanel(QWidget):
         if error is not None:
             self.status.setText(f"Blotter not updated: {error}")
             return
+        if snapshot is None:  # read from a feed that was replaced meanwhile
+            self.poll(force=True)
+            return
         assert isinstance(snapshot, BlotterSnapshot)
+        self._snapshot = snapshot
         self.orders_model.set_records(snapshot.orders)
         self.fills_model.set_records(snapshot.fills)
         self.positions_model.set_records(snapshot.positions)

@@ -6,9 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
-
-from workstation.db.trading import Order as OrderRow
 from workstation.gui.tables import (
     DOWN,
     MUTED,
@@ -21,12 +18,11 @@ from workstation.gui.tables import (
     sign_color,
 )
 from workstation.trading.domain import ZERO, Fill, Order
+from workstation.trading.feed import OrderFeed
 from workstation.trading.positions import Position, PositionBook, positions_from_fills
 from workstation.trading.preview import latest_close
-from workstation.trading.repository import SqlOrderStore
 from workstation.trading.session import halted_reason
 
-ORDER_LIMIT = 1000
 _STATUS_COLORS = {
     "filled": UP,
     "partially_filled": "#66bb6a",
@@ -130,11 +126,7 @@ class BlotterSnapshot:
     fills: list[Fill]
     positions: list[PositionRow]
     halted: str | None
-
-
-def _brokers(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return sorted(str(b) for b in conn.execute(select(OrderRow.broker).distinct()).scalars())
+    reported: dict[str, list[Position]] | None = None
 
 
 def _merge_reported(book: PositionBook, reported: list[Position]) -> None:
@@ -151,32 +143,32 @@ def _merge_reported(book: PositionBook, reported: list[Position]) -> None:
 
 
 def load_snapshot(
-    engine: Engine,
-    broker: str | None,
+    feed: OrderFeed,
     marks: dict[str, Decimal | None],
     reported: Mapping[str, list[Position]] | None = None,
+    previous: BlotterSnapshot | None = None,
 ) -> BlotterSnapshot:
-    """Everything the blotter shows, read in one go (off the GUI thread).
+    """Everything the blotter shows (off the GUI thread): the feed reads only what changed.
 
     ``marks`` caches last prices between polls (the caller clears it every few seconds): one query
     per symbol per second would be wasted on daily bars. ``reported`` holds positions as a remote
     broker reports them, by broker name; they replace the fill-derived quantities.
     """
-    store = SqlOrderStore(engine)
-    orders = store.orders(broker=broker, limit=ORDER_LIMIT)
-    fills: list[Fill] = []
+    changed = feed.poll()
+    engine = feed.engine
+    reported = {k: list(v) for k, v in (reported or {}).items() if feed.broker in (None, k)}
+    if previous is not None and not changed and marks and reported == previous.reported:
+        # Nothing new and the same prices: skip rebuilding every position from every fill.
+        return BlotterSnapshot(previous.orders, previous.fills, previous.positions, halted_reason(engine), reported)
     positions: list[PositionRow] = []
-    for name in [broker] if broker else _brokers(engine):
-        own = store.fills(broker=name)
-        fills.extend(own)
-        book = positions_from_fills(own)
-        if reported and name in reported:
+    for name in sorted(set(feed.brokers()) | set(reported)):
+        book = positions_from_fills(feed.fill_list(name))
+        if name in reported:
             _merge_reported(book, reported[name])
         for position in sorted(book.positions.values(), key=lambda p: p.symbol):
-            if position.last_price is None or not (reported and name in reported):
+            if position.last_price is None or name not in reported:
                 if position.symbol not in marks:
                     marks[position.symbol] = latest_close(engine, position.symbol)
                 position.last_price = marks[position.symbol]
             positions.append(PositionRow.from_position(name, position))
-    fills.sort(key=lambda f: f.timestamp)
-    return BlotterSnapshot(orders, fills, positions, halted_reason(engine))
+    return BlotterSnapshot(feed.order_list(), feed.fill_list(), positions, halted_reason(engine), reported)
