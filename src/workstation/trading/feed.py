@@ -23,7 +23,7 @@ from workstation.trading.domain import Fill, Order, plain
 _PARTITION = 100
 # Writers commit out of order (a fill id taken before another commits after it) and clocks differ a
 # little between processes: each poll looks back this far, and duplicates merge by id.
-_ORDER_OVERLAP = timedelta(seconds=5)
+_ORDER_OVERLAP = timedelta(seconds=2)
 _FILL_ID_OVERLAP = 50
 
 
@@ -112,6 +112,9 @@ class OrderFeed:
         self._loaded = True
         changed = False
         for row in _rows(self.engine, query):
+            cached = self.orders.get(row.order_id)
+            if cached is not None and cached.updated_at == row.updated_at:
+                continue  # re-read only because of the look-back: unchanged
             order = _order(row)
             if self.orders.get(order.order_id) != order:
                 self.orders[order.order_id] = order
