@@ -143,9 +143,6 @@ class MainWindow(QMainWindow):
         right = first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
         if left is not None and right is not None:
             self.resizeDocks([left, right], [430, 1070], Qt.Orientation.Horizontal)
-        stacked = [self.docks[n] for n in ("chartPanel", "blotterPanel") if n in self.docks]
-        if len(stacked) == 2:  # the chart keeps most of the height; the blotter sits below it
-            self.resizeDocks(stacked, [600, 300], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()

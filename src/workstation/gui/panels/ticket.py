@@ -344,20 +344,28 @@ class OrderTicketPanel(QWidget):
             label,
             work,
             on_success=self._submitted,
-            on_failure=lambda message: self._show_status(f"Not sent: {message}", DOWN),
+            on_failure=self._not_sent,
             correlation_id=new_correlation_id("order"),
         )
         self._submitting = handle
-        handle.ended.connect(self._submit_ended)
+        handle.cancelled.connect(self._submit_ended)
         return handle
 
     def _submit_ended(self) -> None:
+        """The verdict is in (the worker thread may still be winding down): the ticket takes the next order."""
+        if self._submitting is None:
+            return
         self._submitting = None
         self.submit_button.setEnabled(True)
         self._service.ordersChanged.emit(self.choice().broker)
         self._preview_timer.start()
 
+    def _not_sent(self, message: str) -> None:
+        self._submit_ended()
+        self._show_status(f"Not sent: {message}", DOWN)
+
     def _submitted(self, outcome: SubmitOutcome) -> None:
+        self._submit_ended()
         request = outcome.request
         if outcome.order is None:
             message = f"Risk check {outcome.rule} refused {request.side} {request.quantity} {request.symbol}: "
