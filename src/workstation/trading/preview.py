@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, select
 
 from workstation.db.market import MarketData
-from workstation.trading.domain import ZERO, OrderRequest, TradingError, to_price
+from workstation.trading.domain import ZERO, Account, OrderRequest, TradingError, to_price
 from workstation.trading.session import TradingSession
 
 
@@ -55,10 +55,11 @@ def latest_close(engine: Engine, symbol: str, interval: str | None = None) -> De
     return to_price(value) if value is not None else None
 
 
-def preview_order(session: TradingSession, request: OrderRequest) -> RiskPreview:
+def preview_order(session: TradingSession, request: OrderRequest, *, account: Account | None = None) -> RiskPreview:
     """Run the session's pre-trade risk checks on ``request`` without submitting it.
 
-    Raises TradingError when the request itself is invalid (no symbol, zero quantity, …).
+    ``account`` may be passed from a recent read (a remote broker's account is a network call, and a
+    ticket previews on every keystroke). Raises TradingError when the request itself is invalid.
     """
     request.validate()
     manager = session.manager
@@ -73,7 +74,7 @@ def preview_order(session: TradingSession, request: OrderRequest) -> RiskPreview
     warnings: list[str] = []
     buying_power: Decimal | None = None
     try:
-        buying_power = session.broker.account().buying_power
+        buying_power = (account or session.broker.account()).buying_power
     except TradingError as exc:
         warnings.append(f"account unavailable: {exc}")
     if buying_power is not None and request.side == "buy" and notional is not None and notional > buying_power:

@@ -8,6 +8,7 @@ F9 opens a buy ticket and Shift+F9 a sell ticket for the selected symbol; Ctrl+R
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,7 @@ from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 from workstation.monitoring.correlation import new_correlation_id
 from workstation.trading.domain import (
+    Account,
     OrderRequest,
     RiskRejectedError,
     TradingError,
@@ -47,6 +49,7 @@ from workstation.trading.preview import RiskPreview, preview_order
 from workstation.trading.session import TradingSession
 
 _PREVIEW_DELAY_MS = 250
+_ACCOUNT_TTL_S = 5.0  # a remote account is read at most this often for previews (API rate limits)
 
 
 class OrderTicketPanel(QWidget):
@@ -59,6 +62,7 @@ class OrderTicketPanel(QWidget):
         self._submitting: JobHandle | None = None
         self.live_dialog: LiveConfirmDialog | None = None
         self.last_preview: RiskPreview | None = None
+        self._accounts: dict[str, tuple[float, Account]] = {}
         self._preview_timer = QTimer(self, singleShot=True, interval=_PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self.run_preview)
         self._build()
@@ -289,11 +293,26 @@ class OrderTicketPanel(QWidget):
             return
         self._preview_generation += 1
         generation = self._preview_generation
+        key = self.choice().key
         self._service.quietly(
-            self.choice().key,
-            lambda session: preview_order(session, request),
+            key,
+            lambda session: preview_order(session, request, account=self._recent_account(key, session)),
             lambda result, error: self._preview_done(generation, result, error),
         )
+
+    def _recent_account(self, key: str, session: TradingSession) -> Account | None:
+        """The broker account read at most a few seconds ago (runs in the worker, under the session lock)."""
+        if session.broker.name == "paper":
+            return None  # local and instant: always current
+        cached = self._accounts.get(key)
+        if cached is not None and time.monotonic() - cached[0] < _ACCOUNT_TTL_S:
+            return cached[1]
+        try:
+            account = session.broker.account()
+        except TradingError:
+            return None  # preview_order reports it
+        self._accounts[key] = (time.monotonic(), account)
+        return account
 
     def _preview_done(self, generation: int, result: Any, error: str | None) -> None:
         if generation != self._preview_generation:
