@@ -38,7 +38,7 @@ def test_window_opens_with_the_registered_panels(window_factory: Any, filled_url
         for feature in ("DockWidgetMovable", "DockWidgetFloatable", "DockWidgetClosable"):
             assert features & getattr(QDockWidget.DockWidgetFeature, feature)
     toggles = [a.text() for a in window.panels_menu.actions()]
-    assert toggles == ["Watchlist", "Chart", "Log monitor"]
+    assert toggles == ["Watchlist", "Chart", "Order ticket", "Blotter", "Log monitor"]
     watchlist = window.docks["watchlistPanel"].widget()
     assert watchlist.model.rowCount() == 3
     assert window.onboarding.isHidden()

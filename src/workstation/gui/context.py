@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 from workstation.config import mask_url, normalize_database_url
 from workstation.db.engine import create_db_engine
 from workstation.gui.shortcuts import ShortcutRegistry
+from workstation.gui.trading_service import TradingService
 from workstation.gui.user_actions import UserActionRecorder
 from workstation.gui.workers import JobManager
 from workstation.monitoring.install import MonitoringHandle, install_monitoring
@@ -49,6 +50,8 @@ class WorkstationContext(QObject):
         self.actions = UserActionRecorder()  # one session id per window run
         self.monitoring: MonitoringHandle | None = None
         self.status_widgets: list[QWidget] = []
+        # One trading session per broker, shared by the ticket, the blotter and the status bar.
+        self.trading = TradingService(self)
 
     @property
     def session_id(self) -> str:
@@ -115,4 +118,5 @@ class WorkstationContext(QObject):
     def close(self) -> None:
         self.jobs.shutdown()
         self.stop_monitoring()
+        self.trading.close()
         self._engine.dispose()

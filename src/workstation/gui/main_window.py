@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from workstation import __version__
 from workstation.dashboard.watchlist import DatabaseState, prepare_database
+from workstation.gui.broker_status import BrokerStatusWidget
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
@@ -172,6 +173,8 @@ class MainWindow(QMainWindow):
         status.setFixedHeight(STATUS_ROW_HEIGHT + 6)
         for widget in self.context.status_widgets:
             self._add_status_widget(widget)
+        self.broker_status = BrokerStatusWidget(self.context.trading, self)
+        self._add_status_widget(self.broker_status)
 
     def _add_status_widget(self, widget: QWidget) -> None:
         """The hook for sections owned by panels (broker, equity, buying power, day P&L): right of the jobs."""
@@ -340,4 +343,5 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.context.jobs.shutdown(3000)
         self.context.stop_monitoring()
+        self.context.trading.close(3000)
         super().closeEvent(event)
