@@ -295,3 +295,29 @@ def test_live_orders_need_live_typed(
 
     qtbot.waitUntil(lambda: "XOM" in alpaca_positions(), timeout=10_000)
     assert alpaca_positions() == {"AAPL": (Decimal(1), Decimal(0)), "XOM": (Decimal(7), Decimal(35))}
+
+
+def test_clicking_submit_is_a_user_action_whose_id_the_order_carries(
+    window_factory: Any, filled_url: str, qtbot: Any
+) -> None:
+    from workstation.db.logs import UserActionLog
+
+    window = window_factory(filled_url)
+    ticket, blotter = _ready(qtbot, window)
+    context = window.context
+    qtbot.waitUntil(lambda: context.monitoring is not None, timeout=15_000)
+    _fill_ticket(ticket, quantity=3)
+    qtbot.mouseClick(ticket.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(o.status == "filled" for o in _orders(blotter)), timeout=20_000)
+    order = _orders(blotter)[0]
+    assert context.monitoring.flush(10)
+    with context.engine.connect() as conn:
+        action = conn.execute(select(UserActionLog).where(UserActionLog.request_path == "ticket/submit")).one()
+        placed = conn.execute(
+            select(TradingEvent.correlation_id).where(
+                TradingEvent.order_id == order.order_id, TradingEvent.event_type == "order_placed"
+            )
+        ).scalar_one()
+    assert action.session_id == context.session_id
+    assert action.correlation_id.startswith("gui-")
+    assert placed == action.correlation_id

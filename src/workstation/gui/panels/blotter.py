@@ -46,7 +46,7 @@ from workstation.gui.tables import (
     selected_records,
 )
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate
-from workstation.monitoring.correlation import new_correlation_id
+from workstation.monitoring.correlation import current_correlation_id, new_correlation_id
 from workstation.trading.domain import Fill, Order, TradingError
 from workstation.trading.feed import OrderFeed
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
@@ -99,14 +99,14 @@ class BlotterPanel(QWidget):
         self.broker.currentIndexChanged.connect(lambda _i: self._broker_changed())
         self.cancel_button = named(QPushButton("Cancel"), "blotterCancel")
         self.cancel_button.setToolTip("Cancel the selected open orders (Delete)")
-        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.cancel_button.clicked.connect(lambda: self._context.perform("blotter/cancel", self.cancel_selected))
         self.cancel_all_button = named(QPushButton("Cancel all"), "blotterCancelAll")
-        self.cancel_all_button.clicked.connect(self.cancel_all)
+        self.cancel_all_button.clicked.connect(lambda: self._context.perform("blotter/cancel-all", self.cancel_all))
         self.kill_button = named(QPushButton("Kill switch"), "blotterKill")
         self.kill_button.setStyleSheet(f"QPushButton {{ color: {DOWN}; font-weight: bold; }}")
         self.kill_button.clicked.connect(self.open_kill_switch)
         self.resume_button = named(QPushButton("Resume trading"), "blotterResume")
-        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.clicked.connect(lambda: self._context.perform("blotter/resume", self.resume))
         self.resume_button.hide()
         self.status = named(QLabel(""), "blotterStatus")
         top = QHBoxLayout()
@@ -134,9 +134,9 @@ class BlotterPanel(QWidget):
         self.kill_action.triggered.connect(self.open_kill_switch)
         self.cancel_action = QAction("Cancel selected orders", self)
         self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.cancel_action.triggered.connect(self.cancel_selected)
+        self.cancel_action.triggered.connect(lambda: self._context.perform("blotter/cancel", self.cancel_selected))
         self.cancel_all_action = QAction("Cancel all open orders", self)
-        self.cancel_all_action.triggered.connect(self.cancel_all)
+        self.cancel_all_action.triggered.connect(lambda: self._context.perform("blotter/cancel-all", self.cancel_all))
         for action in (self.kill_action, self.cancel_action, self.cancel_all_action):
             self.addAction(action)
         shortcuts.register("trading.kill_switch", self.kill_action, "Ctrl+Shift+X", "Trading")
@@ -252,7 +252,7 @@ class BlotterPanel(QWidget):
         self._cancel(grouped, "Cancel all orders", everything=True)
 
     def _cancel(self, grouped: dict[str, list[str]], label: str, everything: bool = False) -> None:
-        cid = new_correlation_id("cancel")
+        cid = current_correlation_id() or new_correlation_id("cancel")
         for key, ids in grouped.items():
 
             def work(
@@ -280,7 +280,11 @@ class BlotterPanel(QWidget):
     def open_kill_switch(self) -> KillSwitchDialog:
         open_orders = sum(1 for o in self.orders_model.records() if not o.is_final)
         self.kill_dialog = KillSwitchDialog(open_orders, self)
-        self.kill_dialog.accepted.connect(lambda: self.run_kill_switch(self.kill_dialog_flatten()))
+        self.kill_dialog.accepted.connect(
+            lambda: self._context.perform(
+                "blotter/kill-switch", lambda: self.run_kill_switch(self.kill_dialog_flatten())
+            )
+        )
         self.kill_dialog.open()
         return self.kill_dialog
 
@@ -301,7 +305,10 @@ class BlotterPanel(QWidget):
             return outcome
 
         self._context.jobs.submit(
-            "Kill switch", job, on_success=self._killed, correlation_id=new_correlation_id("kill")
+            "Kill switch",
+            job,
+            on_success=self._killed,
+            correlation_id=current_correlation_id() or new_correlation_id("kill"),
         ).ended.connect(lambda: self.poll(force=True))
 
     def _killed(self, outcome: _KillOutcome) -> None:

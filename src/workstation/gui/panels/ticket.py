@@ -36,7 +36,7 @@ from workstation.gui.tables import DOWN, MUTED, UP, named
 from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
-from workstation.monitoring.correlation import new_correlation_id
+from workstation.monitoring.correlation import current_correlation_id, new_correlation_id
 from workstation.trading.domain import (
     Account,
     OrderRequest,
@@ -114,7 +114,7 @@ class OrderTicketPanel(QWidget):
         self.notional = named(QLabel("—"), "ticketNotional")
         self.risk = named(QLabel("—", wordWrap=True), "ticketRisk")
         self.submit_button = named(QPushButton("Submit"), "ticketSubmit")
-        self.submit_button.clicked.connect(self.submit)
+        self.submit_button.clicked.connect(lambda: self._context.perform("ticket/submit", self.submit))
         self.status = named(QLabel("", wordWrap=True), "ticketStatus")
         sides = QHBoxLayout()
         sides.addWidget(self.buy)
@@ -150,7 +150,7 @@ class OrderTicketPanel(QWidget):
             self.addAction(action)
         self.submit_action = QAction("Submit order ticket", self)
         self.submit_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.submit_action.triggered.connect(self.submit)
+        self.submit_action.triggered.connect(lambda: self._context.perform("ticket/submit", self.submit))
         self.addAction(self.submit_action)
         shortcuts.register("trading.buy", self.buy_action, "F9", "Trading")
         shortcuts.register("trading.sell", self.sell_action, "Shift+F9", "Trading")
@@ -364,7 +364,8 @@ class OrderTicketPanel(QWidget):
             work,
             on_success=self._submitted,
             on_failure=self._not_sent,
-            correlation_id=new_correlation_id("order"),
+            # The order belongs to the click that sent it (one correlation id per user action).
+            correlation_id=current_correlation_id() or new_correlation_id("order"),
         )
         self._submitting = handle
         handle.cancelled.connect(self._submit_ended)
