@@ -44,6 +44,14 @@ def feature_table(engine: Engine, *, refresh: bool = False) -> Table:
         return _table_cache[key]
 
 
+def _table_with(engine: Engine, names: Sequence[str]) -> Table:
+    """The reflected table, reflected again when a column is unknown (a migration ran since)."""
+    table = feature_table(engine)
+    if any(name not in table.columns for name in names):
+        table = feature_table(engine, refresh=True)
+    return table
+
+
 def _is_numeric(column_type: sqltypes.TypeEngine[object]) -> bool:
     return isinstance(column_type, sqltypes.Numeric | sqltypes.Integer | sqltypes.Float | sqltypes.Boolean)
 
@@ -64,7 +72,7 @@ def resolve_features(engine: Engine, requested: Sequence[str] | None) -> list[st
         if not columns:
             raise ConfigurationError(f"{TABLE} has no feature columns")
         return columns
-    table = feature_table(engine)
+    table = _table_with(engine, requested)
     unknown = [name for name in requested if name not in table.columns]
     if unknown:
         raise ConfigurationError(f"unknown feature column(s): {', '.join(unknown)}")
@@ -101,8 +109,8 @@ def load_history(
     feature_version: str = DEFAULT_FEATURE_VERSION,
 ) -> pd.DataFrame:
     """Long frame (symbol, timestamp, source, OHLCV, features) sorted by symbol then timestamp."""
-    table = feature_table(engine)
     wanted = list(dict.fromkeys(["symbol", "timestamp", "source", *RAW_COLUMNS, *features]))
+    table = _table_with(engine, wanted)
     query = select(*(table.c[name] for name in wanted)).where(
         table.c.symbol.in_(list(symbols)), table.c.interval == interval, table.c.feature_version == feature_version
     )
