@@ -13,9 +13,11 @@ the era rather than the setup.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from threading import Lock
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,17 +113,22 @@ def load_history(
     """Long frame (symbol, timestamp, source, OHLCV, features) sorted by symbol then timestamp."""
     wanted = list(dict.fromkeys(["symbol", "timestamp", "source", *RAW_COLUMNS, *features]))
     table = _table_with(engine, wanted)
-    query = select(*(table.c[name] for name in wanted)).where(
-        table.c.symbol.in_(list(symbols)), table.c.interval == interval, table.c.feature_version == feature_version
-    )
-    if start is not None:
-        query = query.where(table.c.timestamp >= start)
-    if end is not None:
-        query = query.where(table.c.timestamp <= end)
-    query = query.order_by(table.c.symbol, table.c.timestamp)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = _prefer_one_source(_to_frame(rows, wanted))
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        frame = _copy_history(engine, wanted, symbols, interval, feature_version, start, end)
+    else:
+        query = select(*(table.c[name] for name in wanted)).where(
+            table.c.symbol.in_(list(symbols)),
+            table.c.interval == interval,
+            table.c.feature_version == feature_version,
+        )
+        if start is not None:
+            query = query.where(table.c.timestamp >= start)
+        if end is not None:
+            query = query.where(table.c.timestamp <= end)
+        query = query.order_by(table.c.symbol, table.c.timestamp)
+        with engine.connect() as conn:
+            frame = _to_frame(conn.execute(query).all(), wanted)
+    frame = _prefer_one_source(frame)
     missing = sorted(set(symbols) - set(frame["symbol"].unique()))
     if missing:
         raise InsufficientDataError(
@@ -129,6 +136,49 @@ def load_history(
             "compute features first"
         )
     return frame.reset_index(drop=True)
+
+
+def _copy_history(
+    engine: Engine,
+    columns: Sequence[str],
+    symbols: Sequence[str],
+    interval: str,
+    feature_version: str,
+    start: datetime | None,
+    end: datetime | None,
+) -> pd.DataFrame:
+    """PostgreSQL: stream the rows with COPY … TO STDOUT (CSV) and parse them in C with pandas, about 20x
+    faster than building a Python object per value when training on millions of rows."""
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    where = "symbol = ANY(%s) AND interval = %s AND feature_version = %s"
+    params: list[object] = [list(symbols), interval, feature_version]
+    if start is not None:
+        where += " AND timestamp >= %s"
+        params.append(start)
+    if end is not None:
+        where += " AND timestamp <= %s"
+        params.append(end)
+    statement = (
+        f"COPY (SELECT {quoted} FROM {TABLE} WHERE {where} ORDER BY symbol, timestamp) TO STDOUT WITH (FORMAT csv)"
+    )
+    buffer = io.BytesIO()
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+    buffer.seek(0)
+    text_columns = ("symbol", "source", "timestamp")
+    numeric = [c for c in columns if c not in text_columns]
+    dtypes: dict[str, Any] = dict.fromkeys(text_columns, str) | dict.fromkeys(numeric, np.float64)
+    # keep_default_na=False: a ticker like "NA" stays a ticker; only empty fields (NULL) become NaN.
+    frame = pd.read_csv(
+        buffer, names=list(columns), header=None, dtype=dtypes, keep_default_na=False,
+        na_values={c: [""] for c in numeric},
+    )  # fmt: skip
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+    return frame
 
 
 def _latest_sql(dialect: str, columns: Sequence[str], n: int) -> str:
