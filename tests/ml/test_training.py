@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +107,12 @@ def test_progress_reaches_the_end_and_cancel_stops_without_registering(two_synth
     assert len(list_models(two_synthetic_symbols)) == 1
 
 
-def test_lstm_without_torch_says_what_to_install(two_synthetic_symbols: Engine) -> None:
-    pytest.importorskip("numpy")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        with pytest.raises(OptionalDependencyError, match=r"pip install 'workstation\[lstm\]'"):
-            train(two_synthetic_symbols, _spec(model_type="lstm", hyperparameters={}))
-    else:
-        pytest.skip("torch is installed: see test_lstm_trains_and_predicts")
+def test_lstm_without_torch_says_what_to_install(
+    two_synthetic_symbols: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    with pytest.raises(OptionalDependencyError, match=r"pip install 'workstation\[lstm\]'$"):
+        train(two_synthetic_symbols, _spec(model_type="lstm", hyperparameters={}))
 
 
 @pytest.mark.slow

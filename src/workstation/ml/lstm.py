@@ -7,6 +7,7 @@ statistics of the training rows alone. PyTorch is imported only when an LSTM is 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,9 @@ class LSTMEstimator:
         cancel = cancel or CancelToken()
         torch.manual_seed(self.random_state)
         flat = x.reshape(-1, x.shape[-1])
-        median = np.nanmedian(np.where(np.isnan(flat).all(axis=0), 0.0, flat.T).T, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NULL column has no median: 0 below
+            median = np.nanmedian(flat, axis=0)
         self._median = np.nan_to_num(median)
         filled = np.where(np.isnan(flat), self._median, flat)
         self._mean = filled.mean(axis=0)

@@ -102,6 +102,8 @@ def register_model(
     status: str = "active",
 ) -> ModelInfo:
     """Save the artifact and insert the registry row (retrying the version number on a race)."""
+    if status not in MODEL_STATUSES:
+        raise ConfigurationError(f"status must be one of {', '.join(MODEL_STATUSES)}, not {status!r}")
     base = base_model_id(trained.model_type, trained.target, trained.interval, trained.horizon)
     display = name or f"{REGISTRY_NAMES[trained.model_type]} {trained.target} {trained.interval} h{trained.horizon}"
     for _attempt in range(5):

@@ -10,7 +10,6 @@ that is saved is then fitted the same way on all labelled rows.
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -257,8 +256,3 @@ def _parameters(
         else {"method": calibrator.method, "rows": calibrator.rows, "tail_fraction": spec.calibration_fraction},
         "sequence_length": data.sequence_length,
     }
-
-
-def symbols_tuple(symbols: Sequence[str]) -> tuple[str, ...]:
-    cleaned = [s.strip().upper() for s in symbols if s.strip()]
-    return tuple(dict.fromkeys(cleaned))
