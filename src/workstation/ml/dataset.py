@@ -181,20 +181,26 @@ def _copy_history(
     return frame
 
 
-def _latest_sql(dialect: str, columns: Sequence[str], n: int) -> str:
+def _latest_sql(dialect: str, columns: Sequence[str], with_end: bool) -> str:
     quoted = ", ".join(f'f."{c}"' for c in columns)
+    scope = "{symbol} AND feature_version = :version AND interval = :interval"
+    if with_end:
+        scope += " AND timestamp <= :end_ts"
     if dialect == "postgresql":
-        # One index probe per symbol on (symbol, feature_version, timestamp) instead of a scan.
+        # Per symbol: the n-th newest distinct bar time via a backward index scan on (symbol, feature_version,
+        # timestamp) that stops after n entries, then the rows from there on. No per-symbol sort, so the
+        # cost does not grow with the length of the history.
+        inner = scope.format(symbol="symbol = s.symbol")
         return (
             f"SELECT {quoted} FROM unnest(CAST(:symbols AS text[])) AS s(symbol) CROSS JOIN LATERAL ("
-            f"SELECT DISTINCT ON (timestamp) * FROM {TABLE} WHERE symbol = s.symbol AND feature_version = :version "
-            "AND interval = :interval AND (CAST(:end_ts AS timestamptz) IS NULL OR timestamp <= :end_ts) "
-            "ORDER BY timestamp DESC, source LIMIT :n) AS f"
+            f"SELECT * FROM {TABLE} WHERE {inner} AND timestamp >= (SELECT min(x.ts) FROM ("
+            f"SELECT DISTINCT timestamp AS ts FROM {TABLE} WHERE {inner} ORDER BY timestamp DESC LIMIT :n) AS x)"
+            ") AS f"
         )
     return (
         f"SELECT {quoted} FROM (SELECT *, DENSE_RANK() OVER (PARTITION BY symbol ORDER BY timestamp DESC) "
-        f"AS rn FROM {TABLE} WHERE symbol IN :symbols AND feature_version = :version AND interval = :interval "
-        "AND (:end_ts IS NULL OR timestamp <= :end_ts)) AS f WHERE f.rn <= :n"
+        f"AS rn FROM {TABLE} WHERE {scope.format(symbol='symbol IN :symbols')}"
+        ") AS f WHERE f.rn <= :n"
     )
 
 
@@ -213,13 +219,10 @@ def load_latest(
     by name wins."""
     columns = list(dict.fromkeys(["symbol", "timestamp", "source", "close", *features]))
     dialect = engine.dialect.name
-    statement = text(_latest_sql(dialect, columns, rows_per_symbol))
-    params: dict[str, object] = {
-        "version": feature_version,
-        "interval": interval,
-        "n": rows_per_symbol,
-        "end_ts": None if end is None else _bind_time(dialect, end),
-    }
+    statement = text(_latest_sql(dialect, columns, end is not None))
+    params: dict[str, object] = {"version": feature_version, "interval": interval, "n": rows_per_symbol}
+    if end is not None:
+        params["end_ts"] = _bind_time(dialect, end)
     if dialect == "postgresql":
         params["symbols"] = list(symbols)
     else:
