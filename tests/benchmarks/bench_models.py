@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import time
@@ -106,6 +107,8 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     os.environ.setdefault("WORKSTATION_DATA_DIR", f"/tmp/{name}_data")
+    # A background run ignores Ctrl+C; make `kill` still drop the throw-away database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         run(url, symbols, args)
     finally:
@@ -124,14 +127,15 @@ def run(url: str, symbols: list[str], args: argparse.Namespace) -> None:
     rows = len(symbols) * args.bars
     print(f"load (COPY, synthetic)   : {rows:,} rows, {n_features} feature columns in {copy_seconds:.1f} s")
     engine = create_db_engine(url)
-    spec = TrainingSpec(
-        "random_forest", "price_direction", tuple(symbols), hyperparameters={"n_estimators": args.trees}
-    )
+    trained_on = tuple(symbols[: args.train_symbols] if args.train_symbols else symbols)
+    spec = TrainingSpec("random_forest", "price_direction", trained_on, hyperparameters={"n_estimators": args.trees})
 
     started = time.perf_counter()
     data = build_dataset(engine, spec)
     read_seconds = time.perf_counter() - started
-    print(f"read + label dataset     : {len(data.y):,} labelled rows in {read_seconds:.1f} s")
+    print(
+        f"read + label dataset     : {len(data.y):,} labelled rows of {len(trained_on)} symbols in {read_seconds:.1f} s"
+    )
 
     params = default_hyperparameters("random_forest", "price_direction", len(data.y)) | {"n_estimators": args.trees}
     baseline = build_estimator("random_forest", "price_direction", params)
