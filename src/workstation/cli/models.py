@@ -13,9 +13,7 @@ from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
 from workstation.db.trading import MODEL_STATUSES
 from workstation.errors import ConfigurationError
-from workstation.ml.estimators import MODEL_TYPES
-from workstation.ml.labels import TARGETS
-from workstation.ml.metrics import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, REGRESSION_METRICS
+from workstation.ml.constants import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, MODEL_TYPES, REGRESSION_METRICS, TARGETS
 
 
 def parse_when(value: str | None, *, end_of_day: bool = False) -> datetime | None:

@@ -29,8 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from workstation.errors import ConfigurationError
 from workstation.jobs import CancelToken
+from workstation.ml.constants import MODEL_TYPES
 
-MODEL_TYPES = ("random_forest", "gradient_boosting", "logistic", "lstm")
 # The registry's model_type column uses the spec's names.
 REGISTRY_NAMES = {
     "random_forest": "RandomForest",

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from workstation.errors import ConfigurationError
+from workstation.ml.constants import TARGETS
 
-TARGETS = ("price_direction", "volatility")
 CLASSIFICATION_TARGETS = ("price_direction",)
 
 

@@ -18,13 +18,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier")
-REGRESSION_METRICS = ("mae", "rmse", "r2")
-# For the comparison column: True when a larger value is better.
-HIGHER_IS_BETTER = {
-    "accuracy": True, "precision": True, "recall": True, "f1": True, "roc_auc": True,
-    "log_loss": False, "brier": False, "mae": False, "rmse": False, "r2": True,
-}  # fmt: skip
+from workstation.ml.constants import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, REGRESSION_METRICS
+
+__all__ = ["CLASSIFICATION_METRICS", "HIGHER_IS_BETTER", "REGRESSION_METRICS"]
 
 
 def _finite(value: float) -> float | None:

@@ -24,8 +24,9 @@ from workstation.ml import dataset as ds
 from workstation.ml.artifacts import TrainedModel
 from workstation.ml.calibration import CalibratedClassifier, ProbabilityCalibrator, RegressionConfidence
 from workstation.ml.calibration import reliability_table as make_reliability_table
+from workstation.ml.constants import MODEL_TYPES
 from workstation.ml.errors import InsufficientDataError
-from workstation.ml.estimators import MODEL_TYPES, build_estimator, default_hyperparameters, fit_estimator, raw_scores
+from workstation.ml.estimators import build_estimator, default_hyperparameters, fit_estimator, raw_scores
 from workstation.ml.importance import permutation_importance
 from workstation.ml.labels import add_labels, is_classification, validate_target
 from workstation.ml.metrics import (
