@@ -1,0 +1,252 @@
+"""``workstation models``: train with walk-forward validation, list, show, (de)activate and delete models."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time
+from typing import Any
+
+import click
+
+from workstation.cli.context import app_context
+from workstation.cli.output import echo_json, echo_table
+from workstation.cli.progress import progress_and_cancel
+from workstation.db.trading import MODEL_STATUSES
+from workstation.errors import ConfigurationError
+from workstation.ml.constants import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, MODEL_TYPES, REGRESSION_METRICS, TARGETS
+
+
+def parse_when(value: str | None, *, end_of_day: bool = False) -> datetime | None:
+    """YYYY-MM-DD (a whole UTC day) or an ISO date-time (UTC when no offset is given)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigurationError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO date-time)") from None
+    if len(value) == 10 and end_of_day:
+        parsed = datetime.combine(parsed.date(), time.max)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def split_symbols(value: str | None) -> list[str]:
+    return list(dict.fromkeys(s.strip().upper() for s in (value or "").split(",") if s.strip()))
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"--param needs KEY=VALUE, got {item!r}")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _comparison_rows(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    names = CLASSIFICATION_METRICS if "accuracy" in metrics else REGRESSION_METRICS
+    rows = []
+    for name in names:
+        model, base = metrics.get(name), baseline.get(name)
+        if model is None or base is None:
+            verdict = "n/a"
+        else:
+            verdict = "yes" if (model > base if HIGHER_IS_BETTER[name] else model < base) else "no"
+        rows.append((name, _fmt(model), _fmt(base), verdict))
+    return rows
+
+
+def _print_evaluation(metrics: dict[str, Any], baseline: dict[str, Any], folds: list[dict[str, Any]]) -> None:
+    kind = "majority class" if "accuracy" in metrics else "persistence"
+    click.echo(f"held-out metrics, pooled over {len(folds)} walk-forward folds (baseline: {kind}):")
+    echo_table(("metric", "model", "baseline", "beats baseline"), _comparison_rows(metrics, baseline))
+    key = "roc_auc" if "accuracy" in metrics else "mae"
+    click.echo("")
+    echo_table(
+        ("fold", "train rows", "test from", "test to", "test rows", f"{key} model", f"{key} baseline"),
+        [
+            (
+                f["fold"],
+                f["train_rows"],
+                f["test_start"][:10],
+                f["test_end"][:10],
+                f["test_rows"],
+                _fmt(f["metrics"].get(key)),
+                _fmt(f["baseline_metrics"].get(key)),
+            )
+            for f in folds
+        ],
+    )
+
+
+@click.group("models")
+def command() -> None:
+    """Train, compare against a baseline, activate and manage prediction models."""
+
+
+@command.command("train")
+@click.option("--model-type", type=click.Choice(MODEL_TYPES), required=True)
+@click.option("--target", type=click.Choice(TARGETS), required=True)
+@click.option("--horizon", type=click.IntRange(min=1), default=1, show_default=True, help="Bars ahead.")
+@click.option("--symbols", required=True, help="Comma-separated symbols, e.g. AAPL,MSFT.")
+@click.option("--interval", default="1d", show_default=True)
+@click.option("--start", help="First bar (YYYY-MM-DD or ISO date-time, UTC).")
+@click.option("--end", help="Last bar (inclusive).")
+@click.option("--name", help="Display name for the registry.")
+@click.option("--folds", "n_folds", type=click.IntRange(min=1, max=50), default=5, show_default=True)
+@click.option("--features", help="Comma-separated feature columns (default: every numeric feature column).")
+@click.option("--feature-version", default="3.0", show_default=True)
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def train_cmd(
+    model_type: str, target: str, horizon: int, symbols: str, interval: str, start: str | None, end: str | None,
+    name: str | None, n_folds: int, features: str | None, feature_version: str, params: tuple[str, ...],
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Train with purged walk-forward validation; every figure printed is from held-out bars."""
+    from workstation.ml.service import train_and_register
+    from workstation.ml.training import TrainingSpec
+
+    chosen = split_symbols(symbols)
+    if not chosen:
+        raise ConfigurationError("--symbols needs at least one symbol")
+    spec = TrainingSpec(
+        model_type=model_type, target=target, symbols=tuple(chosen), interval=interval, horizon=horizon,
+        start=parse_when(start), end=parse_when(end, end_of_day=True), feature_version=feature_version,
+        features=tuple(f.strip() for f in features.split(",") if f.strip()) if features else None,
+        n_folds=n_folds, hyperparameters=_parse_params(params), name=name,
+    )  # fmt: skip
+    engine = app_context().engine
+    with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
+        outcome = train_and_register(engine, spec, progress=progress, cancel=cancel)
+    summary = outcome.summary()
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"model {outcome.model.model_id} registered ({outcome.model.status})")
+    _print_evaluation(summary["metrics"], summary["baseline_metrics"], summary["folds"])
+
+
+@command.command("list")
+@click.option("--status", type=click.Choice(MODEL_STATUSES))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_cmd(status: str | None, as_json: bool) -> None:
+    """List registered models, newest first, with their headline held-out metric against the baseline."""
+    from workstation.ml.registry import list_models
+
+    models = list_models(app_context().engine, status=status)
+    if as_json:
+        echo_json([m.as_dict() | {"metrics": _headline(m.metrics)} for m in models])
+        return
+    rows = []
+    for m in models:
+        head = _headline(m.metrics)
+        rows.append(
+            (
+                m.model_id,
+                m.model_type,
+                m.target,
+                m.interval,
+                ",".join(m.symbols)[:30],
+                m.status,
+                head.get("metric", ""),
+                _fmt(head.get("model")),
+                _fmt(head.get("baseline")),
+                m.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    echo_table(
+        ("model_id", "type", "target", "interval", "symbols", "status", "metric", "model", "baseline", "created"),
+        rows,
+    )
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    held_out, baseline = metrics.get("held_out", {}), metrics.get("baseline", {})
+    key = "roc_auc" if "accuracy" in held_out else "mae"
+    return {"metric": key, "model": held_out.get(key), "baseline": baseline.get(key)}
+
+
+@command.command("show")
+@click.argument("model_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def show_cmd(model_id: str, as_json: bool) -> None:
+    """Show a model's parameters, held-out metrics vs baseline, folds, reliability and feature importance."""
+    from workstation.ml.registry import get_model, prediction_count
+
+    engine = app_context().engine
+    info = get_model(engine, model_id)
+    if as_json:
+        echo_json(info.as_dict() | {"predictions": prediction_count(engine, model_id)})
+        return
+    p, m = info.parameters, info.metrics
+    window = p.get("training_window", {})
+    click.echo(f"model_id:   {info.model_id}  ({info.status})")
+    click.echo(f"name:       {info.name}  version {info.version}  type {info.model_type}")
+    click.echo(f"target:     {p.get('target')}  horizon {p.get('horizon')} bar(s)  interval {p.get('interval')}")
+    click.echo(f"symbols:    {', '.join(info.symbols)}")
+    click.echo(f"trained on: {window.get('start', '')[:10]} .. {window.get('end', '')[:10]}  ({p.get('rows')} rows)")
+    click.echo(f"features:   {len(p.get('features', []))} (feature_version {p.get('feature_version')})")
+    click.echo(f"calibration:{' ' + json.dumps(p.get('calibration')) if p.get('calibration') else ' none'}")
+    click.echo(f"artifact:   {info.file_path}  sha256 {info.artifact_sha256}")
+    click.echo(f"predictions stored: {prediction_count(engine, model_id)}")
+    click.echo("")
+    _print_evaluation(m.get("held_out", {}), m.get("baseline", {}), m.get("folds", []))
+    reliability = m.get("reliability", [])
+    if reliability and "bin_lower" in reliability[0]:
+        click.echo("\nreliability (held-out): predicted P(up) vs observed frequency")
+        echo_table(
+            ("bin", "rows", "mean predicted", "observed"),
+            [
+                (
+                    f"{r['bin_lower']:.1f}-{r['bin_upper']:.1f}",
+                    r["count"],
+                    _fmt(r["mean_predicted"]),
+                    _fmt(r["observed_frequency"]),
+                )
+                for r in reliability
+            ],
+        )
+    elif reliability:
+        click.echo("\nconfidence (held-out share of forecasts within ±25% of the realised value):")
+        echo_table(
+            ("forecast from", "forecast to", "hit rate"),
+            [(_fmt(r["forecast_from"]), _fmt(r["forecast_to"]), _fmt(r["hit_rate"])) for r in reliability],
+        )
+    importance = info.feature_importance[:10]
+    if importance:
+        click.echo("\nfeature importance (permutation, last held-out fold; loss increase):")
+        echo_table(("feature", "importance", "std"), [(r["feature"], f"{r['importance']:.5f}",
+                                                      f"{r['std']:.5f}") for r in importance])  # fmt: skip
+
+
+@command.command("set-status")
+@click.argument("model_id")
+@click.argument("status", type=click.Choice(MODEL_STATUSES))
+def set_status_cmd(model_id: str, status: str) -> None:
+    """Mark a model active (used for predictions) or deprecated (kept for its history)."""
+    from workstation.ml.registry import set_status
+
+    info = set_status(app_context().engine, model_id, status)
+    click.echo(f"{info.model_id}: {info.status}")
+
+
+@command.command("delete")
+@click.argument("model_id")
+def delete_cmd(model_id: str) -> None:
+    """Delete a model and its artifact (refused while it has stored predictions: deprecate it instead)."""
+    from workstation.ml.registry import delete_model
+
+    delete_model(app_context().engine, model_id)
+    click.echo(f"{model_id}: deleted")

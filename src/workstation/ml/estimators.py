@@ -1,0 +1,165 @@
+"""The model families as sklearn Pipelines, with fitting that reports progress and can be cancelled.
+
+* random_forest: median imputation of warm-up NULLs → RandomForest (trees need no scaling);
+* gradient_boosting: HistGradientBoosting, which handles NULLs natively (no imputer needed);
+  early stopping is off because its validation split would be a random, shuffled sample;
+* logistic: median imputation → standard scaling → LogisticRegression (classifier only);
+* lstm: see :mod:`workstation.ml.lstm` (optional extra).
+
+Forests and boosted models are grown in chunks (warm start), so a GUI sees trees being added and a
+cancel request is honoured within one chunk instead of after the whole fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from workstation.errors import ConfigurationError
+from workstation.jobs import CancelToken
+from workstation.ml.constants import MODEL_TYPES
+
+# The registry's model_type column uses the spec's names.
+REGISTRY_NAMES = {
+    "random_forest": "RandomForest",
+    "gradient_boosting": "GradientBoosting",
+    "logistic": "LogisticRegression",
+    "lstm": "LSTM",
+}
+ID_PREFIXES = {"random_forest": "rf", "gradient_boosting": "gb", "logistic": "logit", "lstm": "lstm"}
+SEED = 42
+# Beyond this many training rows each forest tree sees a bootstrap sample of this size: the forest
+# stays as accurate (trees are decorrelated anyway) while fit time stops growing with the data.
+FOREST_MAX_SAMPLES = 200_000
+CHUNK = 25
+
+_GROWABLE = (
+    RandomForestClassifier,
+    RandomForestRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+
+FitProgress = Callable[[float, str], None]
+
+
+def default_hyperparameters(model_type: str, target: str, n_rows: int) -> dict[str, Any]:
+    classification = target == "price_direction"
+    if model_type == "random_forest":
+        return {
+            "n_estimators": 200,
+            "max_depth": 12,
+            "min_samples_leaf": 20,
+            "max_features": "sqrt",
+            "max_samples": FOREST_MAX_SAMPLES if n_rows > FOREST_MAX_SAMPLES else None,
+            "class_weight": None,
+            "n_jobs": -1,
+            "random_state": SEED,
+        } if classification else {
+            "n_estimators": 200, "max_depth": 12, "min_samples_leaf": 20, "max_features": 1.0 / 3.0,
+            "max_samples": FOREST_MAX_SAMPLES if n_rows > FOREST_MAX_SAMPLES else None,
+            "n_jobs": -1, "random_state": SEED,
+        }  # fmt: skip
+    if model_type == "gradient_boosting":
+        return {
+            "max_iter": 200,
+            "learning_rate": 0.05,
+            "max_leaf_nodes": 31,
+            "min_samples_leaf": 50,
+            "l2_regularization": 1.0,
+            "early_stopping": False,
+            "random_state": SEED,
+        }
+    if model_type == "logistic":
+        if not classification:
+            raise ConfigurationError(
+                "logistic regression is a classifier; for volatility use random_forest or gradient_boosting"
+            )
+        return {"C": 1.0, "max_iter": 1000}
+    if model_type == "lstm":
+        from workstation.ml.lstm import default_lstm_hyperparameters
+
+        return default_lstm_hyperparameters()
+    raise ConfigurationError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+
+
+def build_estimator(model_type: str, target: str, params: Mapping[str, Any]) -> Any:
+    classification = target == "price_direction"
+    params = dict(params)
+    try:
+        if model_type == "random_forest":
+            forest = RandomForestClassifier(**params) if classification else RandomForestRegressor(**params)
+            return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)), ("model", forest)])
+        if model_type == "gradient_boosting":
+            boosted = (
+                HistGradientBoostingClassifier(**params) if classification else HistGradientBoostingRegressor(**params)
+            )
+            return Pipeline([("model", boosted)])
+        if model_type == "logistic":
+            return Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("model", LogisticRegression(**params)),
+                ]
+            )
+        if model_type == "lstm":
+            from workstation.ml.lstm import LSTMEstimator
+
+            return LSTMEstimator(classification=classification, **params)
+    except TypeError as exc:
+        raise ConfigurationError(f"bad hyperparameter for {model_type}: {exc}") from None
+    raise ConfigurationError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+
+
+def _grow_in_chunks(
+    model: Any, attribute: str, x: np.ndarray, y: np.ndarray, progress: FitProgress, cancel: CancelToken
+) -> None:
+    total = int(getattr(model, attribute))
+    model.set_params(warm_start=True)
+    grown = 0
+    while grown < total:
+        cancel.raise_if_cancelled()
+        grown = min(grown + CHUNK, total)
+        model.set_params(**{attribute: grown})
+        model.fit(x, y)
+        progress(grown / total, f"{grown}/{total} {'trees' if attribute == 'n_estimators' else 'iterations'}")
+    model.set_params(warm_start=False)
+
+
+def fit_estimator(estimator: Any, x: np.ndarray, y: np.ndarray, progress: FitProgress, cancel: CancelToken) -> Any:
+    """Fit a pipeline (or the LSTM) in place, reporting the fraction done and honouring ``cancel``."""
+    cancel.raise_if_cancelled()
+    if isinstance(estimator, Pipeline):
+        final = estimator.steps[-1][1]
+        attribute = "n_estimators" if hasattr(final, "n_estimators") else "max_iter"
+        if isinstance(final, _GROWABLE):
+            transformed = estimator[:-1].fit_transform(x, y) if len(estimator.steps) > 1 else x
+            _grow_in_chunks(final, attribute, transformed, y, progress, cancel)
+            return estimator
+        estimator.fit(x, y)
+        progress(1.0, "fitted")
+        return estimator
+    estimator.fit(x, y, progress=progress, cancel=cancel)
+    return estimator
+
+
+def raw_scores(estimator: Any, x: np.ndarray) -> np.ndarray:
+    """P(class 1) before calibration."""
+    proba = estimator.predict_proba(x)
+    classes = list(getattr(estimator, "classes_", [0, 1]))
+    if len(classes) == 1:  # the training block had one class only
+        return np.full(len(x), float(classes[0]))
+    return np.asarray(proba[:, classes.index(1) if 1 in classes else 1], dtype=float)
