@@ -51,6 +51,7 @@ def train_and_register(
         "folds": result.folds,
         "reliability": result.reliability,
         "feature_importance": result.feature_importance,
+        "confusion_matrix": result.confusion,
     }
     info = register_model(
         engine, result.model, parameters=result.parameters, metrics=metrics, name=spec.name, status=status

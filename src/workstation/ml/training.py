@@ -84,6 +84,8 @@ class TrainingResult:
     folds: list[dict[str, Any]]
     reliability: list[dict[str, Any]]
     feature_importance: list[dict[str, Any]]
+    # Direction models: pooled held-out confusion counts at the 0.5 probability threshold.
+    confusion: dict[str, int] | None = None
 
 
 def build_dataset(engine: Any, spec: TrainingSpec, sequence_length: int = 1) -> Dataset:
@@ -220,7 +222,21 @@ def train(
     )  # fmt: skip
     stages.callback(ProgressUpdate(stages.count * 100, stages.count * 100, "done"))
     parameters = _parameters(spec, params, data, folds_count=len(folds), calibrator=calibrator)
-    return TrainingResult(trained, parameters, overall, baseline_overall, fold_reports, reliability, importance)
+    confusion = confusion_counts(y_all, pred_all) if is_classification(spec.target) else None
+    return TrainingResult(
+        trained, parameters, overall, baseline_overall, fold_reports, reliability, importance, confusion
+    )
+
+
+def confusion_counts(y: np.ndarray, p_up: np.ndarray, threshold: float = 0.5) -> dict[str, int]:
+    """True/false positives and negatives of "up" predictions (probability ≥ threshold)."""
+    actual, predicted = np.asarray(y).astype(bool), np.asarray(p_up) >= threshold
+    return {
+        "true_up": int(np.sum(actual & predicted)),
+        "false_up": int(np.sum(~actual & predicted)),
+        "true_down": int(np.sum(~actual & ~predicted)),
+        "false_down": int(np.sum(actual & ~predicted)),
+    }
 
 
 def _score_array(spec: TrainingSpec, model: Any, x: np.ndarray) -> np.ndarray:

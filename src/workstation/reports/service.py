@@ -33,6 +33,7 @@ def build_report(
         "activity": lambda: _activity(engine, period, timezone),
         "backtest": lambda: _backtest(engine, backtest_id, timezone),
         "trading": lambda: _trading(engine, period, broker, timezone),
+        "models": lambda: _models(engine, model_id, timezone),
     }
     builder = builders.get(kind)
     if builder is None:
@@ -56,6 +57,12 @@ def _trading(engine: Engine, period: ReportPeriod, broker: str, timezone: str) -
     from workstation.reports.trading import build_trading_report
 
     return build_trading_report(engine, period, broker=broker, timezone=timezone)
+
+
+def _models(engine: Engine, model_id: str | None, timezone: str) -> ReportDocument:
+    from workstation.reports.models import build_models_report
+
+    return build_models_report(engine, model_id, timezone=timezone)
 
 
 def write_report(document: ReportDocument, fmt: ReportFormat, out: Path) -> list[Path]:
