@@ -14,7 +14,8 @@ from workstation import __version__
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+# Building the bundle takes minutes (longer on a busy machine): a timeout of its own.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

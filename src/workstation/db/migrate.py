@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,18 @@ from workstation.db.engine import check_connection
 from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
 
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class _QuietAlembic(logging.Filter):
+    """Alembic announces its dialect on every connection ("Context impl …", "Will assume …"): that is
+    noise in the log tables. What it says about revisions it runs stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith("Context impl") or message.startswith("Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_QuietAlembic())
 
 
 def _config() -> Config:
