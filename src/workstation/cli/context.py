@@ -16,6 +16,7 @@ class AppContext:
     database_url_option: str | None = None
     _settings: Settings | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
+    _monitored: bool = field(default=False, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -23,12 +24,29 @@ class AppContext:
             self._settings = load_settings(self.database_url_option)
         return self._settings
 
+    _schema_checked: bool = field(default=False, init=False)
+
     @property
     def engine(self) -> Engine:
+        """The database, with its schema at head (created on first use; see ``ensure_schema``)."""
+        if not self._schema_checked:
+            from workstation.db.migrate import ensure_schema
+
+            engine = self._engine or create_db_engine(self.settings.database_url)
+            ensure_schema(engine)  # before monitoring starts writing into the log tables
+            self._engine = engine
+            self._schema_checked = True
+        return self.unchecked_engine
+
+    @property
+    def unchecked_engine(self) -> Engine:
+        """The database as it is, for commands that manage the schema themselves (``workstation db …``)."""
         if self._engine is None:
             self._engine = create_db_engine(self.settings.database_url)
+        if not self._monitored:
             from workstation.monitoring.cli_support import engine_created
 
+            self._monitored = True
             engine_created(self._engine)  # the command's logs, timing and errors go to this database
         return self._engine
 

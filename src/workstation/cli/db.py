@@ -20,9 +20,9 @@ def command() -> None:
 def upgrade_cmd(revision: str) -> None:
     """Bring the database to the newest schema (creates it on first use)."""
     ctx = app_context()
-    check_connection(ctx.engine)
-    before = migrate.current_revisions(ctx.engine)
-    after = migrate.upgrade(ctx.engine, revision)
+    check_connection(ctx.unchecked_engine)
+    before = migrate.current_revisions(ctx.unchecked_engine)
+    after = migrate.upgrade(ctx.unchecked_engine, revision)
     status = "already up to date" if before == after else f"upgraded {','.join(before) or 'empty'} -> "
     if before != after:
         status += ",".join(after)
@@ -37,7 +37,7 @@ def downgrade_cmd(revision: str, yes: bool) -> None:
     ctx = app_context()
     if not yes:
         click.confirm(f"Downgrade {ctx.settings.backend} database to {revision}? Data may be lost", abort=True)
-    after = migrate.downgrade(ctx.engine, revision)
+    after = migrate.downgrade(ctx.unchecked_engine, revision)
     click.echo(f"{ctx.settings.backend}: now at {','.join(after) or 'base'}")
 
 
@@ -45,7 +45,7 @@ def downgrade_cmd(revision: str, yes: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_cmd(as_json: bool) -> None:
     """Show the backend, URL, schema revision and row counts."""
-    status = migrate.database_status(app_context().engine)
+    status = migrate.database_status(app_context().unchecked_engine)
     if as_json:
         echo_json(status)
         return

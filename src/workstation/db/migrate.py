@@ -15,8 +15,10 @@ from sqlalchemy import Engine, inspect, text
 from workstation.config import mask_url
 from workstation.db.engine import check_connection
 from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
+from workstation.errors import ConfigurationError
 
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class _QuietAlembic(logging.Filter):
@@ -66,6 +68,31 @@ def upgrade(engine: Engine, target: str = "heads") -> tuple[str, ...]:
 def downgrade(engine: Engine, target: str = "base") -> tuple[str, ...]:
     _run(engine, "downgrade", target)
     return current_revisions(engine)
+
+
+def ensure_schema(engine: Engine) -> tuple[str, ...]:
+    """Make sure the schema is at head before a command uses the database; returns what was applied.
+
+    An empty database (first use) gets the whole schema. An older schema is brought up to date on
+    SQLite — the embedded, single-user default — but on PostgreSQL, a shared production database,
+    upgrading stays an explicit step (`workstation db upgrade`), so the error says so.
+    """
+    check_connection(engine)
+    current, heads = set(current_revisions(engine)), set(head_revisions())
+    if current == heads:
+        return ()
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    if not current and tables:
+        raise ConfigurationError(
+            f"{mask_url(engine.url)} holds other tables but no workstation schema: use an empty database"
+        )
+    if current and engine.dialect.name != "sqlite":
+        raise ConfigurationError(
+            f"the database schema is at {','.join(sorted(current))} but this version needs "
+            f"{','.join(sorted(heads))}: run 'workstation db upgrade'"
+        )
+    log.info("bringing the database schema from %s to %s", ",".join(sorted(current)) or "empty", ",".join(heads))
+    return upgrade(engine)
 
 
 def database_status(engine: Engine) -> dict[str, Any]:
