@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ from workstation.market.symbols import ensure_symbols
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 200_000
+# Batches written at once on PostgreSQL (see store_bars).
+PG_WORKERS = 2
 KEY = ("symbol", "interval", "source")
 _SQLITE_INSERT = (
     "INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source, created_at) "
@@ -72,35 +75,78 @@ def store_bars(
     *,
     symbol_source: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    workers: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> StoreResult:
-    """Write validated bars; returns per-symbol counts and the symbols whose batch failed (with why)."""
-    from workstation.market.pgwrite import MissingSymbolsError
+    """Write validated bars; returns per-symbol counts and the symbols whose batch failed (with why).
 
+    On PostgreSQL ``workers`` batches (default ``PG_WORKERS``) are written at once, each on its own
+    connection and in its own transaction: while one batch's COPY keeps the server busy the next is
+    encoded, and on a multi-core machine two server processes load in parallel. Batches hold disjoint
+    symbols, so they never wait for each other's locks. Cancelling stops new batches; the ones already
+    running finish (and commit) before ``Cancelled`` is raised.
+    """
     result = StoreResult(counts={}, failures={})
     total = len(bars)
-    done = 0
     postgres = engine.dialect.name == "postgresql"
-    for batch in _batches(bars, batch_rows):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        symbols = sorted(batch["symbol"].unique())
-        try:
-            with engine.begin() as conn:
-                ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
-                counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
-        except (DBAPIError, MissingSymbolsError) as exc:
-            orig = exc.orig if isinstance(exc, DBAPIError) else None
-            reason = str(orig if orig is not None else exc).strip().splitlines()[0]
-            log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
+    parallel = max(1, workers if workers is not None else (PG_WORKERS if postgres else 1))
+    done = 0
+
+    def finish(outcome: tuple[list[str], int, dict[str, StoreCounts] | str]) -> None:
+        nonlocal done
+        symbols, rows, counts = outcome
+        if isinstance(counts, str):
             for symbol in symbols:
-                result.failures[symbol] = f"not stored: {reason}"
+                result.failures[symbol] = f"not stored: {counts}"
         else:
             result.counts.update(counts)
-        done += len(batch)
+        done += rows
         progress(ProgressUpdate(done, total, f"stored {symbols[-1]}"))
+
+    def write(batch: pd.DataFrame) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
+        return _write_batch(engine, batch, symbol_source, postgres)
+
+    if parallel == 1:
+        for batch in _batches(bars, batch_rows):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            finish(write(batch))
+        return result
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="store-bars") as pool:
+        running: set[Future[tuple[list[str], int, dict[str, StoreCounts] | str]]] = set()
+        try:
+            for batch in _batches(bars, batch_rows):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                if len(running) >= parallel:  # keep at most ``parallel`` batches in memory and in flight
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(future.result())
+                running.add(pool.submit(write, batch))
+        finally:
+            for future in running:
+                finish(future.result())
     return result
+
+
+def _write_batch(
+    engine: Engine, batch: pd.DataFrame, symbol_source: str | None, postgres: bool
+) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
+    """One batch in one transaction: (its symbols, its rows, counts per symbol or why it failed)."""
+    from workstation.market.pgwrite import MissingSymbolsError
+
+    symbols = sorted(str(s) for s in batch["symbol"].unique())
+    try:
+        with engine.begin() as conn:
+            ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
+            counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
+    except (DBAPIError, MissingSymbolsError) as exc:
+        orig = exc.orig if isinstance(exc, DBAPIError) else None
+        reason = str(orig if orig is not None else exc).strip().splitlines()[0]
+        log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
+        return symbols, len(batch), reason
+    return symbols, len(batch), counts
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
