@@ -158,7 +158,7 @@ def upsert_revised(cursor: Any, bars: pd.DataFrame, counts: BatchCounts) -> None
         counts.by_symbol[symbol][1] += int(updated)
 
 
-def write_batch(conn: Connection, batch: pd.DataFrame, *, bulk_fk_min_rows: int = BULK_FK_MIN_ROWS) -> BatchCounts:
+def write_batch(conn: Connection, batch: pd.DataFrame, *, bulk_fk_min_rows: int | None = None) -> BatchCounts:
     """Store one batch of validated bars in the connection's open transaction; returns its counts.
 
     Raises MissingSymbolsError (nothing of the batch is usable; the caller rolls back) when a symbol has
@@ -171,7 +171,8 @@ def write_batch(conn: Connection, batch: pd.DataFrame, *, bulk_fk_min_rows: int 
         counts.add(batch["symbol"][~new & ~revised], 2)
         fresh = batch[new]
         if not fresh.empty:
-            bulk = len(fresh) >= bulk_fk_min_rows and bulk_fk_allowed(cursor)
+            threshold = BULK_FK_MIN_ROWS if bulk_fk_min_rows is None else bulk_fk_min_rows
+            bulk = len(fresh) >= threshold and bulk_fk_allowed(cursor)
             copy_new_bars(cursor, fresh, bulk_fk=bulk)
             counts.add(fresh["symbol"], 0)
         if revised.any():

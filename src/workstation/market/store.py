@@ -141,7 +141,8 @@ def _write_batch(
         with engine.begin() as conn:
             ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
             counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
-    except (DBAPIError, MissingSymbolsError) as exc:
+    except (DBAPIError, MissingSymbolsError, engine.dialect.loaded_dbapi.Error) as exc:
+        # The PostgreSQL path works on the driver's cursor, so its errors arrive unwrapped.
         orig = exc.orig if isinstance(exc, DBAPIError) else None
         reason = str(orig if orig is not None else exc).strip().splitlines()[0]
         log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
