@@ -164,3 +164,38 @@ def test_encoder_round_trip_of_stored_records() -> None:
     assert payload.startswith(b"PGCOPY\n\xff\r\n\x00") and payload.endswith(b"\xff\xff")
     packed = np.array([(1, 2, 3, 4, 5, 6)], dtype=">i8").tobytes()
     assert stored_bar_records(packed).tolist() == [(1, 2, 3, 4, 5, 6)]
+
+
+def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engine: Engine) -> None:
+    from workstation.db.migrate import downgrade, upgrade
+
+    def indexes() -> dict[str, str]:
+        with pg_engine.connect() as conn:
+            rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'market_data'"))
+            return dict(rows.all())
+
+    merged = indexes()
+    assert set(merged) == {"pk_market_data", "ix_market_data_chart"}
+    assert (
+        "UNIQUE" in merged["ix_market_data_chart"]
+        and "INCLUDE (open, high, low, close, volume)" in merged["ix_market_data_chart"]
+    )
+    with pg_engine.connect() as conn:
+        # The table is empty: forbid the scans a planner prefers there, the question is what the index can serve.
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        plan = conn.execute(
+            text(
+                "EXPLAIN SELECT timestamp, open, high, low, close, volume FROM market_data WHERE symbol = 'A' "
+                "AND interval = '1d' AND timestamp >= now() - interval '1 year' ORDER BY timestamp"
+            )
+        ).all()
+    assert "Index Only Scan using ix_market_data_chart" in "\n".join(row[0] for row in plan)
+    downgrade(pg_engine, "0001")
+    assert set(indexes()) == {
+        "pk_market_data",
+        "ix_market_data_chart",
+        "uq_market_data_symbol_interval_timestamp_source",
+    }
+    upgrade(pg_engine)
+    assert indexes() == merged

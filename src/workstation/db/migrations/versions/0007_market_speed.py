@@ -11,6 +11,7 @@ merged into one UNIQUE index ix_market_data_chart (symbol, interval, timestamp, 
 high, low, close, volume): it still enforces the idempotency key (ON CONFLICT infers it), still answers
 the chart query (one symbol and interval, a time range, ordered by timestamp) from the index alone, and
 serves the ingest's comparison with stored bars. Bulk COPY into market_data got about 1.5x faster.
+The id sequence also hands out ids 1,000 at a time per session (CACHE 1000, another ~8% on COPY).
 PostgreSQL only (sql/postgresql/0007_market_speed.*.sql); SQLite keeps its unique key and has no chart
 index.
 """
