@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,3 +201,25 @@ def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engin
     }
     upgrade(pg_engine)
     assert indexes() == merged
+
+
+def test_a_role_that_may_not_skip_triggers_gets_the_plain_fk_path(pg_engine: Engine) -> None:
+    role = f"ws_bars_writer_{os.getpid()}"
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER"))
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        conn.execute(text("INSERT INTO stock_info (symbol) VALUES ('AAA')"))
+    try:
+        with pg_engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            assert not pgwrite.bulk_fk_allowed(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
+            written = pgwrite.write_batch(conn, make_bars(("AAA",), n=25), bulk_fk_min_rows=1)
+            assert written.by_symbol == {"AAA": [25, 0, 0]}
+        with pytest.raises(Exception, match="fk_market_data_symbol_stock_info"), pg_engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            pgwrite.write_batch(conn, make_bars(("GHOST",), n=25), bulk_fk_min_rows=1)
+    finally:
+        with pg_engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))

@@ -46,11 +46,11 @@ _STORED = (
     "JOIN market_data m ON m.symbol = k.symbol AND m.interval = k.interval AND m.source = k.source "
     "AND m.timestamp BETWEEN k.lo AND k.hi GROUP BY k.n"
 )
-_BULK_ALLOWED = (
-    "SELECT (current_setting('is_superuser') = 'on' "
-    "OR has_parameter_privilege('session_replication_role', 'SET')) "
-    "AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'market_data'::regclass AND NOT tgisinternal)"
-)
+_NO_USER_TRIGGER = "NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'market_data'::regclass AND NOT tgisinternal)"
+# Who may SET session_replication_role: superusers, and from PostgreSQL 15 roles granted it with
+# GRANT SET ON PARAMETER session_replication_role TO <role>.
+_MAY_SET_ROLE = "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"  # current_user: SET ROLE counts
+_MAY_SET_ROLE_15 = f"({_MAY_SET_ROLE} OR has_parameter_privilege('session_replication_role', 'SET'))"
 
 
 class MissingSymbolsError(WorkstationError):
@@ -107,7 +107,9 @@ def classify(cursor: Any, batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bulk_fk_allowed(cursor: Any) -> bool:
-    cursor.execute(_BULK_ALLOWED)
+    """May this transaction check the FK per symbol (see the module docstring)?"""
+    may_set = _MAY_SET_ROLE_15 if cursor.connection.info.server_version >= 150000 else _MAY_SET_ROLE
+    cursor.execute(f"SELECT {may_set} AND {_NO_USER_TRIGGER}")
     return bool(cursor.fetchone()[0])
 
 
