@@ -1,9 +1,9 @@
 """The bar store: the only writer of market_data. Idempotent on (symbol, interval, timestamp, source).
 
 Bars are written in symbol batches, one transaction each, so a failure never leaves half a batch.
-PostgreSQL: a symbol whose incoming range holds no stored bar is COPYed (binary) straight into
-market_data; the others are COPYed into a temporary table, bars equal to the stored ones are dropped
-there (counted unchanged) and the rest go in with INSERT … ON CONFLICT DO UPDATE (new or revised).
+PostgreSQL (see pgwrite): incoming bars are compared exactly with the stored ones of their range; new
+bars are COPYed (binary) straight into market_data, revised ones go through a temporary table and
+INSERT … ON CONFLICT DO UPDATE, unchanged ones are counted and not touched.
 SQLite: the stored bars of the range are read, compared, and new/revised ones written with executemany.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +20,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
-from workstation.market.pgcopy import COPY_COLUMNS, encode_copy_binary
 from workstation.market.symbols import ensure_symbols
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 200_000
+# Batches written at once on PostgreSQL (see store_bars).
+PG_WORKERS = 2
 KEY = ("symbol", "interval", "source")
 _SQLITE_INSERT = (
     "INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source, created_at) "
@@ -50,18 +52,21 @@ class StoreResult:
 
 
 def _batches(bars: pd.DataFrame, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """Whole symbols per batch, about ``batch_rows`` rows each."""
-    sizes = bars.groupby("symbol", sort=True).size()
-    chosen: list[str] = []
-    rows = 0
-    for symbol, size in sizes.items():
-        if chosen and rows + int(size) > batch_rows:
-            yield bars[bars["symbol"].isin(chosen)]
-            chosen, rows = [], 0
-        chosen.append(str(symbol))
-        rows += int(size)
-    if chosen:
-        yield bars[bars["symbol"].isin(chosen)]
+    """Whole symbols per batch, about ``batch_rows`` rows each, in symbol order.
+
+    One stable sort by symbol code, then contiguous slices: no per-batch scan of the whole frame.
+    """
+    if bars.empty:
+        return
+    codes, _ = pd.factorize(bars["symbol"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes)
+    ends = np.cumsum(sizes)
+    start = 0  # position in ``order`` where the current batch begins
+    for end in ends:  # a batch closes once it holds ``batch_rows`` rows, or at the last symbol
+        if end - start >= batch_rows or end == ends[-1]:
+            yield bars.take(order[start:end])
+            start = int(end)
 
 
 def store_bars(
@@ -70,107 +75,89 @@ def store_bars(
     *,
     symbol_source: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    workers: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> StoreResult:
-    """Write validated bars; returns per-symbol counts and the symbols whose batch failed (with why)."""
+    """Write validated bars; returns per-symbol counts and the symbols whose batch failed (with why).
+
+    On PostgreSQL ``workers`` batches (default ``PG_WORKERS``) are written at once, each on its own
+    connection and in its own transaction: while one batch's COPY keeps the server busy the next is
+    encoded, and on a multi-core machine two server processes load in parallel. Batches hold disjoint
+    symbols, so they never wait for each other's locks. Cancelling stops new batches; the ones already
+    running finish (and commit) before ``Cancelled`` is raised.
+    """
     result = StoreResult(counts={}, failures={})
     total = len(bars)
-    done = 0
     postgres = engine.dialect.name == "postgresql"
-    for batch in _batches(bars, batch_rows):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        symbols = sorted(batch["symbol"].unique())
-        try:
-            with engine.begin() as conn:
-                ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
-                counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
-        except DBAPIError as exc:
-            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-            log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
+    parallel = max(1, workers if workers is not None else (PG_WORKERS if postgres else 1))
+    done = 0
+
+    def finish(outcome: tuple[list[str], int, dict[str, StoreCounts] | str]) -> None:
+        nonlocal done
+        symbols, rows, counts = outcome
+        if isinstance(counts, str):
             for symbol in symbols:
-                result.failures[symbol] = f"not stored: {reason}"
+                result.failures[symbol] = f"not stored: {counts}"
         else:
             result.counts.update(counts)
-        done += len(batch)
+        done += rows
         progress(ProgressUpdate(done, total, f"stored {symbols[-1]}"))
+
+    def write(batch: pd.DataFrame) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
+        return _write_batch(engine, batch, symbol_source, postgres)
+
+    if parallel == 1:
+        for batch in _batches(bars, batch_rows):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            finish(write(batch))
+        return result
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="store-bars") as pool:
+        running: set[Future[tuple[list[str], int, dict[str, StoreCounts] | str]]] = set()
+        try:
+            for batch in _batches(bars, batch_rows):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                if len(running) >= parallel:  # keep at most ``parallel`` batches in memory and in flight
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        finish(future.result())
+                running.add(pool.submit(write, batch))
+        finally:
+            for future in running:
+                finish(future.result())
     return result
+
+
+def _write_batch(
+    engine: Engine, batch: pd.DataFrame, symbol_source: str | None, postgres: bool
+) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
+    """One batch in one transaction: (its symbols, its rows, counts per symbol or why it failed)."""
+    from workstation.market.pgwrite import MissingSymbolsError
+
+    symbols = sorted(str(s) for s in batch["symbol"].unique())
+    try:
+        with engine.begin() as conn:
+            ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
+            counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
+    except (DBAPIError, MissingSymbolsError, engine.dialect.loaded_dbapi.Error) as exc:
+        # The PostgreSQL path works on the driver's cursor, so its errors arrive unwrapped.
+        orig = exc.orig if isinstance(exc, DBAPIError) else None
+        reason = str(orig if orig is not None else exc).strip().splitlines()[0]
+        log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
+        return symbols, len(batch), reason
+    return symbols, len(batch), counts
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
 def _write_postgres(conn: Connection, batch: pd.DataFrame) -> dict[str, StoreCounts]:
-    counts = {str(s): StoreCounts() for s in batch["symbol"].unique()}
-    ranges = batch.groupby(list(KEY), sort=False)["timestamp"].agg(["min", "max"]).reset_index()
-    overlapping = conn.exec_driver_sql(
-        "SELECT k.symbol, k.interval, k.source FROM unnest(%(s)s::text[], %(i)s::text[], %(src)s::text[], "
-        "%(lo)s::timestamptz[], %(hi)s::timestamptz[]) AS k(symbol, interval, source, lo, hi) "
-        "WHERE EXISTS (SELECT 1 FROM market_data m WHERE m.symbol = k.symbol AND m.interval = k.interval "
-        "AND m.timestamp BETWEEN k.lo AND k.hi AND m.source = k.source)",
-        {
-            "s": list(ranges["symbol"]),
-            "i": list(ranges["interval"]),
-            "src": list(ranges["source"]),
-            "lo": list(ranges["min"].dt.to_pydatetime()),
-            "hi": list(ranges["max"].dt.to_pydatetime()),
-        },
-    ).all()
-    known = {tuple(row) for row in overlapping}
-    keys = pd.MultiIndex.from_frame(batch[list(KEY)])
-    needs_merge = keys.isin(list(known)) if known else np.zeros(len(batch), dtype=bool)
-    fresh, merge = batch[~needs_merge], batch[needs_merge]
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if not fresh.empty:
-            with cursor.copy(f"COPY market_data ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.write(encode_copy_binary(fresh))
-            for symbol, size in fresh.groupby("symbol").size().items():
-                counts[str(symbol)].inserted += int(size)
-        if not merge.empty:
-            _merge_postgres(cursor, merge, counts)
-    finally:
-        cursor.close()
-    return counts
+    from workstation.market.pgwrite import write_batch
 
-
-def _merge_postgres(cursor: object, merge: pd.DataFrame, counts: dict[str, StoreCounts]) -> None:
-    cur = cursor  # a psycopg cursor; typed loosely because psycopg's generics add nothing here
-    cur.execute(  # type: ignore[attr-defined]
-        "CREATE TEMP TABLE market_data_incoming (symbol varchar(32), interval varchar(8), "
-        "timestamp timestamptz, open numeric(18,6), high numeric(18,6), low numeric(18,6), close numeric(18,6), "
-        "volume bigint, source varchar(32)) ON COMMIT DROP"
-    )
-    with cur.copy(  # type: ignore[attr-defined]
-        f"COPY market_data_incoming ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.write(encode_copy_binary(merge))
-    cur.execute("ANALYZE market_data_incoming")  # type: ignore[attr-defined]
-    # Bars equal to the stored ones change nothing: drop them before the upsert so it touches no row.
-    cur.execute(  # type: ignore[attr-defined]
-        "WITH same AS (DELETE FROM market_data_incoming t USING market_data m "
-        "WHERE m.symbol = t.symbol AND m.interval = t.interval AND m.timestamp = t.timestamp "
-        "AND m.source = t.source AND m.open = t.open AND m.high = t.high AND m.low = t.low "
-        "AND m.close = t.close AND m.volume = t.volume AND m.symbol = ANY(%s) RETURNING t.symbol) "
-        "SELECT symbol, count(*) FROM same GROUP BY symbol",
-        # Naming the batch's symbols lets PostgreSQL read only their stored bars through the unique
-        # index instead of scanning the whole table once per batch.
-        (sorted(merge["symbol"].unique().tolist()),),
-    )
-    for symbol, n in cur.fetchall():  # type: ignore[attr-defined]
-        counts[symbol].unchanged += int(n)
-    cur.execute(  # type: ignore[attr-defined]
-        "WITH up AS (INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source) "
-        "SELECT symbol, interval, timestamp, open, high, low, close, volume, source FROM market_data_incoming "
-        "ON CONFLICT (symbol, interval, timestamp, source) DO UPDATE SET open = EXCLUDED.open, "
-        "high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume "
-        "RETURNING symbol, (xmax = 0) AS inserted) "
-        "SELECT symbol, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up GROUP BY symbol"
-    )
-    for symbol, inserted, updated in cur.fetchall():  # type: ignore[attr-defined]
-        counts[symbol].inserted += int(inserted)
-        counts[symbol].updated += int(updated)
+    written = write_batch(conn, batch)
+    return {symbol: StoreCounts(*values) for symbol, values in written.by_symbol.items()}
 
 
 # --- SQLite -------------------------------------------------------------------------------------

@@ -19,6 +19,11 @@ def _raw_text(value: object) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
 
+def _constant(values: pd.Series) -> bool:
+    array = values.to_numpy()
+    return len(array) == 0 or bool((array == array[0]).all())
+
+
 def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     """Split ``raw`` (bar-frame columns, values possibly text or missing) into good bars and rejects.
 
@@ -27,7 +32,7 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     """
     if raw.empty:
         return normalise_bars(raw.assign(volume=pd.Series(dtype="int64"))), []
-    frame = raw.reset_index(drop=True).copy()
+    frame = raw.reset_index(drop=True)
     # Only rows with a problem get an entry; most batches have none, so this stays cheap at 2M rows.
     problems: dict[int, list[str]] = {}
 
@@ -40,7 +45,6 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     if not isinstance(timestamps.dtype, pd.DatetimeTZDtype):
         timestamps = pd.to_datetime(timestamps, utc=True, errors="coerce")
     flag(timestamps.isna(), "timestamp missing or does not parse")
-    frame["timestamp"] = timestamps
 
     numbers: dict[str, pd.Series] = {}
     for column in (*PRICE_COLUMNS, "volume"):
@@ -74,32 +78,44 @@ def validate_bars(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Reject]]:
     flag((lo > c) & ~inverted, "low > close")
     flag((o > h) & ~inverted, "open > high")
     flag((c > h) & ~inverted, "close > high")
-    for column, values in numbers.items():
-        frame[column] = values
-
     ok = np.ones(len(frame), dtype=bool)
     ok[list(problems)] = False
+    # Only the key columns of the candidate rows are looked at for duplicates, and the good frame is
+    # built once from masked arrays: copying and re-consolidating the whole frame cost more than the checks.
     keys = ["symbol", "interval", "timestamp", "source"]
-    candidates = frame[ok]
-    duplicated = candidates.duplicated(keys, keep="first")
+    columns = {k: (timestamps if k == "timestamp" else frame[k]) for k in keys}
+    candidates = pd.DataFrame({k: v.array[ok] for k, v in columns.items()}, index=np.flatnonzero(ok))
+    # A key column holding one value everywhere (the usual interval and source) cannot tell bars apart.
+    varying = [k for k in keys if k == "timestamp" or not _constant(candidates[k])]
+    duplicated = candidates.duplicated(varying, keep="first").to_numpy() if varying else np.zeros(0, dtype=bool)
     if duplicated.any():
+        candidates["row"] = frame["row"].to_numpy()[ok]
         first_rows = candidates.drop_duplicates(keys, keep="first").set_index(keys)["row"]
         for index in candidates.index[duplicated]:
-            key = tuple(frame.loc[index, keys])
+            key = tuple(candidates.loc[index, keys])
             problems.setdefault(int(index), []).append(
-                f"duplicate timestamp {frame.loc[index, 'timestamp']} (kept row {first_rows[key]})"
+                f"duplicate timestamp {candidates.loc[index, 'timestamp']} (kept row {first_rows[key]})"
             )
         ok[list(problems)] = False
 
-    rows, symbols = frame["row"].tolist(), frame["symbol"].tolist()
+    row_values, symbol_values = frame["row"].to_numpy(), frame["symbol"].to_numpy()
     rejects = [
         Reject(
-            row=None if pd.isna(rows[i]) else int(rows[i]),
-            symbol=None if pd.isna(symbols[i]) else str(symbols[i]),
+            row=None if pd.isna(row_values[i]) else int(row_values[i]),
+            symbol=None if pd.isna(symbol_values[i]) else str(symbol_values[i]),
             reason="; ".join(p),
         )
         for i, p in sorted(problems.items())
     ]
-    good = frame[ok].copy()
-    good["volume"] = good["volume"].round().astype(np.int64)
+    good = pd.DataFrame(
+        {
+            "row": frame["row"].array[ok],
+            "symbol": frame["symbol"].array[ok],
+            "interval": frame["interval"].array[ok],
+            "timestamp": timestamps.array[ok],
+            **{c: numbers[c].to_numpy()[ok] for c in PRICE_COLUMNS},
+            "volume": np.round(numbers["volume"].to_numpy()[ok]).astype(np.int64),
+            "source": frame["source"].array[ok],
+        }
+    )
     return normalise_bars(good), rejects
