@@ -95,6 +95,13 @@ def build_dataset(engine: Any, spec: TrainingSpec, sequence_length: int = 1) -> 
         feature_version=spec.feature_version,
     )  # fmt: skip
     labelled = add_labels(frame, spec.target, spec.horizon)
+    empty = [f for f in features if not labelled[f].notna().any()]
+    if empty and spec.features is not None:
+        raise InsufficientDataError(f"no values at all for the requested feature(s) {', '.join(empty[:5])}")
+    # A column with no value in the training data carries no information, and some estimators (the
+    # histogram binning of gradient boosting) cannot fit one: the model is trained without it, and its
+    # stored feature list (what predictions feed it) says so.
+    features = [f for f in features if f not in set(empty)]
     x_all = labelled[features].to_numpy(dtype=np.float64)
     if sequence_length > 1:
         from workstation.ml.lstm import sequence_windows

@@ -1,7 +1,7 @@
 """market_data: one covering unique index instead of a unique key plus a covering chart index
 
 Revision ID: 0007_market_speed
-Revises: 0001
+Revises: 0003_trading
 Create Date: 2026-11-25
 
 market_data had three indexes: the primary key, the unique key (symbol, interval, timestamp, source)
@@ -23,7 +23,7 @@ from alembic import op
 from workstation.db.sqlfiles import apply_sql
 
 revision: str = "0007_market_speed"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0003_trading"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
