@@ -132,7 +132,7 @@ def write_rows(
     if conn.dialect.name == "postgresql":
         _copy_postgres(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     else:
-        _insert_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
+        insert_rows_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     return n
 
 
@@ -156,7 +156,7 @@ def _copy_postgres(
         copy.write(payload)
 
 
-def _insert_sqlite(
+def insert_rows_sqlite(
     conn: Connection,
     symbol: str,
     interval: str,
