@@ -44,43 +44,39 @@ class SymbolBars:
     ohlcv: FloatArray  # n × 5
 
 
-# One row of `COPY (SELECT i::int4, timestamp, o, h, l, c ::float8, volume::int8) TO STDOUT (FORMAT BINARY)`.
-_BAR_RECORD = np.dtype(
-    [
-        ("nfields", ">i2"),
-        ("i_len", ">i4"),
-        ("i", ">i4"),
-        ("ts_len", ">i4"),
-        ("ts", ">i8"),
-        ("o_len", ">i4"),
-        ("o", ">f8"),
-        ("h_len", ">i4"),
-        ("h", ">f8"),
-        ("l_len", ">i4"),
-        ("l", ">f8"),
-        ("c_len", ">i4"),
-        ("c", ">f8"),
-        ("v_len", ">i4"),
-        ("v", ">i8"),
-    ]
-)
-
+# One row per symbol: its bars as binary arrays (array_send), oldest first. Prices become float8 in the
+# server (correctly rounded, the same double as float(Decimal)); the client only reinterprets bytes.
 _PG_LOAD = """
-COPY (
-  SELECT b.i::int4, m.timestamp, m.open::float8, m.high::float8, m.low::float8, m.close::float8, m.volume::int8
-    FROM unnest(%(symbols)s::text[], %(sources)s::text[], %(since)s::timestamptz[], %(through)s::timestamptz[])
-         WITH ORDINALITY AS b(symbol, source, since, through, i)
-   CROSS JOIN LATERAL (
-         SELECT coalesce((SELECT r.timestamp FROM market_data r
-                           WHERE r.symbol = b.symbol AND r.interval = %(interval)s AND r.source = b.source
-                             AND r.timestamp < b.since
-                           ORDER BY r.timestamp DESC OFFSET %(skip)s LIMIT 1), '-infinity') AS start) w
-    JOIN market_data m
-      ON m.symbol = b.symbol AND m.interval = %(interval)s AND m.source = b.source
-     AND m.timestamp >= w.start AND m.timestamp <= b.through
-   ORDER BY b.i, m.timestamp
-) TO STDOUT (FORMAT BINARY)
+SELECT b.i::int4, array_send(x.ts), array_send(x.o), array_send(x.h), array_send(x.l), array_send(x.c),
+       array_send(x.v)
+  FROM unnest(%(symbols)s::text[], %(sources)s::text[], %(since)s::timestamptz[], %(through)s::timestamptz[])
+       WITH ORDINALITY AS b(symbol, source, since, through, i)
+ CROSS JOIN LATERAL (
+       SELECT coalesce((SELECT r.timestamp FROM market_data r
+                         WHERE r.symbol = b.symbol AND r.interval = %(interval)s AND r.source = b.source
+                           AND r.timestamp < b.since
+                         ORDER BY r.timestamp DESC OFFSET %(skip)s LIMIT 1), '-infinity') AS start) w
+ CROSS JOIN LATERAL (
+       SELECT array_agg(m.timestamp ORDER BY m.timestamp) AS ts,
+              array_agg(m.open::float8 ORDER BY m.timestamp) AS o,
+              array_agg(m.high::float8 ORDER BY m.timestamp) AS h,
+              array_agg(m.low::float8 ORDER BY m.timestamp) AS l,
+              array_agg(m.close::float8 ORDER BY m.timestamp) AS c,
+              array_agg(m.volume::float8 ORDER BY m.timestamp) AS v
+         FROM market_data m
+        WHERE m.symbol = b.symbol AND m.interval = %(interval)s AND m.source = b.source
+          AND m.timestamp >= w.start AND m.timestamp <= b.through) x
+ ORDER BY b.i
 """
+_ARRAY_HEADER = 20  # one-dimensional array_send: ndim, flags, element type, length, lower bound
+_DOUBLES = np.dtype([("len", ">i4"), ("value", ">f8")])
+_INT64S = np.dtype([("len", ">i4"), ("value", ">i8")])
+
+
+def _unpack(data: bytes | None, dtype: np.dtype[Any]) -> NDArray[Any]:
+    if data is None:  # array_agg over no bars
+        return np.empty(0, dtype=dtype)["value"]
+    return np.frombuffer(data, dtype=dtype, offset=_ARRAY_HEADER)["value"]
 
 
 def load_batch(engine: Engine, interval: str, requests: list[BarRequest], history: int) -> list[SymbolBars]:
@@ -97,24 +93,15 @@ def load_batch(engine: Engine, interval: str, requests: list[BarRequest], histor
     }
     with engine.connect() as conn:
         dbapi: Any = conn.connection.dbapi_connection
-        with dbapi.cursor() as cursor, cursor.copy(_PG_LOAD, params) as copy:
-            data = b"".join(bytes(chunk) for chunk in copy)
+        with dbapi.cursor(binary=True) as cursor:
+            rows = cursor.execute(_PG_LOAD, params).fetchall()
         conn.rollback()
-    header = len(HEADER)
-    if data[:header] != HEADER or data[-len(TRAILER) :] != TRAILER:
-        raise ValueError("unexpected COPY stream from market_data")
-    records = np.frombuffer(
-        data, dtype=_BAR_RECORD, offset=header, count=(len(data) - header - 2) // _BAR_RECORD.itemsize
-    )
-    position = records["i"].astype(np.int64)
-    bounds = np.searchsorted(position, np.arange(1, len(requests) + 2))
-    stamps = records["ts"].astype(np.int64) + PG_EPOCH_US
-    ohlcv = np.column_stack(
-        [records["o"], records["h"], records["l"], records["c"], records["v"].astype(np.float64)]
-    ).astype(np.float64)
-    return [
-        SymbolBars(stamps[bounds[k] : bounds[k + 1]], ohlcv[bounds[k] : bounds[k + 1]]) for k in range(len(requests))
-    ]
+    loaded: list[SymbolBars] = []
+    for _i, ts, *columns in rows:
+        stamps = _unpack(ts, _INT64S).astype(np.int64) + PG_EPOCH_US
+        ohlcv = np.column_stack([_unpack(c, _DOUBLES) for c in columns]).astype(np.float64)
+        loaded.append(SymbolBars(stamps, ohlcv.reshape(len(stamps), 5)))
+    return loaded
 
 
 def _load_one(engine: Engine, interval: str, request: BarRequest, history: int) -> SymbolBars:

@@ -12,19 +12,23 @@ a difference (a revised, deleted or back-filled bar) sends the symbol to the exa
 in ``changes``, which finds the first changed bar. No fingerprint (rows built before the table
 existed) also means the exact comparison.
 
-The checksum is exact on PostgreSQL: the sum, as NUMERIC, of a 64-bit hash of each bar's text
-(time, OHLCV), so any change to any bar changes it (short of a 2^-64 hash coincidence). SQLite has
-no hash function; there it is a floating sum of time-weighted prices and volume, which detects every
-single-bar change but could in principle miss two changes that cancel exactly.
+The checksum is the per-column sums of open, high, low and close (exact NUMERIC on PostgreSQL; on
+SQLite float sums rounded back to the prices' six decimals) and the sum of a time-keyed term of the
+volume (PostgreSQL: a 64-bit hash of the volume seeded with the bar's time; SQLite: volume × a
+time-derived weight). Any change to one bar, a deleted bar or a back-filled bar changes the count or a
+sum; a bar moved to another time changes the volume term. Only revisions of several bars that cancel
+exactly in every sum could pass unseen. These aggregates cost little more than counting the bars
+(hashing every field, or multiplying NUMERICs, would double the planning query's time).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Double, MetaData, Numeric, String, Table, bindparam, select, text
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -40,23 +44,35 @@ build_state = Table(
     Column("source", String(32), nullable=False),
     Column("built_through", UTCDateTime(), nullable=False),
     Column("bar_count", BigInteger),
-    # Exact NUMERIC on PostgreSQL (a sum of 64-bit hashes), a float on SQLite: compared for equality only.
-    Column("bar_checksum", Numeric(asdecimal=True).with_variant(Double(), "sqlite")),
+    Column("bar_checksum", String(200)),
     Column("total_records", BigInteger, nullable=False),
     Column("rsi_records", BigInteger, nullable=False),
     Column("ma_records", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-# Per-bar checksum terms (see the module docstring).
-_PG_TERM = (
-    "hashtextextended(concat_ws(',', extract(epoch FROM m.timestamp), m.open, m.high, m.low, m.close, m.volume), 0)"
-    "::numeric"
-)
-_SQLITE_TERM = (
-    "(m.open * 3 + m.high * 5 + m.low * 7 + m.close * 11 + m.volume * 0.001)"
-    " * (1 + (CAST(strftime('%s', m.timestamp) AS INTEGER) / 60) % 1009)"
-)
+# The volume term of the fingerprint ties each bar to its time, so a bar moved to another time shows.
+_PG_VOLUME_TERM = "hashint8extended(m.volume, date_part('epoch', m.timestamp)::bigint)"
+_SQLITE_VOLUME_TERM = "m.volume * (1 + (CAST(strftime('%s', m.timestamp) AS INTEGER) / 60) % 1009)"
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """Aggregates of one symbol's bars on one side of built_through (PostgreSQL: exact NUMERIC sums)."""
+
+    count: int
+    first: datetime
+    last: datetime
+    sums: tuple[Any, ...]  # open, high, low, close, volume term
+
+    def __add__(self, other: _Partial) -> _Partial:
+        sums = tuple(a + b for a, b in zip(self.sums, other.sums, strict=True))
+        return _Partial(self.count + other.count, min(self.first, other.first), max(self.last, other.last), sums)
+
+    def checksum(self) -> str:
+        # Six decimals: the prices' scale in market_data (on SQLite, float sums round back to it exactly).
+        prices = [format(Decimal(v), ".6f") for v in self.sums[:4]]
+        return "/".join([*prices, str(int(self.sums[4]))])
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ class SeriesState:
     source: str
     built_through: datetime
     bar_count: int | None
-    bar_checksum: Any
+    bar_checksum: str | None
     total_records: int
     rsi_records: int
     ma_records: int
@@ -87,7 +103,7 @@ class SymbolPlan:
     mode: str
     through: datetime
     bar_count: int
-    checksum: Any
+    checksum: str
     since: datetime | None = None
     previous: SeriesState | None = None
 
@@ -116,20 +132,19 @@ def plan_builds(
 
     The source used is the one with most bars (ties: alphabetical), as ``load_bars`` picks it.
     """
-    term = _PG_TERM if conn.dialect.name == "postgresql" else _SQLITE_TERM
-    built = "s.built_through IS NOT NULL AND m.timestamp <= s.built_through"
+    volume_term = _PG_VOLUME_TERM if conn.dialect.name == "postgresql" else _SQLITE_VOLUME_TERM
     where = "m.interval = :interval" + (" AND m.symbol IN :symbols" if symbols is not None else "")
     query = text(
-        f"""SELECT m.symbol, m.source, count(*), max(m.timestamp), sum({term}),
-                   sum(CASE WHEN {built} THEN 1 ELSE 0 END),
-                   sum(CASE WHEN {built} THEN {term} END),
-                   min(CASE WHEN NOT ({built}) THEN m.timestamp END)
+        f"""SELECT m.symbol, m.source,
+                   CASE WHEN s.built_through IS NOT NULL AND m.timestamp <= s.built_through THEN 1 ELSE 0 END,
+                   count(*), min(m.timestamp), max(m.timestamp),
+                   sum(m.open), sum(m.high), sum(m.low), sum(m.close), sum({volume_term})
               FROM market_data m
               LEFT JOIN feature_build_state s
                 ON s.symbol = m.symbol AND s.interval = m.interval AND s.source = m.source
                AND s.feature_version = :version
              WHERE {where}
-             GROUP BY m.symbol, m.source"""
+             GROUP BY 1, 2, 3"""
     )
     params: dict[str, Any] = {"interval": interval, "version": version}
     if symbols is not None:
@@ -138,25 +153,41 @@ def plan_builds(
     if conn.dialect.name == "postgresql":
         # JIT compilation costs more than it saves on this two-million-row aggregate.
         conn.exec_driver_sql("SET LOCAL jit = off")
-    groups: dict[str, tuple[Any, ...]] = {}
-    for row in conn.execute(query, params):
-        current = groups.get(row[0])
-        if current is None or (-row[2], row[1]) < (-current[2], current[1]):
-            groups[row[0]] = tuple(row)
+    # (symbol, source) -> [bars up to built_through, newer bars]
+    partials: dict[tuple[str, str], list[_Partial | None]] = {}
+    for symbol, source, built, count, first, last, *sums in conn.execute(query, params):
+        sides = partials.setdefault((symbol, source), [None, None])
+        sides[0 if built else 1] = _Partial(int(count), _utc(first), _utc(last), tuple(sums))
+    best: dict[str, tuple[str, _Partial | None, _Partial | None]] = {}
+    for (symbol, source), (old, new) in sorted(partials.items()):
+        count = sum(p.count for p in (old, new) if p is not None)
+        current = best.get(symbol)
+        if current is None or count > sum(p.count for p in current[1:] if p is not None):
+            best[symbol] = (source, old, new)
     states = {} if full else load_states(conn, interval, version)
     plans: dict[str, SymbolPlan] = {}
-    for symbol, (_s, source, count, last, checksum, built_count, built_checksum, first_new) in groups.items():
+    for symbol, (source, old, new) in best.items():
+        every = old + new if old is not None and new is not None else old or new
+        assert every is not None
         state = states.get(symbol)
-        base = {"symbol": symbol, "source": source, "through": _utc(last), "bar_count": int(count)}
-        base["checksum"] = checksum
+        unchanged = (
+            state is not None
+            and old is not None
+            and state.bar_count == old.count
+            and state.bar_checksum == old.checksum()
+            and state.built_through == old.last
+        )
         if state is None or state.source != source:
-            plans[symbol] = SymbolPlan(**base, mode="full", previous=state)
-        elif state.bar_checksum is None or state.bar_count != built_count or state.bar_checksum != built_checksum:
-            plans[symbol] = SymbolPlan(**base, mode="check", previous=state)
-        elif first_new is None:
-            plans[symbol] = SymbolPlan(**base, mode="up_to_date", previous=state)
+            mode, since = "full", None
+        elif not unchanged:
+            mode, since = "check", None
+        elif new is None:
+            mode, since = "up_to_date", None
         else:
-            plans[symbol] = SymbolPlan(**base, mode="tail", since=_utc(first_new), previous=state)
+            mode, since = "tail", new.first
+        plans[symbol] = SymbolPlan(
+            symbol, source, mode, every.last, every.count, every.checksum(), since=since, previous=state
+        )
     return plans
 
 

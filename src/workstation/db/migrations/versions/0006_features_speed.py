@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("built_through", UTCDateTime(), nullable=False),
         sa.Column("bar_count", sa.BigInteger(), nullable=True),
-        sa.Column("bar_checksum", sa.Numeric().with_variant(sa.Double(), "sqlite"), nullable=True),
+        sa.Column("bar_checksum", sa.String(length=200), nullable=True),
         sa.Column("total_records", sa.BigInteger(), nullable=False),
         sa.Column("rsi_records", sa.BigInteger(), nullable=False),
         sa.Column("ma_records", sa.BigInteger(), nullable=False),
