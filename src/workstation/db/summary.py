@@ -94,5 +94,7 @@ def dashboard_summary(engine: Engine, symbols: list[str] | None = None) -> list[
     query = select(mv_features_dashboard_summary).order_by(mv_features_dashboard_summary.c.symbol)
     if symbols:
         query = query.where(mv_features_dashboard_summary.c.symbol.in_(symbols))
-    with engine.connect() as conn:
+    # Autocommit: a read-only lookup needs no transaction, which saves the BEGIN/ROLLBACK round trip
+    # that would otherwise double the cost of this sub-millisecond query.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         return [dict(row) for row in conn.execute(query).mappings()]

@@ -5,12 +5,12 @@ One row per built series (migration 0006_features_speed): the bar source, the la
 features were computed, plus the stored row counts the dashboard summary needs. The builder writes it
 in the same transaction as the feature rows, so it always describes them exactly.
 
-Planning is one grouped query over market_data (narrow, covered by ix_market_data_chart) joined to
-this table: for every symbol it yields the bar count and checksum up to ``built_through`` and the first
-newer bar. Equal count and checksum mean the built range is unchanged, so only the tail is computed;
-a difference (a revised, deleted or back-filled bar) sends the symbol to the exact per-bar comparison
-in ``changes``, which finds the first changed bar. No fingerprint (rows built before the table
-existed) also means the exact comparison.
+Planning is one grouped query over all of market_data (narrow, covered by ix_market_data_chart) and
+one over the bars after each ``built_through`` (index range scans); their difference is the bar count
+and checksum of the built range. Equal count and checksum mean the built range is unchanged, so only
+the tail is computed; a difference (a revised, deleted or back-filled bar) sends the symbol to the
+exact per-bar comparison in ``changes``, which finds the first changed bar. No fingerprint (rows
+built before the table existed) also means the exact comparison.
 
 The checksum is the per-column sums of open, high, low and close (exact NUMERIC on PostgreSQL; on
 SQLite float sums rounded back to the prices' six decimals) and the sum of a time-keyed term of the
@@ -58,16 +58,17 @@ _SQLITE_VOLUME_TERM = "m.volume * (1 + (CAST(strftime('%s', m.timestamp) AS INTE
 
 @dataclass(frozen=True)
 class _Partial:
-    """Aggregates of one symbol's bars on one side of built_through (PostgreSQL: exact NUMERIC sums)."""
+    """Aggregates of some of one symbol's bars (PostgreSQL: exact NUMERIC sums)."""
 
     count: int
-    first: datetime
-    last: datetime
+    first: datetime | None
+    last: datetime | None
     sums: tuple[Any, ...]  # open, high, low, close, volume term
 
-    def __add__(self, other: _Partial) -> _Partial:
-        sums = tuple(a + b for a, b in zip(self.sums, other.sums, strict=True))
-        return _Partial(self.count + other.count, min(self.first, other.first), max(self.last, other.last), sums)
+    def __sub__(self, other: _Partial) -> _Partial:
+        """The bars of ``self`` that are not in ``other`` (a subset); first/last are no longer known."""
+        sums = tuple(a - b for a, b in zip(self.sums, other.sums, strict=True))
+        return _Partial(self.count - other.count, None, None, sums)
 
     def checksum(self) -> str:
         # Six decimals: the prices' scale in market_data (on SQLite, float sums round back to it exactly).
@@ -133,50 +134,50 @@ def plan_builds(
     The source used is the one with most bars (ties: alphabetical), as ``load_bars`` picks it.
     """
     volume_term = _PG_VOLUME_TERM if conn.dialect.name == "postgresql" else _SQLITE_VOLUME_TERM
-    where = "m.interval = :interval" + (" AND m.symbol IN :symbols" if symbols is not None else "")
-    query = text(
-        f"""SELECT m.symbol, m.source,
-                   CASE WHEN s.built_through IS NOT NULL AND m.timestamp <= s.built_through THEN 1 ELSE 0 END,
-                   count(*), min(m.timestamp), max(m.timestamp),
-                   sum(m.open), sum(m.high), sum(m.low), sum(m.close), sum({volume_term})
-              FROM market_data m
-              LEFT JOIN feature_build_state s
-                ON s.symbol = m.symbol AND s.interval = m.interval AND s.source = m.source
-               AND s.feature_version = :version
-             WHERE {where}
-             GROUP BY 1, 2, 3"""
-    )
+    aggregates = f"""count(*), min(m.timestamp), max(m.timestamp),
+                     sum(m.open), sum(m.high), sum(m.low), sum(m.close), sum({volume_term})"""
+    # Every bar of every symbol: one pass over the narrow market_data, no join, cheap aggregates only.
+    every_bar = f"""SELECT m.symbol, m.source, {aggregates} FROM market_data m
+                     WHERE m.interval = :interval {"AND m.symbol IN :symbols" if symbols is not None else ""}
+                     GROUP BY m.symbol, m.source"""
+    # Bars after each series' built_through: index range scans, few rows. Built range = every − newer.
+    newer_bars = f"""SELECT m.symbol, m.source, {aggregates}
+                       FROM feature_build_state s
+                       JOIN market_data m
+                         ON m.symbol = s.symbol AND m.interval = s.interval AND m.source = s.source
+                        AND m.timestamp > s.built_through
+                      WHERE s.interval = :interval AND s.feature_version = :version
+                        {"AND s.symbol IN :symbols" if symbols is not None else ""}
+                      GROUP BY m.symbol, m.source"""
     params: dict[str, Any] = {"interval": interval, "version": version}
     if symbols is not None:
-        query = query.bindparams(bindparam("symbols", expanding=True))
         params["symbols"] = symbols
     if conn.dialect.name == "postgresql":
         # JIT compilation costs more than it saves on this two-million-row aggregate.
         conn.exec_driver_sql("SET LOCAL jit = off")
-    # (symbol, source) -> [bars up to built_through, newer bars]
-    partials: dict[tuple[str, str], list[_Partial | None]] = {}
-    for symbol, source, built, count, first, last, *sums in conn.execute(query, params):
-        sides = partials.setdefault((symbol, source), [None, None])
-        sides[0 if built else 1] = _Partial(int(count), _utc(first), _utc(last), tuple(sums))
-    best: dict[str, tuple[str, _Partial | None, _Partial | None]] = {}
-    for (symbol, source), (old, new) in sorted(partials.items()):
-        count = sum(p.count for p in (old, new) if p is not None)
-        current = best.get(symbol)
-        if current is None or count > sum(p.count for p in current[1:] if p is not None):
-            best[symbol] = (source, old, new)
+
+    def partials(sql: str) -> dict[tuple[str, str], _Partial]:
+        query = text(sql)
+        if symbols is not None:
+            query = query.bindparams(bindparam("symbols", expanding=True))
+        return {
+            (symbol, source): _Partial(int(count), _utc(first), _utc(last), tuple(sums))
+            for symbol, source, count, first, last, *sums in conn.execute(query, params)
+        }
+
+    every = partials(every_bar)
+    best: dict[str, tuple[str, _Partial]] = {}
+    for (symbol, source), bars in sorted(every.items()):
+        if symbol not in best or bars.count > best[symbol][1].count:
+            best[symbol] = (source, bars)
+    newer = {} if full else partials(newer_bars)
     states = {} if full else load_states(conn, interval, version)
     plans: dict[str, SymbolPlan] = {}
-    for symbol, (source, old, new) in best.items():
-        every = old + new if old is not None and new is not None else old or new
-        assert every is not None
+    for symbol, (source, bars) in best.items():
+        new = newer.get((symbol, source))
+        old = bars - new if new is not None else bars
         state = states.get(symbol)
-        unchanged = (
-            state is not None
-            and old is not None
-            and state.bar_count == old.count
-            and state.bar_checksum == old.checksum()
-            and state.built_through == old.last
-        )
+        unchanged = state is not None and state.bar_count == old.count and state.bar_checksum == old.checksum()
         if state is None or state.source != source:
             mode, since = "full", None
         elif not unchanged:
@@ -185,8 +186,9 @@ def plan_builds(
             mode, since = "up_to_date", None
         else:
             mode, since = "tail", new.first
+        assert bars.last is not None
         plans[symbol] = SymbolPlan(
-            symbol, source, mode, every.last, every.count, every.checksum(), since=since, previous=state
+            symbol, source, mode, bars.last, bars.count, bars.checksum(), since=since, previous=state
         )
     return plans
 
