@@ -20,9 +20,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    and_,
-    delete,
-    func,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -85,33 +82,6 @@ def load_features(
     index = pd.DatetimeIndex(pd.to_datetime([r[0] for r in rows], utc=True), name="timestamp")
     values = np.array([r[1:] for r in rows], dtype=np.float64).reshape(len(rows), len(wanted))
     return pd.DataFrame(values, index=index, columns=wanted)
-
-
-def last_stored(conn: Connection, symbol: str, interval: str, version: str) -> tuple[datetime, str] | None:
-    """(timestamp, source) of the newest stored row of this symbol, interval and version."""
-    t = feature_table
-    row = conn.execute(
-        select(t.c.timestamp, t.c.source)
-        .where(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-        .order_by(t.c.timestamp.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def delete_rows(conn: Connection, symbol: str, interval: str, version: str, since: datetime | None) -> int:
-    """Remove this version's rows of the symbol from ``since`` on (all of them when None), whatever the source."""
-    t = feature_table
-    condition = and_(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-    if since is not None:
-        condition = and_(condition, t.c.timestamp >= since)
-    return int(conn.execute(delete(t).where(condition)).rowcount or 0)
-
-
-def count_rows(conn: Connection, symbol: str, interval: str, version: str) -> int:
-    t = feature_table
-    query = select(func.count()).where(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-    return int(conn.execute(query).scalar_one())
 
 
 def write_rows(
