@@ -146,8 +146,9 @@ def main() -> int:
         full_s = time.perf_counter() - t0
         naive_n = min(args.naive_symbols, n_symbols)
         naive_s = naive_build(engine, symbols[:naive_n]) * n_symbols / naive_n
+        phases = ", ".join(f"{k} {v:.2f}s" for k, v in full.phase_seconds.items())
         print(
-            f"full build: {full.rows_written:,} rows × {len(FEATURE_NAMES)} features in {full_s:.2f}s "
+            f"full build ({phases}): {full.rows_written:,} rows × {len(FEATURE_NAMES)} features in {full_s:.2f}s "
             f"(target ≤ 30s at full size; {full.rows_written / full_s:,.0f} rows/s; load {_load()}); "
             f"naive pandas+to_sql: {naive_s:.1f}s (measured on {naive_n} symbols, extrapolated) "
             f"-> {naive_s / full_s:.1f}× faster"
@@ -163,8 +164,9 @@ def main() -> int:
         incremental = build_features(engine)
         inc_s = time.perf_counter() - t0
         modes = pd.Series([s.mode for s in incremental.symbols]).value_counts().to_dict()
+        phases = ", ".join(f"{k} {v:.2f}s" for k, v in incremental.phase_seconds.items())
         print(f"incremental build (1 new bar per symbol): {incremental.rows_written:,} rows in {inc_s:.2f}s "
-              f"(target ≤ 3s; load {_load()}) modes={modes}")  # fmt: skip
+              f"(target ≤ 3s; load {_load()}; {phases}) modes={modes}")  # fmt: skip
         t0 = time.perf_counter()
         nothing = build_features(engine)
         assert nothing.rows_written == 0

@@ -46,6 +46,7 @@ class FeatureBuildSummary:
     skipped: dict[str, str] = field(default_factory=dict)  # symbol -> reason
     seconds: float = 0.0
     summary_refreshed: bool = False
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # plan, build (compute + write), summary
 
     @property
     def rows_written(self) -> int:
@@ -89,6 +90,7 @@ def build_features(
         raise WorkstationError("no symbols given", exit_code=2)
     with engine.begin() as conn:
         plans = plan_builds(conn, interval, FEATURE_VERSION, wanted, full)
+    planned = time.perf_counter()
     summary = FeatureBuildSummary(interval, FEATURE_VERSION)
     for symbol in wanted or []:
         if symbol not in plans:
@@ -118,13 +120,19 @@ def build_features(
                 progress(ProgressUpdate(done, total, outcome.symbol))
     finally:
         if summary.rows_written or any(s.rows_deleted for s in summary.symbols):
+            refreshing = time.perf_counter()
             refresh_dashboard_summary(engine)
+            summary.phase_seconds["summary"] = time.perf_counter() - refreshing
             summary.summary_refreshed = True
     summary.symbols.sort(key=lambda s: s.symbol)
     summary.seconds = time.perf_counter() - started
+    summary.phase_seconds["plan"] = planned - started
+    summary.phase_seconds["build"] = (
+        summary.seconds - summary.phase_seconds["plan"] - summary.phase_seconds.get("summary", 0)
+    )
     log.info(
-        "features %s %s: %d symbols, %d rows in %.2fs", interval, FEATURE_VERSION, len(summary.symbols),
-        summary.rows_written, summary.seconds,
+        "features %s %s: %d symbols, %d rows in %.2fs (%s)", interval, FEATURE_VERSION, len(summary.symbols),
+        summary.rows_written, summary.seconds, ", ".join(f"{k} {v:.2f}s" for k, v in summary.phase_seconds.items()),
     )  # fmt: skip
     return summary
 
