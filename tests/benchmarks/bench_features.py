@@ -1,14 +1,17 @@
 """Benchmark: feature builds for 1,000 symbols × 2,000 bars in PostgreSQL (run as a script, not collected).
 
-    PYTHONPATH=src python3 tests/benchmarks/bench_features.py [--scale 0.1] [--naive-symbols 20]
+    PYTHONPATH=src python3 tests/benchmarks/bench_features.py [--scale 0.1] [--naive-symbols 5]
 
 Creates its own database (bench_features_<pid>) on WORKSTATION_TEST_DATABASE_URL's server (default
 postgresql://postgres@127.0.0.1/postgres), bulk-loads synthetic bars with COPY, then times:
   * the full build (compute + COPY write + summary refresh) next to the naive way — the same features per
     symbol with pandas and DataFrame.to_sql, one symbol at a time — measured on --naive-symbols symbols and
     extrapolated linearly to all symbols (it is too slow to run on all of them);
-  * an incremental build after one new bar per symbol;
+  * an incremental build after one new bar per symbol (planned from feature_build_state's fingerprints:
+    tail only), and a second one with nothing new (planning only);
   * a summary refresh (CONCURRENTLY) and the median of 100 summary queries.
+Each line shows the 1-minute load average when it was measured (the machine is shared: compare runs
+only at similar load).
 Targets (full size): full ≤ 30 s, incremental ≤ 3 s, refresh ≤ 1 s, query median ≤ 1 ms.
 """
 
@@ -30,12 +33,17 @@ from sqlalchemy.engine import make_url
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 from workstation.db.summary import dashboard_summary, refresh_dashboard_summary
+from workstation.features.catalog import FEATURE_NAMES
 from workstation.features.compute import compute_features
 from workstation.features.engine import build_features
 from workstation.market.bars import load_bars
 
 BARS = 2000
 START = pd.Timestamp("2016-01-04 21:00", tz="UTC")
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def synthetic(n_symbols: int, n_bars: int, seed: int = 7) -> tuple[list[str], pd.DatetimeIndex, np.ndarray]:
@@ -105,7 +113,7 @@ def naive_build(engine, symbols: list[str]) -> float:  # type: ignore[no-untyped
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1,000 symbols (default 1.0)")
-    parser.add_argument("--naive-symbols", type=int, default=20, help="symbols the naive baseline runs on")
+    parser.add_argument("--naive-symbols", type=int, default=5, help="symbols the naive baseline runs on")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
     n_symbols = max(2, round(1000 * args.scale))
@@ -138,28 +146,39 @@ def main() -> int:
         full_s = time.perf_counter() - t0
         naive_n = min(args.naive_symbols, n_symbols)
         naive_s = naive_build(engine, symbols[:naive_n]) * n_symbols / naive_n
+        phases = ", ".join(f"{k} {v:.2f}s" for k, v in full.phase_seconds.items())
         print(
-            f"full build: {full.rows_written:,} rows × {len(full.symbols and [1]) and 146} features in {full_s:.2f}s "
-            f"(target ≤ 30s at full size); naive pandas+to_sql: {naive_s:.1f}s "
-            f"(measured on {naive_n} symbols, extrapolated) -> {naive_s / full_s:.1f}× faster"
+            f"full build ({phases}): {full.rows_written:,} rows × {len(FEATURE_NAMES)} features in {full_s:.2f}s "
+            f"(target ≤ 30s at full size; {full.rows_written / full_s:,.0f} rows/s; load {_load()}); "
+            f"naive pandas+to_sql: {naive_s:.1f}s (measured on {naive_n} symbols, extrapolated) "
+            f"-> {naive_s / full_s:.1f}× faster"
         )
         with psycopg.connect(raw_url, autocommit=True) as conn:
             conn.execute("ANALYZE feature_engineered_data")
+            # Flush the full build's 3 GB of dirty pages now, as would have happened long before the next
+            # day's bar arrives, instead of inside the incremental measurement.
+            conn.execute("CHECKPOINT")
 
         copy_bars(raw_url, symbols, index, values, BARS, BARS + 1)
         t0 = time.perf_counter()
         incremental = build_features(engine)
         inc_s = time.perf_counter() - t0
         modes = pd.Series([s.mode for s in incremental.symbols]).value_counts().to_dict()
+        phases = ", ".join(f"{k} {v:.2f}s" for k, v in incremental.phase_seconds.items())
         print(f"incremental build (1 new bar per symbol): {incremental.rows_written:,} rows in {inc_s:.2f}s "
-              f"(target ≤ 3s) modes={modes}")  # fmt: skip
+              f"(target ≤ 3s; load {_load()}; {phases}) modes={modes}")  # fmt: skip
+        t0 = time.perf_counter()
+        nothing = build_features(engine)
+        assert nothing.rows_written == 0
+        print(f"incremental build with nothing new: {time.perf_counter() - t0:.2f}s (planning only; load {_load()})")
 
         refreshes = []
         for _ in range(3):
             t0 = time.perf_counter()
             refresh_dashboard_summary(engine)
             refreshes.append(time.perf_counter() - t0)
-        print(f"summary refresh (CONCURRENTLY): median {statistics.median(refreshes):.3f}s of 3 (target ≤ 1s)")
+        print(f"summary refresh (CONCURRENTLY): median {statistics.median(refreshes):.3f}s of 3 (target ≤ 1s; "
+              f"load {_load()})")  # fmt: skip
 
         timings = []
         for i in range(100):
@@ -173,8 +192,9 @@ def main() -> int:
             t0 = time.perf_counter()
             assert len(dashboard_summary(engine)) == n_symbols
             all_rows.append(time.perf_counter() - t0)
-        print(f"summary query (one symbol): median {statistics.median(timings) * 1000:.2f} ms of 100 (target ≤ 1 ms); "
-              f"whole summary ({n_symbols} rows): median {statistics.median(all_rows) * 1000:.2f} ms")  # fmt: skip
+        one_ms, all_ms = statistics.median(timings) * 1000, statistics.median(all_rows) * 1000
+        print(f"summary query (one symbol): median {one_ms:.2f} ms of 100 (target ≤ 1 ms; load {_load()}); "
+              f"whole summary ({n_symbols} rows): median {all_ms:.2f} ms")  # fmt: skip
     finally:
         engine.dispose()
         if not args.keep:

@@ -18,20 +18,6 @@ from workstation.features.store import BAR_FIELDS, feature_table
 _bars = MarketData.__table__
 
 
-def bar_sources(conn: Connection, interval: str, symbols: list[str] | None) -> dict[str, str]:
-    """symbol -> the source whose bars the features use: the one with most bars (ties: alphabetical)."""
-    m = _bars.c
-    query = select(m.symbol, m.source, func.count()).where(m.interval == interval).group_by(m.symbol, m.source)
-    if symbols is not None:
-        query = query.where(m.symbol.in_(symbols))
-    best: dict[str, tuple[int, str]] = {}
-    for symbol, source, count in conn.execute(query):
-        current = best.get(symbol)
-        if current is None or (-count, source) < (-current[0], current[1]):
-            best[symbol] = (count, source)
-    return {symbol: source for symbol, (_count, source) in best.items()}
-
-
 def first_changed_bar(
     conn: Connection, symbol: str, interval: str, source: str, version: str, built_through: datetime
 ) -> datetime | None:

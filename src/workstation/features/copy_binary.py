@@ -17,7 +17,7 @@ from workstation.features.spec import FloatArray
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
 
 
 def _text_field(value: str) -> bytes:
@@ -48,7 +48,7 @@ def encode_rows(
     record = np.empty(n, dtype=np.dtype(fields))
     record["lead"] = np.void(lead)
     record["ts_len"] = 8
-    record["ts"] = timestamps_us - _PG_EPOCH_US
+    record["ts"] = timestamps_us - PG_EPOCH_US
     if mid:
         record["mid"] = np.void(mid)
     nulls = np.isnan(doubles)

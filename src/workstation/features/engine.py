@@ -1,19 +1,21 @@
 """build_features: the feature service the CLI, the live loop and the GUI call.
 
-Plans in the caller's process (which symbols, which bar source), spreads symbols over a process
-pool (two workers: TA-Lib is single-threaded and the machine has two cores), writes with COPY on
-PostgreSQL from the workers, or from the caller on SQLite (one writer), then refreshes the dashboard
-summary. Each symbol is replaced in its own transaction, so a cancelled or failed build leaves every
-symbol either as it was or fully rebuilt.
+Plans in the caller's process with one grouped query (``state.plan_builds``: which symbols, which bar
+source, unchanged / new bars / possibly revised), cuts the work into batches of symbols and spreads
+them over a process pool (two workers: TA-Lib is single-threaded and the machine has two cores). On
+PostgreSQL the workers write with COPY; on SQLite (one writer) the caller writes. Each batch is
+replaced in one transaction together with its build state, so a cancelled or failed build leaves every
+symbol either as it was or fully rebuilt. The dashboard summary is refreshed at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,14 +24,18 @@ from sqlalchemy import Engine
 from workstation.db.engine import check_connection
 from workstation.db.summary import refresh_dashboard_summary
 from workstation.errors import JobCancelledError, WorkstationError
-from workstation.features import changes
-from workstation.features.catalog import FEATURE_VERSION
-from workstation.features.worker import SymbolOutcome, SymbolTask, run_in_worker, run_task, write_outcome
+from workstation.features.catalog import FEATURE_VERSION, HISTORY_BARS
+from workstation.features.state import SymbolPlan, plan_builds
+from workstation.features.worker import BatchTask, SymbolOutcome, run_batch, run_in_worker, write_outcomes
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 
 log = logging.getLogger(__name__)
 
 WORKERS = 2
+# A batch is read with one query and written in one transaction: about this many bars to compute,
+# and at most this many symbols (an incremental build of many symbols computes only short tails).
+BATCH_ROWS = 30_000
+BATCH_SYMBOLS = 100
 
 
 @dataclass
@@ -40,6 +46,7 @@ class FeatureBuildSummary:
     skipped: dict[str, str] = field(default_factory=dict)  # symbol -> reason
     seconds: float = 0.0
     summary_refreshed: bool = False
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # plan, build (compute + write), summary
 
     @property
     def rows_written(self) -> int:
@@ -81,38 +88,51 @@ def build_features(
     wanted = None if symbols is None else sorted({s.strip().upper() for s in symbols if s.strip()})
     if wanted == []:
         raise WorkstationError("no symbols given", exit_code=2)
-    with engine.connect() as conn:
-        sources = changes.bar_sources(conn, interval, wanted)
+    with engine.begin() as conn:
+        plans = plan_builds(conn, interval, FEATURE_VERSION, wanted, full)
+    planned = time.perf_counter()
     summary = FeatureBuildSummary(interval, FEATURE_VERSION)
     for symbol in wanted or []:
-        if symbol not in sources:
+        if symbol not in plans:
             summary.skipped[symbol] = f"no {interval} bars in market_data"
-    if not sources:
+    if not plans:
         which = ", ".join(wanted) if wanted else "any symbol"
         raise WorkstationError(f"no {interval} bars stored for {which}; ingest market data first")
 
-    in_process = len(sources) == 1 or _is_memory_sqlite(engine)
+    work = [plan for _symbol, plan in sorted(plans.items()) if plan.mode != "up_to_date"]
+    batches = _batches(work)
+    in_process = len(batches) <= 1 or _is_memory_sqlite(engine)
     sqlite = engine.dialect.name == "sqlite"
-    tasks = [
-        SymbolTask(s, interval, src, FEATURE_VERSION, full, write=in_process or not sqlite)
-        for s, src in sorted(sources.items())
-    ]
-    by_symbol = {task.symbol: task for task in tasks}
-    progress(ProgressUpdate(0, len(tasks), "starting"))
+    tasks = [BatchTask(interval, FEATURE_VERSION, tuple(batch), write=in_process or not sqlite) for batch in batches]
+    for plan in plans.values():
+        if plan.mode == "up_to_date":
+            summary.symbols.append(SymbolOutcome(plan.symbol, plan.source, "up_to_date"))
+    total = len(plans)
+    done = len(summary.symbols)
+    progress(ProgressUpdate(done, total, "starting"))
     try:
-        for done, outcome in enumerate(_run(engine, tasks, in_process, cancel), start=1):
-            if outcome.timestamps is not None and outcome.mode != "failed":
-                write_outcome(engine, by_symbol[outcome.symbol], outcome)
-            summary.symbols.append(outcome)
-            progress(ProgressUpdate(done, len(tasks), outcome.symbol))
+        for task, outcomes in _run(engine, tasks, in_process, cancel):
+            if not task.write:
+                write_outcomes(engine, task, outcomes)
+            for outcome in outcomes:
+                summary.symbols.append(outcome)
+                done += 1
+                progress(ProgressUpdate(done, total, outcome.symbol))
     finally:
         if summary.rows_written or any(s.rows_deleted for s in summary.symbols):
+            refreshing = time.perf_counter()
             refresh_dashboard_summary(engine)
+            summary.phase_seconds["summary"] = time.perf_counter() - refreshing
             summary.summary_refreshed = True
+    summary.symbols.sort(key=lambda s: s.symbol)
     summary.seconds = time.perf_counter() - started
+    summary.phase_seconds["plan"] = planned - started
+    summary.phase_seconds["build"] = (
+        summary.seconds - summary.phase_seconds["plan"] - summary.phase_seconds.get("summary", 0)
+    )
     log.info(
-        "features %s %s: %d symbols, %d rows in %.2fs", interval, FEATURE_VERSION, len(summary.symbols),
-        summary.rows_written, summary.seconds,
+        "features %s %s: %d symbols, %d rows in %.2fs (%s)", interval, FEATURE_VERSION, len(summary.symbols),
+        summary.rows_written, summary.seconds, ", ".join(f"{k} {v:.2f}s" for k, v in summary.phase_seconds.items()),
     )  # fmt: skip
     return summary
 
@@ -121,26 +141,43 @@ def _is_memory_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
+def _batches(plans: list[SymbolPlan]) -> list[list[SymbolPlan]]:
+    """Consecutive groups of about BATCH_ROWS bars to compute, at least two per worker when there is enough work."""
+    if not plans:
+        return []
+    cost = [_rows_to_compute(p) for p in plans]
+    count = max(math.ceil(sum(cost) / BATCH_ROWS), min(len(plans), 2 * WORKERS), math.ceil(len(plans) / BATCH_SYMBOLS))
+    size = math.ceil(len(plans) / count)
+    return [plans[i : i + size] for i in range(0, len(plans), size)]
+
+
+def _rows_to_compute(plan: SymbolPlan) -> int:
+    if plan.mode == "tail" and plan.previous is not None and plan.previous.bar_count is not None:
+        return min(plan.bar_count, plan.bar_count - plan.previous.bar_count + HISTORY_BARS)
+    return plan.bar_count
+
+
 def _run(
-    engine: Engine, tasks: list[SymbolTask], in_process: bool, cancel: CancelToken | None
-) -> Iterator[SymbolOutcome]:
+    engine: Engine, tasks: list[BatchTask], in_process: bool, cancel: CancelToken | None
+) -> Iterator[tuple[BatchTask, list[SymbolOutcome]]]:
     if in_process:
         for task in tasks:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            yield run_task(engine, task)
+            yield task, run_batch(engine, task)
         return
     url = engine.url.render_as_string(hide_password=False)
     # forkserver: workers never inherit the caller's threads (Qt, SQLAlchemy pools); preloading keeps start-up short.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["workstation.features.worker"])
     with ProcessPoolExecutor(max_workers=min(WORKERS, len(tasks)), mp_context=context) as pool:
-        futures: list[Future[SymbolOutcome]] = [pool.submit(run_in_worker, url, task) for task in tasks]
+        futures = {pool.submit(run_in_worker, url, task): task for task in tasks}
         try:
             for future in as_completed(futures):
                 if cancel is not None and cancel.cancelled:
-                    raise JobCancelledError(f"cancelled by the user after {sum(f.done() for f in futures)} symbols")
-                yield future.result()
+                    done = sum(len(futures[f].plans) for f in futures if f.done())
+                    raise JobCancelledError(f"cancelled by the user after {done} symbols")
+                yield futures[future], future.result()
         except BaseException:
             for future in futures:
                 future.cancel()

@@ -129,7 +129,8 @@ def ta(
 
     def compute(ctx: FeatureContext) -> FloatArray:
         result = ctx.talib_call(func, inputs, frozen)
-        values = finite(result if output is None else result[output]).copy()
+        # A float64 copy (pattern outputs are int32); ±inf becomes NaN in FeatureContext.feature().
+        values = np.array(result if output is None else result[output], dtype=np.float64)
         # Integer outputs (candlestick patterns, HT_TRENDMODE) come back as 0 during the look-back:
         # those bars are undefined, not "no pattern", so they are NULL like every other warm-up.
         values[:lookback] = np.nan

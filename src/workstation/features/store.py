@@ -20,9 +20,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    and_,
-    delete,
-    func,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -87,33 +84,6 @@ def load_features(
     return pd.DataFrame(values, index=index, columns=wanted)
 
 
-def last_stored(conn: Connection, symbol: str, interval: str, version: str) -> tuple[datetime, str] | None:
-    """(timestamp, source) of the newest stored row of this symbol, interval and version."""
-    t = feature_table
-    row = conn.execute(
-        select(t.c.timestamp, t.c.source)
-        .where(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-        .order_by(t.c.timestamp.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def delete_rows(conn: Connection, symbol: str, interval: str, version: str, since: datetime | None) -> int:
-    """Remove this version's rows of the symbol from ``since`` on (all of them when None), whatever the source."""
-    t = feature_table
-    condition = and_(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-    if since is not None:
-        condition = and_(condition, t.c.timestamp >= since)
-    return int(conn.execute(delete(t).where(condition)).rowcount or 0)
-
-
-def count_rows(conn: Connection, symbol: str, interval: str, version: str) -> int:
-    t = feature_table
-    query = select(func.count()).where(t.c.symbol == symbol, t.c.interval == interval, t.c.feature_version == version)
-    return int(conn.execute(query).scalar_one())
-
-
 def write_rows(
     conn: Connection,
     *,
@@ -132,7 +102,7 @@ def write_rows(
     if conn.dialect.name == "postgresql":
         _copy_postgres(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     else:
-        _insert_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
+        insert_rows_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     return n
 
 
@@ -156,7 +126,7 @@ def _copy_postgres(
         copy.write(payload)
 
 
-def _insert_sqlite(
+def insert_rows_sqlite(
     conn: Connection,
     symbol: str,
     interval: str,

@@ -1,7 +1,9 @@
-"""One symbol's feature build: decide what to recompute, compute it, and (optionally) write it.
+"""One batch of symbols: settle what to recompute, compute it, and (optionally) write it.
 
 Runs in a worker process of the build's pool or in the caller's process. Everything it receives and
-returns is picklable; each worker process keeps one engine per database URL for its lifetime.
+returns is picklable; each worker process keeps one engine per database URL for its lifetime. A batch
+reads its bars with one query and writes its rows in one transaction (see ``bulk``), so per-symbol
+round trips do not dominate incremental builds of many symbols.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from psycopg.types.numeric import FloatLoader
-from sqlalchemy import Engine, event
+from numpy.typing import NDArray
+from sqlalchemy import Engine
 
 from workstation.db.engine import create_db_engine
-from workstation.features import changes, store
+from workstation.features import bulk, changes, store
+from workstation.features.bulk import MA_COLUMN, RSI_COLUMN, BarRequest
 from workstation.features.catalog import HISTORY_BARS
 from workstation.features.compute import compute_matrix
+from workstation.features.copy_binary import encode_rows
 from workstation.features.spec import FloatArray
-from workstation.market.bars import load_bars
+from workstation.features.state import SymbolPlan, save_states
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +33,10 @@ _ENGINES: dict[str, Engine] = {}
 
 
 @dataclass(frozen=True)
-class SymbolTask:
-    symbol: str
+class BatchTask:
     interval: str
-    source: str
     version: str
-    full: bool
+    plans: tuple[SymbolPlan, ...]
     write: bool  # False: return the rows for the caller to write (SQLite has one writer)
 
 
@@ -47,91 +49,138 @@ class SymbolOutcome:
     rows_written: int = 0
     rows_deleted: int = 0
     error: str | None = None
-    # Filled when the task did not write: what the caller must write.
-    timestamps: pd.DatetimeIndex | None = field(default=None, repr=False)
+    # Filled between compute and write (and returned when the task did not write).
+    stamps_us: NDArray[np.int64] | None = field(default=None, repr=False)
     bars: FloatArray | None = field(default=None, repr=False)
     features: FloatArray | None = field(default=None, repr=False)
 
 
-def run_in_worker(url: str, task: SymbolTask) -> SymbolOutcome:
+def run_in_worker(url: str, task: BatchTask) -> list[SymbolOutcome]:
     """Pool entry point: the engine for ``url`` is created once per worker process."""
     engine = _ENGINES.get(url)
     if engine is None:
         engine = _ENGINES[url] = create_db_engine(url)
-        if engine.dialect.name == "postgresql":
-            event.listen(engine, "connect", _numeric_as_float)
-    return run_task(engine, task)
+    return run_batch(engine, task)
 
 
-def _numeric_as_float(dbapi_connection: Any, _record: Any) -> None:
-    # This engine only feeds load_bars → float64 arrays: parsing NUMERIC straight to float (correctly
-    # rounded, the same double as float(Decimal)) skips a Decimal per price and halves the bar load time.
-    dbapi_connection.adapters.register_loader("numeric", FloatLoader)
-
-
-def run_task(engine: Engine, task: SymbolTask) -> SymbolOutcome:
+def run_batch(engine: Engine, task: BatchTask) -> list[SymbolOutcome]:
     try:
-        return _build(engine, task)
-    except Exception as exc:  # one symbol's failure must not stop the others; the summary reports it
-        log.exception("feature build failed for %s %s", task.symbol, task.interval)
-        return SymbolOutcome(task.symbol, task.source, "failed", error=f"{type(exc).__name__}: {exc}".strip())
+        outcomes = _compute(engine, task)
+        if task.write:
+            write_outcomes(engine, task, outcomes)
+        return outcomes
+    except Exception as exc:  # a failed batch must not stop the others; the summary reports its symbols
+        log.exception("feature build failed for %s", ", ".join(p.symbol for p in task.plans))
+        error = f"{type(exc).__name__}: {exc}".strip()
+        return [SymbolOutcome(p.symbol, p.source, "failed", error=error) for p in task.plans]
 
 
-def _plan(engine: Engine, task: SymbolTask) -> tuple[str, datetime | None, datetime | None]:
-    """(mode, first bar to rewrite, first bar to load); mode 'up_to_date' means nothing to do."""
-    if task.full:
-        return "full", None, None
-    with engine.connect() as conn:
-        last = store.last_stored(conn, task.symbol, task.interval, task.version)
-        if last is None or last[1] != task.source:
-            return "full", None, None
-        built_through = last[0]
-        revised = changes.first_changed_bar(conn, task.symbol, task.interval, task.source, task.version, built_through)
-        new = changes.first_bar_after(conn, task.symbol, task.interval, task.source, built_through)
-        candidates = [t for t in (revised, new) if t is not None]
-        if not candidates:
-            return "up_to_date", None, None
-        since = min(candidates)
-        load_from = changes.replay_start(conn, task.symbol, task.interval, task.source, since, HISTORY_BARS)
-    return ("revised" if revised is not None else "incremental"), since, load_from
+def _settle(engine: Engine, task: BatchTask) -> list[SymbolOutcome]:
+    """Outcome skeletons: mode and first bar to rewrite; 'check' plans are compared bar by bar here."""
+    outcomes: list[SymbolOutcome] = []
+    for plan in task.plans:
+        if plan.mode == "full":
+            outcomes.append(SymbolOutcome(plan.symbol, plan.source, "full"))
+        elif plan.mode == "tail":
+            outcomes.append(SymbolOutcome(plan.symbol, plan.source, "incremental", since=plan.since))
+        else:
+            outcomes.append(_check(engine, task, plan))
+    return outcomes
 
 
-def _build(engine: Engine, task: SymbolTask) -> SymbolOutcome:
-    mode, since, load_from = _plan(engine, task)
-    outcome = SymbolOutcome(task.symbol, task.source, mode, since=since)
-    if mode == "up_to_date":
-        return outcome
-    bars = load_bars(engine, task.symbol, task.interval, source=task.source, start=load_from)
-    ohlcv = np.column_stack([bars[c].to_numpy(np.float64) for c in store.BAR_FIELDS])
-    features = compute_matrix(*ohlcv.T)
-    keep = slice(None) if since is None else slice(int(bars.index.searchsorted(pd.Timestamp(since))), None)
-    outcome.timestamps = pd.DatetimeIndex(bars.index[keep])
-    outcome.bars = np.ascontiguousarray(ohlcv[keep])
-    outcome.features = np.ascontiguousarray(features[keep])
-    if task.write:
-        write_outcome(engine, task, outcome)
-    return outcome
-
-
-def write_outcome(engine: Engine, task: SymbolTask, outcome: SymbolOutcome) -> None:
-    """Replace the rows from ``since`` on (all rows for a full build) in one transaction."""
-    assert outcome.timestamps is not None
-    assert outcome.bars is not None
-    assert outcome.features is not None
+def _check(engine: Engine, task: BatchTask, plan: SymbolPlan) -> SymbolOutcome:
+    assert plan.previous is not None
+    built_through = plan.previous.built_through
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Derived data, rebuilt on demand: not waiting for the WAL flush at each symbol's commit is safe
-            # (a crash loses at most the last few symbols' rows, never consistency) and saves an fsync per symbol.
+        revised = changes.first_changed_bar(conn, plan.symbol, task.interval, plan.source, task.version, built_through)
+        new = changes.first_bar_after(conn, plan.symbol, task.interval, plan.source, built_through)
+    candidates = [t for t in (revised, new) if t is not None and t <= plan.through]
+    if not candidates:
+        return SymbolOutcome(plan.symbol, plan.source, "up_to_date")
+    mode = "revised" if revised is not None else "incremental"
+    return SymbolOutcome(plan.symbol, plan.source, mode, since=min(candidates))
+
+
+def _compute(engine: Engine, task: BatchTask) -> list[SymbolOutcome]:
+    outcomes = _settle(engine, task)
+    plans = {p.symbol: p for p in task.plans}
+    todo = [o for o in outcomes if o.mode != "up_to_date"]
+    requests = [BarRequest(o.symbol, o.source, o.since, plans[o.symbol].through) for o in todo]
+    for outcome, bars in zip(todo, bulk.load_batch(engine, task.interval, requests, HISTORY_BARS), strict=True):
+        try:
+            features = compute_matrix(*bars.ohlcv.T)
+        except Exception as exc:  # e.g. a TA-Lib error on degenerate bars: this symbol fails, the batch goes on
+            log.exception("feature computation failed for %s", outcome.symbol)
+            outcome.mode, outcome.error = "failed", f"{type(exc).__name__}: {exc}".strip()
+            continue
+        first = 0
+        if outcome.since is not None:
+            since_us = pd.DatetimeIndex([outcome.since]).as_unit("us").asi8[0]
+            first = int(np.searchsorted(bars.stamps_us, since_us))
+        outcome.stamps_us = np.ascontiguousarray(bars.stamps_us[first:])
+        outcome.bars = np.ascontiguousarray(bars.ohlcv[first:])
+        outcome.features = np.ascontiguousarray(features[first:])
+    return outcomes
+
+
+def write_outcomes(engine: Engine, task: BatchTask, outcomes: list[SymbolOutcome]) -> None:
+    """Replace the computed rows and record the new build state, all in one transaction.
+
+    A failed symbol keeps its old rows and state; the others of the batch are written.
+    """
+    plans = {p.symbol: p for p in task.plans}
+    done = [o for o in outcomes if o.mode != "failed"]
+    computed = [o for o in done if o.stamps_us is not None]
+    with engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            # Derived data, rebuilt on demand: not waiting for the WAL flush at each commit is safe
+            # (a crash loses at most the last few batches' rows, never consistency) and saves an fsync.
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        outcome.rows_deleted = store.delete_rows(conn, task.symbol, task.interval, task.version, outcome.since)
-        outcome.rows_written = store.write_rows(
-            conn,
-            symbol=task.symbol,
-            interval=task.interval,
-            source=task.source,
-            version=task.version,
-            timestamps=outcome.timestamps,
-            bars=outcome.bars,
-            features=outcome.features,
+            # These writes keep feature_build_state's counts themselves: the table's trigger need not mark them stale.
+            conn.exec_driver_sql("SET LOCAL workstation.feature_builder = 'on'")
+        removed = bulk.delete_batch(conn, task.interval, task.version, {o.symbol: o.since for o in computed})
+        bodies: list[bytes] = []
+        for o in computed:
+            assert o.stamps_us is not None and o.bars is not None and o.features is not None
+            values = np.hstack([o.bars, o.features])
+            if postgres:
+                bodies.append(encode_rows((o.symbol, task.interval), o.stamps_us, (o.source,), values, (task.version,)))
+            else:
+                stamps = pd.DatetimeIndex(pd.to_datetime(o.stamps_us, unit="us", utc=True))
+                store.insert_rows_sqlite(conn, o.symbol, task.interval, o.source, task.version, stamps, values)
+        if bodies:
+            bulk.copy_rows(conn, bodies)
+        save_states(conn, task.interval, task.version, [_new_state(plans[o.symbol], o, removed) for o in done])
+    for o in computed:
+        o.stamps_us = o.bars = o.features = None
+
+
+def _new_state(plan: SymbolPlan, outcome: SymbolOutcome, removed: dict[str, tuple[int, int, int]]) -> dict[str, Any]:
+    gone = removed.get(outcome.symbol, (0, 0, 0))
+    outcome.rows_deleted = gone[0]
+    written = (0, 0, 0)
+    if outcome.features is not None:
+        f = outcome.features
+        outcome.rows_written = len(f)
+        written = (
+            len(f),
+            int(np.count_nonzero(~np.isnan(f[:, RSI_COLUMN]))),
+            int(np.count_nonzero(~np.isnan(f[:, MA_COLUMN]))),
         )
-    outcome.timestamps = outcome.bars = outcome.features = None
+    total, rsi, ma = written
+    if outcome.mode != "full":  # a full build deleted every old row: only what it wrote remains
+        assert plan.previous is not None
+        p = plan.previous
+        before = (p.total_records, p.rsi_records, p.ma_records)
+        total, rsi, ma = (b - g + w for b, g, w in zip(before, gone, written, strict=True))
+    return {
+        "symbol": plan.symbol,
+        "source": plan.source,
+        "built_through": plan.through,
+        "bar_count": plan.bar_count,
+        "bar_checksum": plan.checksum,
+        "total_records": total,
+        "rsi_records": rsi,
+        "ma_records": ma,
+    }
