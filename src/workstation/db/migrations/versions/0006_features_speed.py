@@ -1,7 +1,7 @@
 """feature build state: per-series fingerprint for fast incremental builds; dashboard summary from it
 
 Revision ID: 0006_features_speed
-Revises: 0002_features
+Revises: 0007_market_speed
 Create Date: 2026-11-26
 
 feature_build_state holds, per (symbol, interval, feature_version), the bar source, the last bar
@@ -24,7 +24,7 @@ from workstation.db.sqlfiles import apply_sql
 from workstation.db.types import UTCDateTime
 
 revision: str = "0006_features_speed"
-down_revision: str | Sequence[str] | None = "0002_features"
+down_revision: str | Sequence[str] | None = "0007_market_speed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
