@@ -25,11 +25,13 @@ from workstation.gui.broker_status import BrokerStatusWidget
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
+from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
+from workstation.gui.panels.models import ModelPanel
 from workstation.gui.registry import PanelRegistry, default_registry
 from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(
             self._action("app.export", "Export focused table to CSV…", "Ctrl+E", "General", self.export_focused_table)
         )
+        file_menu.addAction(self._action("app.report", "Export report…", (), "General", self.open_report_dialog))
         file_menu.addSeparator()
         file_menu.addAction(self._action("data.demo", "Load demo universe", (), "Data", self.onboarding.load_demo))
         file_menu.addAction(self._action("data.csv", "Import CSV…", (), "Data", self.onboarding.import_csv))
@@ -265,6 +268,15 @@ class MainWindow(QMainWindow):
             return None
         self.notifications.show_message("info", f"Exported {rows} rows to {path}")
         return rows
+
+    def open_report_dialog(self) -> ReportDialog:
+        """File → Export report…; the model report defaults to the model selected in the model panel."""
+        dock = self.docks.get("modelPanel")
+        panel = dock.widget() if dock is not None else None
+        model_id = panel.selected_model_id() if isinstance(panel, ModelPanel) else None
+        dialog = ReportDialog(self.context, model_id=model_id, parent=self)
+        dialog.open()
+        return dialog
 
     def open_palette(self) -> CommandPalette:
         palette = CommandPalette(self.shortcuts, self.context.symbols, self.context.set_symbol, self)
