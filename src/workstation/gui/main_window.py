@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
         self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        # Two docks side by side under the first dock of an area (models | blotter under the chart).
+        self._second_rows: dict[Qt.DockWidgetArea, tuple[QDockWidget, QDockWidget]] = {}
         self._sized = False
         self._layout_restored = False
         self.notifications = NotificationArea(self)
@@ -131,8 +133,12 @@ class MainWindow(QMainWindow):
             widget = spec.factory(self.context)
             dock.setWidget(widget)
             target = self.docks.get(spec.tab_with) if spec.tab_with else None
+            neighbour = self.docks.get(spec.beside) if spec.beside else None
             if target is not None:
                 self.tabifyDockWidget(target, dock)
+            elif neighbour is not None:
+                self.splitDockWidget(neighbour, dock, Qt.Orientation.Horizontal)
+                self._second_rows.setdefault(spec.area, (neighbour, dock))
             else:
                 self.addDockWidget(spec.area, dock)
                 first_in_area.setdefault(spec.area, dock)
@@ -161,9 +167,13 @@ class MainWindow(QMainWindow):
         if left is not None and right is not None:
             self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
         if bottom is not None and (left is not None or right is not None):
-            top = [d for d in (left, right) if d is not None]
-            sizes = [int(height * 0.62)] * len(top) + [int(height * 0.3)]
-            self.resizeDocks([*top, bottom], sizes, Qt.Orientation.Vertical)
+            # Only the strip's own height: the columns above share the rest among their stacked docks
+            # (asking the watchlist for 62 % would push the ticket below it into the log monitor's room).
+            self.resizeDocks([bottom], [int(height * 0.3)], Qt.Orientation.Vertical)
+        row = self._second_rows.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        if right is not None and row is not None:  # the chart keeps most of the height over the row below it
+            self.resizeDocks([right, row[0]], [int(height * 0.36), int(height * 0.26)], Qt.Orientation.Vertical)
+            self.resizeDocks(list(row), [int(width * 0.36), int(width * 0.35)], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()

@@ -28,5 +28,12 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
         PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=40)
     )
     registry.register(
-        PanelSpec("blotterPanel", "Blotter", BlotterPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=50)
+        PanelSpec(
+            "blotterPanel",
+            "Blotter",
+            BlotterPanel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            order=50,
+            beside="modelPanel",
+        )
     )

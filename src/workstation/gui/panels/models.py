@@ -99,8 +99,9 @@ class ModelPanel(QWidget):
         splitter = named(QSplitter(Qt.Orientation.Vertical), "modelSplitter")
         splitter.addWidget(self.models)
         splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)  # a handful of models; the predictions and importances get the room
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([200, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -188,7 +189,7 @@ class ModelPanel(QWidget):
             self.importance_model.set_records([])
             return
         self.metrics_model.set_records(metric_rows(row))
-        self.tabs.setTabText(2, f"Feature importance · {row.model_id}")
+        self.importances.setToolTip(f"Permutation importance of {row.model_id} on its last held-out fold (top 30)")
         engine, model_id = self._context.engine, row.model_id
 
         def loaded(rows: Any, error: str | None) -> None:
@@ -212,7 +213,8 @@ class ModelPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not self.models_model.records():
+        # Before the window announced a ready database (databaseChanged), there may be no schema yet.
+        if self._generation > 0 and not self.models_model.records():
             self.reload()
 
     # -- actions ------------------------------------------------------------------------------------------
