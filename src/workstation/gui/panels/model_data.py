@@ -144,10 +144,10 @@ def _status_color(row: ModelRow) -> str | None:
 MODEL_COLUMNS: list[Column[ModelRow]] = [
     Column("Model", lambda r: r.model_id, tooltip=lambda r: r.info.name),
     Column("Status", lambda r: r.info.status, color=_status_color),
+    Column("Beats baseline", lambda r: r.beats_text, color=lambda r: r.beats_color, tooltip=lambda r: r.tooltip()),
     # Text that starts with the primary metric (accuracy / MAE), so sorting by it sorts by that metric.
     Column("Held-out", lambda r: r.summary(r.held_out), tooltip=lambda r: r.tooltip()),
     Column("Baseline", lambda r: r.summary(r.baseline), tooltip=lambda r: r.info.metrics.get("baseline_kind")),
-    Column("Beats baseline", lambda r: r.beats_text, color=lambda r: r.beats_color, tooltip=lambda r: r.tooltip()),
     Column("Type", lambda r: _type_name(r.info)),
     Column("Target", lambda r: r.info.target),
     Column("Horizon", lambda r: r.info.parameters.get("horizon"), numeric=True),
