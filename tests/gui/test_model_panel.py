@@ -172,3 +172,29 @@ def test_lstm_without_torch_says_what_to_install(
     assert dialog.train_button.isEnabled() and dialog.hint.text() == ""
     dialog.reject()
     QApplication.processEvents()
+
+
+def test_volatility_rows_compare_errors_with_persistence() -> None:
+    """Lower-is-better metrics: MAE/RMSE below the persistence baseline count as beating it."""
+    from datetime import UTC, datetime
+
+    from workstation.gui.panels.model_data import ModelRow, metric_rows
+    from workstation.ml.metrics import beats_baseline
+    from workstation.ml.registry import ModelInfo
+
+    held_out = {"mae": 0.004, "rmse": 0.006, "r2": 0.12}
+    baseline = {"mae": 0.005, "rmse": 0.0055, "r2": 0.05}
+    moment = datetime(2024, 1, 2, tzinfo=UTC)
+    info = ModelInfo(
+        "rf_volatility_1d_v1", "vol", "1", "RandomForest", "active",
+        {"target": "volatility", "interval": "1d", "horizon": 5, "symbols": ["AAPL"]},
+        {"held_out": held_out, "baseline": baseline, "baseline_kind": "persistence",
+         "beats_baseline": beats_baseline(held_out, baseline)},
+        None, None, moment, moment,
+    )  # fmt: skip
+    row = ModelRow.of(info)
+    assert row.summary(row.held_out) == "MAE 0.004 · RMSE 0.006 · R² 0.120"
+    assert row.beats == (2, 3) and row.beats_text == "~ partly (2/3)"
+    verdicts = {m.metric: m.better for m in metric_rows(row)}
+    assert verdicts == {"MAE": True, "RMSE": False, "R²": True}
+    assert "persistence" in row.tooltip()

@@ -111,3 +111,17 @@ def test_export_dialog_checks_its_inputs(window_factory: Any, sqlite_url: str, q
     assert "No stored backtest" in dialog.message.text()
     assert dialog.output.text().endswith(".html") and "backtest-report" in dialog.output.text()
     dialog.reject()
+
+
+def test_models_report_defaults_to_the_model_selected_in_the_panel(
+    window_factory: Any, sqlite_url: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = window_factory(sqlite_url)
+    panel = window.docks["modelPanel"].widget()
+    monkeypatch.setattr(panel, "selected_model_id", lambda: "rf_direction_1d_v7")
+    dialog = _dialog(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.calls.pending(), timeout=10_000)
+    dialog.kind.setCurrentText("models")
+    assert dialog.model_id.currentText() == "rf_direction_1d_v7"
+    assert dialog.request()["model_id"] == "rf_direction_1d_v7"
+    dialog.reject()
