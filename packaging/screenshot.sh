@@ -20,4 +20,4 @@ fi
 
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export QT_QPA_PLATFORM=xcb
-exec xvfb-run -a -s "-screen 0 1920x1080x24" python3 tests/gui/screenshot.py "$out" "$@"
+exec xvfb-run -a -s "-screen 0 1920x1200x24" python3 tests/gui/screenshot.py "$out" "$@"

@@ -25,11 +25,13 @@ from workstation.gui.broker_status import BrokerStatusWidget
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.command_palette import CommandPalette
+from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
+from workstation.gui.panels.models import ModelPanel
 from workstation.gui.registry import PanelRegistry, default_registry
 from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
         self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+        # Two docks side by side under the first dock of an area (models | blotter under the chart).
+        self._second_rows: dict[Qt.DockWidgetArea, tuple[QDockWidget, QDockWidget]] = {}
         self._sized = False
         self._layout_restored = False
         self.notifications = NotificationArea(self)
@@ -100,6 +104,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(
             self._action("app.export", "Export focused table to CSV…", "Ctrl+E", "General", self.export_focused_table)
         )
+        file_menu.addAction(self._action("app.report", "Export report…", (), "General", self.open_report_dialog))
         file_menu.addSeparator()
         file_menu.addAction(self._action("data.demo", "Load demo universe", (), "Data", self.onboarding.load_demo))
         file_menu.addAction(self._action("data.csv", "Import CSV…", (), "Data", self.onboarding.import_csv))
@@ -128,8 +133,12 @@ class MainWindow(QMainWindow):
             widget = spec.factory(self.context)
             dock.setWidget(widget)
             target = self.docks.get(spec.tab_with) if spec.tab_with else None
+            neighbour = self.docks.get(spec.beside) if spec.beside else None
             if target is not None:
                 self.tabifyDockWidget(target, dock)
+            elif neighbour is not None:
+                self.splitDockWidget(neighbour, dock, Qt.Orientation.Horizontal)
+                self._second_rows.setdefault(spec.area, (neighbour, dock))
             else:
                 self.addDockWidget(spec.area, dock)
                 first_in_area.setdefault(spec.area, dock)
@@ -158,9 +167,13 @@ class MainWindow(QMainWindow):
         if left is not None and right is not None:
             self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
         if bottom is not None and (left is not None or right is not None):
-            top = [d for d in (left, right) if d is not None]
-            sizes = [int(height * 0.62)] * len(top) + [int(height * 0.3)]
-            self.resizeDocks([*top, bottom], sizes, Qt.Orientation.Vertical)
+            # Only the strip's own height: the columns above share the rest among their stacked docks
+            # (asking the watchlist for 62 % would push the ticket below it into the log monitor's room).
+            self.resizeDocks([bottom], [int(height * 0.3)], Qt.Orientation.Vertical)
+        row = self._second_rows.get(Qt.DockWidgetArea.RightDockWidgetArea)
+        if right is not None and row is not None:  # the chart keeps most of the height over the row below it
+            self.resizeDocks([right, row[0]], [int(height * 0.36), int(height * 0.26)], Qt.Orientation.Vertical)
+            self.resizeDocks(list(row), [int(width * 0.36), int(width * 0.35)], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -265,6 +278,15 @@ class MainWindow(QMainWindow):
             return None
         self.notifications.show_message("info", f"Exported {rows} rows to {path}")
         return rows
+
+    def open_report_dialog(self) -> ReportDialog:
+        """File → Export report…; the model report defaults to the model selected in the model panel."""
+        dock = self.docks.get("modelPanel")
+        panel = dock.widget() if dock is not None else None
+        model_id = panel.selected_model_id() if isinstance(panel, ModelPanel) else None
+        dialog = ReportDialog(self.context, model_id=model_id, parent=self)
+        dialog.open()
+        return dialog
 
     def open_palette(self) -> CommandPalette:
         palette = CommandPalette(self.shortcuts, self.context.symbols, self.context.set_symbol, self)

@@ -2,7 +2,8 @@
 
 A panel module registers a ``PanelSpec``; the main window builds one QDockWidget per spec, in
 ``order``, with the spec's objectName (part of the interface: layouts are saved under it and tests
-find panels by it). Ctrl+<slot> focuses the panel; ``tab_with`` stacks it as a tab on another dock.
+find panels by it). Ctrl+<slot> focuses the panel; ``tab_with`` stacks it as a tab on another dock,
+``beside`` places it to the right of another dock.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class PanelSpec:
     area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     order: int = 100
     tab_with: str | None = None
+    beside: str | None = None  # split side by side with this (already built) dock instead of stacking below it
 
     @property
     def slot(self) -> int | None:

@@ -12,6 +12,7 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     from workstation.gui.panels.blotter import BlotterPanel
     from workstation.gui.panels.chart import ChartPanel
     from workstation.gui.panels.log_monitor import LogMonitorPanel
+    from workstation.gui.panels.models import ModelPanel
     from workstation.gui.panels.ticket import OrderTicketPanel
     from workstation.gui.panels.watchlist import WatchlistPanel
 
@@ -19,6 +20,7 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
         PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=10)
     )
     registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=20))
+    registry.register(PanelSpec("modelPanel", "Models", ModelPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=30))
     registry.register(
         PanelSpec("logMonitorPanel", "Log monitor", LogMonitorPanel, Qt.DockWidgetArea.BottomDockWidgetArea, order=60)
     )
@@ -26,5 +28,12 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
         PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=40)
     )
     registry.register(
-        PanelSpec("blotterPanel", "Blotter", BlotterPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=50)
+        PanelSpec(
+            "blotterPanel",
+            "Blotter",
+            BlotterPanel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            order=50,
+            beside="modelPanel",
+        )
     )
