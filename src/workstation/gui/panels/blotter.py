@@ -109,6 +109,7 @@ class BlotterPanel(QWidget):
         self.resume_button.clicked.connect(lambda: self._context.perform("blotter/resume", self.resume))
         self.resume_button.hide()
         self.status = named(QLabel(""), "blotterStatus")
+        self.status.setWordWrap(True)  # a long message must never widen the window
         top = QHBoxLayout()
         for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button, self.resume_button):
             top.addWidget(widget)
@@ -205,7 +206,10 @@ class BlotterPanel(QWidget):
             self._again = False
             self.poll(force=True)
         if error is not None:
-            self.status.setText(f"Blotter not updated: {error}")
+            # One short line (a driver error can be a page of SQL); the whole text is in the tooltip.
+            first = (error.strip().splitlines() or [""])[0]
+            self.status.setText(f"Blotter not updated: {first[:117] + '…' if len(first) > 120 else first}")
+            self.status.setToolTip(error)
             return
         if snapshot is None:  # read from a feed that was replaced meanwhile
             self.poll(force=True)
