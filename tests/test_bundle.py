@@ -60,3 +60,14 @@ def test_bundle_cli_runs_without_the_project_environment(bundle: Path, tmp_path:
     assert (tmp_path / "data" / "workstation.db").exists()
     assert (bundle / "workstation.desktop").exists()
     assert (bundle / "workstation.png").exists()
+
+
+def test_bundle_window_starts_and_quits_headless(bundle: Path, tmp_path: Path) -> None:
+    env = {**_clean_env(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    started = subprocess.run(
+        [str(bundle / "workstation-gui"), "--quit-after", "3"], env=env, cwd=tmp_path, capture_output=True,
+        text=True, timeout=180,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert (tmp_path / "data" / "workstation.db").exists()  # the window created its database
+    assert (tmp_path / "data" / "gui.ini").exists()  # …and saved its layout on the way out

@@ -301,3 +301,17 @@ def test_interval_switch_and_markers(window_factory: Any, filled_url: str, qtbot
     qtbot.waitUntil(lambda: "1h · 50 bars" in chart.title.text(), timeout=10_000)
     assert chart.view.marker_count() == 1
     assert chart.view._markers[0].data[0]["data"].startswith("m: direction 1")
+
+
+def test_gui_command_starts_and_quits_headless(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "WORKSTATION_DATA_DIR": str(tmp_path)}
+    started = subprocess.run(
+        [sys.executable, "-m", "workstation", "gui", "--quit-after", "2"], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert (tmp_path / "gui.ini").exists()

@@ -9,13 +9,20 @@ from workstation.errors import ConfigurationError
 
 
 @click.command("gui")
-def command() -> None:
+@click.option(
+    "--quit-after",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="Close the window after SECONDS: a start-up check for installers and CI.",
+)
+def command(quit_after: float | None) -> None:
     """Open the workstation window on the configured database."""
     try:
         from workstation.gui.app import run_gui
     except ImportError as exc:  # e.g. a server install without Qt's system libraries
         raise ConfigurationError(f"the window cannot start: {exc}") from None
     ctx = app_context()
-    code = run_gui(ctx.settings.database_url, option_url=ctx.database_url_option)
+    code = run_gui(ctx.settings.database_url, option_url=ctx.database_url_option, quit_after=quit_after)
     if code:
         raise click.exceptions.Exit(code)

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from sqlalchemy.engine import URL
 
@@ -72,11 +72,13 @@ def build_window(
     return window, reporter
 
 
-def run_gui(database_url: URL, *, option_url: str | None = None) -> int:
+def run_gui(database_url: URL, *, option_url: str | None = None, quit_after: float | None = None) -> int:
     app = ensure_application()
     window, reporter = build_window(database_url, option_url=option_url)
     reporter.install()
     window.show()
+    if quit_after is not None:
+        QTimer.singleShot(int(quit_after * 1000), window.close)
     try:
         return int(app.exec())
     finally:
