@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Select, select
 
 from workstation.db.trading import Fill as FillRow
 from workstation.db.trading import Order as OrderRow
-from workstation.trading.domain import Fill, Order, plain
+from workstation.trading.domain import Fill, Order
+from workstation.trading.repository import fill_from_row, order_from_row
 
 _PARTITION = 100
 # Writers commit out of order (a fill id taken before another commits after it) and clocks differ a
@@ -33,30 +33,6 @@ def _rows(engine: Engine, query: Select[Any]) -> Iterator[Any]:
             yield from chunk
 
 
-def _order(row: Any) -> Order:
-    return Order(
-        order_id=row.order_id,
-        symbol=row.symbol,
-        side=row.side,
-        quantity=plain(Decimal(row.quantity)),
-        order_type=row.order_type,
-        limit_price=row.price,
-        time_in_force=row.time_in_force,
-        broker=row.broker,
-        status=row.status,
-        filled_quantity=plain(Decimal(row.filled_quantity)),
-        average_fill_price=row.average_fill_price,
-        broker_order_id=row.broker_order_id,
-        status_reason=row.status_reason,
-        strategy=row.strategy,
-        model_id=row.model_id,
-        correlation_id=row.correlation_id,
-        created_at=row.created_at,
-        submitted_at=row.submitted_at,
-        updated_at=row.updated_at,
-    )
-
-
 def read_fills(engine: Engine, broker: str | None = None, *, after_id: int = 0) -> list[tuple[int, str, Fill]]:
     """(row id, broker, fill) for fills with a row id above ``after_id``, oldest first."""
     query = (
@@ -69,16 +45,7 @@ def read_fills(engine: Engine, broker: str | None = None, *, after_id: int = 0) 
         query = query.where(OrderRow.broker == broker)
     found = []
     for row in _rows(engine, query):
-        fill = Fill(
-            fill_id=row.fill_id,
-            order_id=row.order_id,
-            symbol=row.symbol,
-            side=row.side,
-            quantity=plain(Decimal(row.quantity)),
-            price=row.price,
-            commission=row.commission,
-            timestamp=row.timestamp,
-        )
+        fill = fill_from_row(row, row.side)
         found.append((int(row.id), str(row.broker), fill))
     return found
 
@@ -115,7 +82,7 @@ class OrderFeed:
             cached = self.orders.get(row.order_id)
             if cached is not None and cached.updated_at == row.updated_at:
                 continue  # re-read only because of the look-back: unchanged
-            order = _order(row)
+            order = order_from_row(row)
             if self.orders.get(order.order_id) != order:
                 self.orders[order.order_id] = order
                 changed = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
@@ -90,13 +90,14 @@ class MemoryOrderStore:
         return fill_id in self._fills
 
 
-def _order_from_row(row: OrderRow) -> Order:
+def order_from_row(row: Any) -> Order:
+    """An Order from an orders row (an ORM object or a Core row with the same columns)."""
     return Order(
         order_id=row.order_id,
         symbol=row.symbol,
-        side=row.side,  # type: ignore[arg-type]
+        side=row.side,
         quantity=plain(Decimal(row.quantity)),
-        order_type=row.order_type,  # type: ignore[arg-type]
+        order_type=row.order_type,
         limit_price=row.price,
         time_in_force=row.time_in_force,
         broker=row.broker,
@@ -114,12 +115,13 @@ def _order_from_row(row: OrderRow) -> Order:
     )
 
 
-def _fill_from_row(row: FillRow, side: str) -> Fill:
+def fill_from_row(row: Any, side: str) -> Fill:
+    """A Fill from a fills row; the side comes from its order."""
     return Fill(
         fill_id=row.fill_id,
         order_id=row.order_id,
         symbol=row.symbol,
-        side=side,  # type: ignore[arg-type]
+        side=side,  # type: ignore[arg-type]  # the orders CHECK constraint guarantees buy|sell
         quantity=plain(Decimal(row.quantity)),
         price=row.price,
         commission=row.commission,
@@ -243,7 +245,7 @@ class SqlOrderStore:
     def get_order(self, order_id: str) -> Order | None:
         with Session(self.engine) as session:
             row = session.scalars(select(OrderRow).where(OrderRow.order_id == order_id)).one_or_none()
-            return _order_from_row(row) if row is not None else None
+            return order_from_row(row) if row is not None else None
 
     def open_orders(self, broker: str | None = None) -> list[Order]:
         return self.orders(broker=broker, open_only=True)
@@ -258,7 +260,7 @@ class SqlOrderStore:
         if limit:
             query = query.limit(limit)
         with Session(self.engine) as session:
-            return [_order_from_row(r) for r in reversed(session.scalars(query).all())]
+            return [order_from_row(r) for r in reversed(session.scalars(query).all())]
 
     def fills(self, *, broker: str | None = None, order_id: str | None = None) -> list[Fill]:
         query = select(FillRow, OrderRow.side).join(OrderRow, OrderRow.order_id == FillRow.order_id)
@@ -268,7 +270,7 @@ class SqlOrderStore:
             query = query.where(FillRow.order_id == order_id)
         query = query.order_by(FillRow.timestamp, FillRow.id)
         with Session(self.engine) as session:
-            return [_fill_from_row(row, side) for row, side in session.execute(query).all()]
+            return [fill_from_row(row, side) for row, side in session.execute(query).all()]
 
     def has_fill(self, fill_id: str) -> bool:
         with Session(self.engine) as session:
