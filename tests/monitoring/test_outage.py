@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -55,9 +56,18 @@ def _assert_exactly_once_in_order(engine: Engine, total: int) -> None:
     assert got == [f"row {i:05d}" for i in range(total)]
 
 
-def test_sqlite_outage_loses_nothing_and_replays_once(db_url: str, install: Install, log: logging.Logger) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the PostgreSQL outage is simulated with a proxy below")
+@pytest.fixture
+def sqlite_db_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """SQLite only: the PostgreSQL outage is simulated with a proxy further down."""
+    path = tmp_path / "outage.db"
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def test_sqlite_outage_loses_nothing_and_replays_once(
+    sqlite_db_url: str, install: Install, log: logging.Logger
+) -> None:
+    db_url = sqlite_db_url
     engine = create_db_engine(db_url)
     handle = install(engine)
     _produce(log, 0, 500)
