@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from workstation.db.pgbinary import HEADER, PG_EPOCH_US, TRAILER
 from workstation.features.spec import FloatArray
 
-HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-TRAILER = struct.pack(">h", -1)
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+__all__ = ["HEADER", "PG_EPOCH_US", "TRAILER", "encode_rows"]
 
 
 def _text_field(value: str) -> bytes:

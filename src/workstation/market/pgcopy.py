@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workstation.db.pgbinary import HEADER, PG_EPOCH_US, TRAILER
+
 COPY_COLUMNS = ("symbol", "interval", "timestamp", "open", "high", "low", "close", "volume", "source")
 PRICES = ("open", "high", "low", "close")
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + np.array([0, 0], dtype=">i4").tobytes()
-_TRAILER = np.array([-1], dtype=">i2").tobytes()
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in microseconds since 1970
 MICROS = 1_000_000  # NUMERIC(18,6): a price is a whole number of millionths
 _NUMERIC_DIGITS = 5
 _NUMERIC_LEN = 8 + 2 * _NUMERIC_DIGITS
@@ -86,7 +85,7 @@ def encode_copy_binary(bars: pd.DataFrame) -> bytes:
     head = np.array([_NUMERIC_DIGITS, 2, 0, 6], dtype=">i2")  # ndigits, weight, sign, dscale
     # Rows are grouped by the byte lengths of their three text fields; each group has one row size.
     classes = pd.DataFrame(row_lengths).groupby(["symbol", "interval", "source"], sort=False).indices
-    parts = [_HEADER]
+    parts = [HEADER]
     for lengths_key, where in classes.items():
         l_sym, l_ivl, l_src = (int(n) for n in lengths_key)  # type: ignore[attr-defined]
         rows = np.empty(len(where), dtype=_row_dtype(l_sym, l_ivl, l_src))
@@ -105,7 +104,7 @@ def encode_copy_binary(bars: pd.DataFrame) -> bytes:
         rows["l_volume"] = 8
         rows["volume"] = volume[where]
         parts.append(rows.tobytes())
-    parts.append(_TRAILER)
+    parts.append(TRAILER)
     return b"".join(parts)
 
 
