@@ -343,6 +343,11 @@ class OrderManager:
     def position_quantity(self, symbol: str) -> Decimal:
         return self.book.quantity(symbol)
 
+    def risk_snapshot(self, request: OrderRequest) -> RiskSnapshot:
+        """The inputs the risk rules would see for ``request`` now (for a preview that places nothing)."""
+        with self._lock:
+            return self._snapshot(request, self.clock())
+
     # ------------------------------------------------------------------ internals
     def _snapshot(self, request: OrderRequest, now: datetime) -> RiskSnapshot:
         assert self.risk is not None

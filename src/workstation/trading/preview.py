@@ -87,8 +87,7 @@ def preview_order(session: TradingSession, request: OrderRequest, *, account: Ac
         risk = copy.deepcopy(manager.risk)
         # The manager's own account snapshot (position, open orders, exposure, day P&L) so the preview
         # and the real check can never disagree about the inputs.
-        with manager._lock:
-            snapshot = manager._snapshot(request, manager.clock())
+        snapshot = manager.risk_snapshot(request)
         verdict = risk.check(request, snapshot)
         if verdict is not None:
             rule, reason = verdict.rule, verdict.reason
