@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,33 +77,12 @@ def available_choices() -> list[BrokerChoice]:
     return choices
 
 
-def alpaca_credentials(live: bool) -> trading_credentials.AlpacaCredentials:
-    """The session's own loader first (environment, its keyring entry); else the settings dialog's keys."""
-    try:
-        return trading_credentials.load_credentials(live=live)
-    except ConfigurationError as first:
-        saved = _settings_credentials()
-        if saved is None:
-            raise first from None
-        key, secret, paper = saved
-        if paper == live:
-            wanted, have = ("live", "paper") if live else ("paper", "live")
-            raise ConfigurationError(f"the saved Alpaca keys are for {have} trading, not {wanted}") from None
-        base_url = os.environ.get(trading_credentials.BASE_URL_ENV) or None
-        stream_url = os.environ.get(trading_credentials.STREAM_URL_ENV) or (
-            trading_credentials.derive_stream_url(base_url) if base_url else None
-        )
-        if base_url:
-            base_url = base_url.rstrip("/").removesuffix("/v2")
-        return trading_credentials.AlpacaCredentials(key, secret, not live, base_url, stream_url)
-
-
 def open_broker_session(context_engine: Any, choice: BrokerChoice) -> TradingSession:
     if choice.broker == "paper":
         return open_session(context_engine, "paper")
     from workstation.trading.brokers.alpaca import AlpacaBroker
 
-    broker = AlpacaBroker(alpaca_credentials(choice.live))
+    broker = AlpacaBroker(trading_credentials.load_credentials(live=choice.live))
     session = open_session(context_engine, "alpaca", live=choice.live, broker=broker)
     try:  # fills arrive on the trade_updates stream; without it they show at the next reconciliation
         broker.start_stream()
