@@ -21,9 +21,12 @@ def _ensure_gui_application() -> object:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
+    # A QApplication (not the lighter QGuiApplication): Qt allows one application object per
+    # process, and a process that renders a report may open widgets later (tests, the window).
     app = QGuiApplication.instance()
-    return app if app is not None else QGuiApplication([])
+    return app if app is not None else QApplication([])
 
 
 def write_pdf(document: ReportDocument, path: Path) -> Path:
