@@ -8,12 +8,16 @@ a 1,000-symbol backtest take minutes instead of seconds). Both honour the same c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+import psycopg
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workstation.db.logs import TradingEvent
@@ -129,18 +133,37 @@ def fill_from_row(row: Any, side: str) -> Fill:
     )
 
 
-def _paper_commit_mode(conn: Connection, order: Order) -> None:
-    """Paper orders on PostgreSQL commit without waiting for the WAL flush to disk.
+@contextmanager
+def _order_transaction(engine: Engine, order: Order) -> Iterator[Connection]:
+    """One transaction for an order's state change: pipelined on PostgreSQL and, for paper orders,
+    committed asynchronously.
 
-    The "persist the client order id before sending" rule protects against the *application*
-    dying: the committed row is in the server either way. What an asynchronous commit gives up is
-    the last ~200 ms of commits if the *database server* loses power — and for the paper broker,
-    whose whole state (orders, fills, account) lives in this same database, that loss is
-    consistent: the simulated order and its simulated fills vanish together. Orders to a real
-    broker keep the synchronous flush, because there the broker holds state we must not forget.
+    Pipelining sends BEGIN and the writes without waiting for each reply, so a state change costs
+    one round trip to the server instead of one per statement (this is the signal-to-order path).
+
+    Asynchronous commit: the "persist the client order id before sending" rule protects against
+    the *application* dying; the committed row is in the server either way. What an asynchronous
+    commit gives up is the last ~200 ms of commits if the *database server* loses power — and for
+    the paper broker, whose whole state (orders, fills, account) lives in this same database, that
+    loss is consistent: the simulated order and its simulated fills vanish together. Orders to a
+    real broker keep the synchronous flush, because there the broker holds state we must not forget.
     """
-    if order.broker == "paper" and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        if conn.dialect.name != "postgresql" or not isinstance(driver, psycopg.Connection):
+            with conn.begin():
+                yield conn
+            return
+        # The COMMIT goes down the same pipeline (the transaction ends inside it).
+        with driver.pipeline(), conn.begin():
+            if order.broker == "paper":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            yield conn
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Any, key: str) -> Any:
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).inline()
 
 
 class SqlOrderStore:
@@ -153,10 +176,10 @@ class SqlOrderStore:
     # where every tenth of a millisecond counts.
     def create_order(self, order: Order, events: Sequence[TradingEventRecord]) -> None:
         now = utcnow()
-        with self.engine.begin() as conn:
-            _paper_commit_mode(conn, order)
+        with _order_transaction(self.engine, order) as conn:
+            # inline(): no RETURNING of the generated id, which a pipeline cannot hand back mid-way.
             conn.execute(
-                insert(OrderRow),
+                insert(OrderRow).inline(),
                 {
                     "order_id": order.order_id,
                     "symbol": order.symbol,
@@ -178,8 +201,7 @@ class SqlOrderStore:
             self._insert_events(conn, events)
 
     def save(self, order: Order, fills: Sequence[Fill], events: Sequence[TradingEventRecord]) -> None:
-        with self.engine.begin() as conn:
-            _paper_commit_mode(conn, order)
+        with _order_transaction(self.engine, order) as conn:
             conn.execute(
                 update(OrderRow)
                 .where(OrderRow.order_id == order.order_id)
@@ -194,24 +216,23 @@ class SqlOrderStore:
                 )
             )
             if fills:
-                ids = [f.fill_id for f in fills]
-                existing = set(conn.execute(select(FillRow.fill_id).where(FillRow.fill_id.in_(ids))).scalars())
-                rows = [
-                    {
-                        "fill_id": f.fill_id,
-                        "order_id": f.order_id,
-                        "symbol": f.symbol,
-                        "quantity": f.quantity,
-                        "price": f.price,
-                        "commission": f.commission,
-                        "timestamp": f.timestamp,
-                        "created_at": utcnow(),
-                    }
-                    for f in fills
-                    if f.fill_id not in existing
-                ]
-                if rows:
-                    conn.execute(insert(FillRow), rows)
+                # A fill reported twice (stream + reconciliation) is stored once: the fill_id is unique.
+                conn.execute(
+                    _insert_ignoring_duplicates(conn, FillRow.__table__, "fill_id"),
+                    [
+                        {
+                            "fill_id": f.fill_id,
+                            "order_id": f.order_id,
+                            "symbol": f.symbol,
+                            "quantity": f.quantity,
+                            "price": f.price,
+                            "commission": f.commission,
+                            "timestamp": f.timestamp,
+                            "created_at": utcnow(),
+                        }
+                        for f in fills
+                    ],
+                )
             self._insert_events(conn, events)
 
     @staticmethod
@@ -219,7 +240,7 @@ class SqlOrderStore:
         if not events:
             return
         conn.execute(
-            insert(TradingEvent),
+            insert(TradingEvent).inline(),
             [
                 {
                     "timestamp": e.timestamp,
