@@ -79,6 +79,7 @@ class OrderManager:
         max_submit_attempts: int = 3,
         retry_wait_seconds: float = 0.5,
         id_prefix: str = "ws",
+        id_factory: Callable[[], str] | None = None,
         load_history: bool = True,
     ) -> None:
         self.store = store
@@ -89,6 +90,8 @@ class OrderManager:
         self.max_submit_attempts = max_submit_attempts
         self.retry_wait_seconds = retry_wait_seconds
         self.id_prefix = id_prefix
+        # Live ids must be unique across restarts (uuid); a backtest's ids only within its own run.
+        self._new_id = id_factory or (lambda: new_client_order_id(id_prefix))
         self.book = PositionBook()
         self._lock = threading.RLock()
         self._open: dict[str, Order] = {}
@@ -133,7 +136,7 @@ class OrderManager:
                     )
                     raise RiskRejectedError(verdict.reason, verdict.rule)
             order = Order(
-                order_id=new_client_order_id(self.id_prefix),
+                order_id=self._new_id(),
                 symbol=symbol,
                 side=request.side,
                 quantity=request.quantity,

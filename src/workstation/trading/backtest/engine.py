@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import heapq
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ import pandas as pd
 
 from workstation.errors import WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
-from workstation.trading.backtest.metrics import Trade, compute_metrics, trades_from_fills
+from workstation.trading.backtest.metrics import Trade, compute_metrics, epoch_ns, trades_from_fills
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
 from workstation.trading.domain import ZERO, Fill, RiskRejectedError, to_price
 from workstation.trading.order_manager import OrderManager
@@ -101,7 +102,24 @@ def run_backtest(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> BacktestResult:
-    config = config or BacktestConfig()
+    # A backtest allocates many small objects (orders, fills, events, Decimals) that hold no cycles;
+    # the cyclic GC would rescan them again and again (10 % of a 1,000-symbol run), so it pauses.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_backtest(bars, strategy, config or BacktestConfig(), progress, cancel)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run_backtest(
+    bars: Mapping[str, pd.DataFrame],
+    strategy: Strategy,
+    config: BacktestConfig,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> BacktestResult:
     series = {s: BarSeries.from_frame(s, f) for s, f in bars.items() if len(f)}
     if not series:
         raise WorkstationError("no bars to backtest: the symbol has no stored bars in that range")
@@ -128,7 +146,7 @@ def run_backtest(
         clock=clock,
         crash_hook=lambda _point: None,
         load_history=False,
-        id_prefix="bt",
+        id_factory=_sequential_ids("bt"),
     )
     names = list(series)
     total_events = 0
@@ -143,17 +161,7 @@ def run_backtest(
             heap.append((int(feed.stamps[first_index]), k, first_index))
     heapq.heapify(heap)
     total_events = total_events or 1
-    # The loop allocates many small long-lived objects (orders, fills, events) that hold no cycles;
-    # the cyclic GC would rescan all of them again and again, so it pauses meanwhile.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        rejections = _run_events(
-            heap, names, feeds, strategy, manager, broker, clock_now, total_events, progress, cancel
-        )
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    rejections = _run_events(heap, names, feeds, strategy, manager, broker, clock_now, total_events, progress, cancel)
     progress(ProgressUpdate(total_events, total_events, "done"))
     fills = sorted(store.fills(), key=lambda f: (f.timestamp, f.symbol))
     last_close = {n: to_price(float(series[n].close[-1])) for n in names}
@@ -191,30 +199,40 @@ def equity_curve(series: Mapping[str, BarSeries], fills: list[Fill], cash: Decim
     stamps = timeline.asi8
     cash_flow = np.zeros(len(stamps))
     value = np.zeros(len(stamps))
-    by_symbol: dict[str, list[Fill]] = {}
-    for fill in fills:
-        by_symbol.setdefault(fill.symbol, []).append(fill)
-        at = np.searchsorted(stamps, int(pd.Timestamp(fill.timestamp).value))
-        signed = float(fill.quantity * fill.price)
-        cash_flow[at] += (-signed if fill.side == "buy" else signed) - float(fill.commission)
-    for name, s in series.items():
-        symbol_fills = by_symbol.get(name)
-        if not symbol_fills:
-            continue
-        delta = np.zeros(len(s))
-        local = s.index.asi8
-        for fill in symbol_fills:
-            at = np.searchsorted(local, int(pd.Timestamp(fill.timestamp).value))
-            delta[at] += float(fill.quantity) if fill.side == "buy" else -float(fill.quantity)
-        held = np.cumsum(delta) * s.close
-        if len(s) == len(stamps):
-            value += held
-        else:
-            value += pd.Series(held, index=s.index).reindex(timeline).ffill().fillna(0.0).to_numpy()
+    if fills:
+        fill_times = np.fromiter((epoch_ns(f.timestamp) for f in fills), dtype=np.int64, count=len(fills))
+        signed = np.fromiter(
+            (float(f.quantity) if f.side == "buy" else -float(f.quantity) for f in fills),
+            dtype=np.float64,
+            count=len(fills),
+        )
+        flows = np.fromiter(
+            ((-1.0 if f.side == "buy" else 1.0) * float(f.quantity * f.price) - float(f.commission) for f in fills),
+            dtype=np.float64,
+            count=len(fills),
+        )
+        np.add.at(cash_flow, np.searchsorted(stamps, fill_times), flows)
+        symbols = np.array([f.symbol for f in fills])
+        for name, s in series.items():
+            mine = symbols == name
+            if not mine.any():
+                continue
+            delta = np.zeros(len(s))
+            np.add.at(delta, np.searchsorted(s.index.asi8, fill_times[mine]), signed[mine])
+            held = np.cumsum(delta) * s.close
+            if len(s) == len(stamps):
+                value += held
+            else:
+                value += pd.Series(held, index=s.index).reindex(timeline).ffill().fillna(0.0).to_numpy()
     return pd.Series(float(cash) + np.cumsum(cash_flow) + value, index=timeline, name="equity")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _sequential_ids(prefix: str) -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"{prefix}-{next(counter):07d}"
 
 
 def _fast_price(value: float) -> Decimal:
@@ -223,28 +241,33 @@ def _fast_price(value: float) -> Decimal:
 
 
 class _Feed:
-    """One symbol's arrays plus where the loop is in its decision list."""
+    """One symbol's arrays plus where the loop is in its decision list.
 
-    __slots__ = ("close", "decisions", "high", "low", "open", "pointer", "series", "stamps", "volume")
+    The loop touches only a few bars per symbol (decisions and the bars after them), so prices are
+    read from the arrays on demand instead of converting whole columns to Python objects.
+    """
+
+    __slots__ = ("close", "decisions", "high", "length", "low", "open", "pointer", "series", "stamps", "volume")
 
     def __init__(self, series: BarSeries, decisions: np.ndarray) -> None:
         self.series = series
-        self.decisions = decisions.tolist()
+        self.decisions: list[int] = decisions.tolist()
         self.pointer = 0
         self.stamps = series.index.asi8
-        self.open, self.high, self.low = series.open.tolist(), series.high.tolist(), series.low.tolist()
-        self.close, self.volume = series.close.tolist(), series.volume.tolist()
+        self.open, self.high, self.low = series.open, series.high, series.low
+        self.close, self.volume = series.close, series.volume
+        self.length = len(series.close)
 
     def time(self, i: int) -> datetime:
         return _EPOCH + timedelta(microseconds=int(self.stamps[i]) // 1000)
 
-    def bar(self, i: int) -> Bar:
+    def bar(self, i: int, when: datetime) -> Bar:
         return Bar(
-            self.time(i),
-            _fast_price(self.open[i]),
-            _fast_price(self.high[i]),
-            _fast_price(self.low[i]),
-            _fast_price(self.close[i]),
+            when,
+            _fast_price(float(self.open[i])),
+            _fast_price(float(self.high[i])),
+            _fast_price(float(self.low[i])),
+            _fast_price(float(self.close[i])),
             Decimal(int(self.volume[i])),
         )
 
@@ -266,10 +289,12 @@ def _run_events(
     while heap:
         _, k, i = heapq.heappop(heap)
         name, feed = names[k], feeds[k]
-        clock_now[0] = feed.time(i)
+        now = clock_now[0] = feed.time(i)
+        bar: Bar | None = None
         working = broker.has_working(name)
         if working:
-            broker.on_bar(name, feed.bar(i))
+            bar = feed.bar(i, now)
+            broker.on_bar(name, bar)
             working = broker.has_working(name)
         decisions = feed.decisions
         if feed.pointer < len(decisions) and decisions[feed.pointer] == i:
@@ -277,7 +302,8 @@ def _run_events(
             done += 1
             if needs_equity and not working:
                 # Sizing by equity needs this symbol marked to this bar (others keep their latest mark).
-                broker.on_bar(name, feed.bar(i))
+                bar = bar or feed.bar(i, now)
+                broker.on_bar(name, bar)
             context = DecisionContext(
                 position=manager.book.quantity(name),
                 has_open_orders=working,
@@ -287,7 +313,7 @@ def _run_events(
             requests = strategy.decide(feed.series, i, context)
             if requests and not working:
                 # The broker prices (and checks buying power) against the bar the decision was made on.
-                broker.last_bars[name] = feed.bar(i)
+                broker.last_bars[name] = bar or feed.bar(i, now)
             for request in requests:
                 try:
                     manager.submit(request)
@@ -298,7 +324,7 @@ def _run_events(
                 progress(ProgressUpdate(done, total_events, name))
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-        length = len(feed.close)
+        length = feed.length
         upcoming = decisions[feed.pointer] if feed.pointer < len(decisions) else length
         if working and i + 1 < length:
             upcoming = min(upcoming, i + 1)

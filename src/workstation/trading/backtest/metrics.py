@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -13,6 +13,23 @@ import numpy as np
 import pandas as pd
 
 from workstation.trading.domain import ZERO, Fill, to_price
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_ns(when: datetime) -> int:
+    """Nanoseconds since the epoch of an aware datetime (comparable with stamps_ns)."""
+    return (when - _EPOCH) // _MICROSECOND * 1000
+
+
+_NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def stamps_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """The index as int64 nanoseconds since the epoch, whatever unit pandas keeps it in."""
+    factor = _NS_PER_UNIT[index.unit]
+    return index.asi8 if factor == 1 else index.asi8 * factor
 
 
 class _HasIndex(Protocol):
@@ -58,32 +75,42 @@ class Trade:
         }
 
 
+class _Trip:
+    """A round trip being built from fills (plain attributes: this runs for every backtest fill)."""
+
+    __slots__ = ("commission", "direction", "entry_qty", "entry_value", "exit_qty", "exit_value", "max", "qty", "start")
+
+    def __init__(self, start: datetime, direction: str) -> None:
+        self.start = start
+        self.direction = direction
+        self.qty = self.max = self.entry_value = self.entry_qty = ZERO
+        self.exit_value = self.exit_qty = self.commission = ZERO
+
+
 def trades_from_fills(
     fills: list[Fill], last_close: Mapping[str, Decimal], last_time: Mapping[str, datetime]
 ) -> list[Trade]:
     """Group fills into round trips; pnl is net of the commission of every fill in the trip."""
     trades: list[Trade] = []
-    state: dict[str, dict[str, Any]] = {}
+    state: dict[str, _Trip] = {}
     for fill in fills:
-        signed = fill.quantity if fill.side == "buy" else -fill.quantity
+        buy = fill.side == "buy"
         trip = state.get(fill.symbol)
         if trip is None:
-            trip = state[fill.symbol] = dict.fromkeys(
-                ("qty", "max", "entry_value", "entry_qty", "exit_value", "exit_qty", "commission"), ZERO
-            )
-            trip["start"] = fill.timestamp
-            trip["direction"] = "long" if signed > 0 else "short"
-        opening = (trip["direction"] == "long") == (signed > 0)
-        if opening:
-            trip["entry_value"] += fill.quantity * fill.price
-            trip["entry_qty"] += fill.quantity
+            trip = state[fill.symbol] = _Trip(fill.timestamp, "long" if buy else "short")
+        value = fill.quantity * fill.price
+        if (trip.direction == "long") == buy:
+            trip.entry_value += value
+            trip.entry_qty += fill.quantity
         else:
-            trip["exit_value"] += fill.quantity * fill.price
-            trip["exit_qty"] += fill.quantity
-        trip["commission"] += fill.commission
-        trip["qty"] += signed
-        trip["max"] = max(trip["max"], abs(trip["qty"]))
-        if trip["qty"] == 0:
+            trip.exit_value += value
+            trip.exit_qty += fill.quantity
+        trip.commission += fill.commission
+        trip.qty += fill.quantity if buy else -fill.quantity
+        size = abs(trip.qty)
+        if size > trip.max:
+            trip.max = size
+        if not trip.qty:
             trades.append(_close(fill.symbol, trip, fill.timestamp, None))
             del state[fill.symbol]
     for symbol, trip in state.items():
@@ -91,26 +118,26 @@ def trades_from_fills(
     return trades
 
 
-def _close(symbol: str, trip: dict[str, Any], when: datetime, mark: Decimal | None) -> Trade:
-    entry_price = to_price(trip["entry_value"] / trip["entry_qty"])
-    exit_qty, exit_value = trip["exit_qty"], trip["exit_value"]
+def _close(symbol: str, trip: _Trip, when: datetime, mark: Decimal | None) -> Trade:
+    entry_price = to_price(trip.entry_value / trip.entry_qty)
+    exit_qty, exit_value = trip.exit_qty, trip.exit_value
     if mark is not None:  # still open: value the rest at the last close
-        exit_value += abs(trip["qty"]) * mark
-        exit_qty += abs(trip["qty"])
+        exit_value += abs(trip.qty) * mark
+        exit_qty += abs(trip.qty)
     exit_price = to_price(exit_value / exit_qty) if exit_qty else entry_price
-    gross = (exit_price - entry_price) * trip["entry_qty"]
-    if trip["direction"] == "short":
+    gross = (exit_price - entry_price) * trip.entry_qty
+    if trip.direction == "short":
         gross = -gross
     return Trade(
         symbol=symbol,
-        direction=trip["direction"],
-        quantity=trip["max"],
-        entry_time=trip["start"],
+        direction=trip.direction,
+        quantity=trip.max,
+        entry_time=trip.start,
         entry_price=entry_price,
         exit_time=None if mark is not None else when,
         exit_price=exit_price,
-        pnl=to_price(gross - trip["commission"]),
-        commission=trip["commission"],
+        pnl=to_price(gross - trip.commission),
+        commission=trip.commission,
         is_open=mark is not None,
     )
 
@@ -118,7 +145,10 @@ def _close(symbol: str, trip: dict[str, Any], when: datetime, mark: Decimal | No
 def periods_per_year(index: pd.DatetimeIndex) -> float:
     if len(index) < 2:
         return 252.0
-    spacing = float(np.median(np.diff(index.asi8))) / 1e9
+    # The median gap. np.median selects with a partition that is slow on the many equal gaps of a
+    # regular timeline (80 µs for 2,000 bars vs 9 µs for a sort), and this runs once per backtest.
+    gaps = np.sort(np.diff(stamps_ns(index)))
+    spacing = float(gaps[(len(gaps) - 1) // 2] + gaps[len(gaps) // 2]) / 2 / 1e9
     if spacing >= 5 * 86400:
         return 52.0
     if spacing >= 86400 * 0.9:
@@ -136,9 +166,11 @@ def compute_metrics(
 ) -> dict[str, float | None]:
     values = equity.to_numpy(dtype=np.float64)
     returns = np.diff(values) / values[:-1] if len(values) > 1 else np.array([])
-    ppy = periods_per_year(pd.DatetimeIndex(equity.index))
+    index = pd.DatetimeIndex(equity.index)
+    ppy = periods_per_year(index)
     total_return = float(final_value / initial_cash - 1)
-    years = (equity.index[-1] - equity.index[0]).total_seconds() / (365.25 * 86400) if len(equity) > 1 else 0.0
+    stamps = stamps_ns(index)
+    years = float(stamps[-1] - stamps[0]) / 1e9 / (365.25 * 86400) if len(stamps) > 1 else 0.0
     growth = float(final_value / initial_cash)
     cagr = growth ** (1 / years) - 1 if years > 0 and growth > 0 else None
     std = float(np.std(returns, ddof=1)) if len(returns) > 1 else 0.0
@@ -174,23 +206,23 @@ def _exposure(fills: list[Fill], index: pd.Index) -> float:
     """Share of bars on which the portfolio held any position."""
     if not len(index) or not fills:
         return 0.0
-    stamps = pd.DatetimeIndex(index).as_unit("ns").asi8
-    held = np.zeros(len(stamps))
+    stamps = stamps_ns(pd.DatetimeIndex(index))
     position: dict[str, Decimal] = {}
-    invested = ZERO
-    changes: list[tuple[int, int]] = []
+    invested = 0
+    change_times: list[int] = []
+    levels: list[int] = []
     for fill in fills:
         before = position.get(fill.symbol, ZERO)
         after = before + (fill.quantity if fill.side == "buy" else -fill.quantity)
         position[fill.symbol] = after
         opened = before == 0 and after != 0
-        closed = before != 0 and after == 0
-        if opened or closed:
+        if opened or (before != 0 and after == 0):
             invested += 1 if opened else -1
-            changes.append((int(np.searchsorted(stamps, pd.Timestamp(fill.timestamp).value)), int(invested)))
-    count = 0
-    last = 0
-    for at, level in changes:
+            change_times.append(epoch_ns(fill.timestamp))
+            levels.append(invested)
+    held = np.zeros(len(stamps))
+    count = last = 0
+    for at, level in zip(np.searchsorted(stamps, change_times).tolist(), levels, strict=True):
         held[last:at] = 1.0 if count > 0 else 0.0
         count, last = level, at
     held[last:] = 1.0 if count > 0 else 0.0

@@ -163,7 +163,12 @@ class PaperBroker:
 
     # -- bars drive the simulation --
     def has_working(self, symbol: str) -> bool:
-        return any(w.order.symbol == symbol for w in self.working.values())
+        # A plain loop, not any(<generator>): called on every backtest event, usually over zero or
+        # one working order, where building the generator costs more than the search.
+        for working in self.working.values():  # noqa: SIM110
+            if working.order.symbol == symbol:
+                return True
+        return False
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
         """A new bar for ``symbol``: working orders may fill on it; then it becomes the last price."""
