@@ -8,9 +8,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import talib
 
-from workstation.features.spec import FeatureContext, FeatureSpec, FloatArray, derived, finite, ratio, shift
+from workstation.features.spec import TALIB, FeatureContext, FeatureSpec, FloatArray, derived, finite, ratio, shift
 
 _LN2 = math.log(2.0)
 
@@ -47,34 +46,33 @@ def _realised_vol(n: int) -> FeatureSpec:
         f"realised_vol_{n}", "volatility",
         f"{n}-bar realised volatility: population std dev of 1-bar log returns (per bar, not annualised)",
         f"talib.STDDEV(log_return_1, timeperiod={n})", n, n,
-        lambda ctx: finite(talib.STDDEV(_log_returns(ctx), timeperiod=n)),
+        lambda ctx: finite(TALIB.STDDEV(_log_returns(ctx), timeperiod=n)),
     )  # fmt: skip
 
 
 def _zscore(values: FloatArray, n: int) -> FloatArray:
-    mean = talib.SMA(values, timeperiod=n)
-    std = talib.STDDEV(values, timeperiod=n)
+    mean = TALIB.SMA(values, timeperiod=n)
+    std = TALIB.STDDEV(values, timeperiod=n)
     # A flat window has std 0, but rolling sums leave ~1e-16 of noise there: call that undefined, not ±huge.
     std = np.where(std > 1e-12 * np.abs(mean), std, np.nan)
     return ratio(values - mean, std)
 
 
 def _vwap_ratio(ctx: FeatureContext) -> FloatArray:
-    typical = talib.TYPPRICE(ctx.inputs["high"], ctx.inputs["low"], _close(ctx))
-    vwap = ratio(talib.SUM(typical * ctx.inputs["volume"], 20), talib.SUM(ctx.inputs["volume"], 20))
+    typical = TALIB.TYPPRICE(ctx.inputs["high"], ctx.inputs["low"], _close(ctx))
+    vwap = ratio(TALIB.SUM(typical * ctx.inputs["volume"], 20), TALIB.SUM(ctx.inputs["volume"], 20))
     return ratio(_close(ctx), vwap) - 1.0
 
 
 def _parkinson(ctx: FeatureContext) -> FloatArray:
     hl = np.log(ratio(ctx.inputs["high"], ctx.inputs["low"]))
-    return finite(np.sqrt(talib.SMA(hl * hl, 20) / (4.0 * _LN2)))
+    return finite(np.sqrt(TALIB.SMA(hl * hl, 20) / (4.0 * _LN2)))
 
 
 def _garman_klass(ctx: FeatureContext) -> FloatArray:
     hl = np.log(ratio(ctx.inputs["high"], ctx.inputs["low"]))
     co = np.log(ratio(_close(ctx), ctx.inputs["open"]))
-    with np.errstate(invalid="ignore"):
-        return finite(np.sqrt(talib.SMA(0.5 * hl * hl - (2.0 * _LN2 - 1.0) * co * co, 20)))
+    return finite(np.sqrt(TALIB.SMA(0.5 * hl * hl - (2.0 * _LN2 - 1.0) * co * co, 20)))
 
 
 def _change(cumulative: FloatArray, k: int) -> FloatArray:
@@ -90,14 +88,14 @@ RETURNS: list[FeatureSpec] = [
 VOLUME_DERIVED: list[FeatureSpec] = [
     derived("obv_change_20", "volume", "20-bar change of on-balance volume, OBV[t] - OBV[t-20]",
             "talib.OBV(close, volume) - shift(…, 20)", 20, 20,
-            lambda ctx: _change(talib.OBV(_close(ctx), ctx.inputs["volume"]), 20)),
+            lambda ctx: _change(TALIB.OBV(_close(ctx), ctx.inputs["volume"]), 20)),
     derived("ad_change_20", "volume", "20-bar change of the Chaikin accumulation/distribution line",
             "talib.AD(high, low, close, volume) - shift(…, 20)", 20, 20,
-            lambda ctx: _change(talib.AD(ctx.inputs["high"], ctx.inputs["low"], _close(ctx),
+            lambda ctx: _change(TALIB.AD(ctx.inputs["high"], ctx.inputs["low"], _close(ctx),
                                          ctx.inputs["volume"]), 20)),
     derived("volume_ratio_20", "volume", "volume / 20-bar simple moving average of volume",
             "volume / talib.SMA(volume, 20)", 19, 19,
-            lambda ctx: ratio(ctx.inputs["volume"], talib.SMA(ctx.inputs["volume"], 20))),
+            lambda ctx: ratio(ctx.inputs["volume"], TALIB.SMA(ctx.inputs["volume"], 20))),
     derived("volume_zscore_20", "volume", "(volume - SMA(volume, 20)) / STDDEV(volume, 20)",
             "zscore(volume, 20)", 19, 19, lambda ctx: _zscore(ctx.inputs["volume"], 20)),
     derived("log_volume", "volume", "ln(1 + volume)", "log1p(volume)", 0, 0,
@@ -155,10 +153,10 @@ DERIVED: list[FeatureSpec] = [
             lambda ctx: ratio(_close(ctx) - ctx.inputs["low"], ctx.inputs["high"] - ctx.inputs["low"])),
     derived("close_to_max_252", "derived", "close / highest high of the last 252 bars - 1",
             "close / talib.MAX(high, 252) - 1", 251, 251,
-            lambda ctx: ratio(_close(ctx), talib.MAX(ctx.inputs["high"], 252)) - 1.0),
+            lambda ctx: ratio(_close(ctx), TALIB.MAX(ctx.inputs["high"], 252)) - 1.0),
     derived("close_to_min_252", "derived", "close / lowest low of the last 252 bars - 1",
             "close / talib.MIN(low, 252) - 1", 251, 251,
-            lambda ctx: ratio(_close(ctx), talib.MIN(ctx.inputs["low"], 252)) - 1.0),
+            lambda ctx: ratio(_close(ctx), TALIB.MIN(ctx.inputs["low"], 252)) - 1.0),
 ]  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from workstation.features.catalog import CATALOG, FEATURE_NAMES
-from workstation.features.spec import FeatureContext, FloatArray
+from workstation.features.spec import FeatureContext, FloatArray, quiet_arithmetic
 
 
 def compute_matrix(
@@ -16,8 +16,9 @@ def compute_matrix(
     arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (open_, high, low, close, volume)]
     ctx = FeatureContext(*arrays)
     out = np.empty((len(ctx), len(CATALOG)), dtype=np.float64)
-    for j, spec in enumerate(CATALOG):
-        out[:, j] = ctx.feature(spec.name)
+    with quiet_arithmetic():
+        for j, spec in enumerate(CATALOG):
+            out[:, j] = ctx.feature(spec.name)
     return out
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,13 +25,13 @@ from workstation.db.engine import check_connection
 from workstation.db.summary import refresh_dashboard_summary
 from workstation.errors import JobCancelledError, WorkstationError
 from workstation.features.catalog import FEATURE_VERSION, HISTORY_BARS
+from workstation.features.pool import WORKERS, discard_feature_pool, feature_pool
 from workstation.features.state import SymbolPlan, plan_builds
 from workstation.features.worker import BatchTask, SymbolOutcome, run_batch, run_in_worker, write_outcomes
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2
 # A batch is read with one query and written in one transaction: about this many bars to compute,
 # and at most this many symbols (an incremental build of many symbols computes only short tails).
 BATCH_ROWS = 30_000
@@ -167,18 +167,22 @@ def _run(
             yield task, run_batch(engine, task)
         return
     url = engine.url.render_as_string(hide_password=False)
-    # forkserver: workers never inherit the caller's threads (Qt, SQLAlchemy pools); preloading keeps start-up short.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["workstation.features.worker"])
-    with ProcessPoolExecutor(max_workers=min(WORKERS, len(tasks)), mp_context=context) as pool:
+    pool = feature_pool()
+    futures: dict[Future[list[SymbolOutcome]], BatchTask] = {}
+    try:
         futures = {pool.submit(run_in_worker, url, task): task for task in tasks}
-        try:
-            for future in as_completed(futures):
-                if cancel is not None and cancel.cancelled:
-                    done = sum(len(futures[f].plans) for f in futures if f.done())
-                    raise JobCancelledError(f"cancelled by the user after {done} symbols")
-                yield futures[future], future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        for future in as_completed(futures):
+            if cancel is not None and cancel.cancelled:
+                done = sum(len(futures[f].plans) for f in futures if f.done())
+                raise JobCancelledError(f"cancelled by the user after {done} symbols")
+            yield futures[future], future.result()
+    except BrokenProcessPool:
+        discard_feature_pool(pool)
+        raise
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        # Batches already running finish (each is one transaction) before the build returns, so a
+        # following build never races one of this build's batches for the same symbols.
+        wait(futures)
+        raise

@@ -59,9 +59,10 @@ class FeatureContext:
 
     def talib_call(self, func: str, inputs: tuple[str, ...], params: tuple[tuple[str, Any], ...]) -> Any:
         key = ("talib", func, inputs, params)
-        if key not in self.memo:
-            self.memo[key] = getattr(talib, func)(*(self.inputs[i] for i in inputs), **dict(params))
-        return self.memo[key]
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = _talib_function(func)(*(self.inputs[i] for i in inputs), **dict(params))
+        return found
 
     def feature(self, name: str) -> FloatArray:
         """The value of another catalog feature (computed first when needed)."""
@@ -71,6 +72,28 @@ class FeatureContext:
             self.features[name] = finite(CATALOG_BY_NAME[name].compute(self))
         return self.features[name]
 
+
+def _talib_function(name: str) -> Callable[..., Any]:
+    """The TA-Lib function itself, without the pandas/polars dispatch wrapper talib puts around it.
+
+    Our inputs are always float64 numpy arrays, and the wrapper's isinstance scans cost more than
+    the computation on a few hundred bars (an incremental build calls TA-Lib ~100 times per symbol).
+    The wrapper is made with functools.wraps, so ``__wrapped__`` is the Cython function underneath.
+    """
+    function = getattr(talib, name)
+    return getattr(function, "__wrapped__", function)  # type: ignore[no-any-return]
+
+
+class _UnwrappedTalib:
+    """``TALIB.SMA(...)`` etc.: TA-Lib's functions without the dispatch wrapper (see _talib_function)."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = _talib_function(name)
+        setattr(self, name, function)
+        return function
+
+
+TALIB = _UnwrappedTalib()
 
 Compute = Callable[[FeatureContext], FloatArray]
 
@@ -99,8 +122,9 @@ class FeatureSpec:
 def finite(values: Any) -> FloatArray:
     """float64 copy-free where possible; ±inf (a division by zero) becomes NaN, i.e. NULL."""
     array = np.asarray(values, dtype=np.float64)
-    if not np.isfinite(array).all():
-        array = np.where(np.isfinite(array), array, np.nan)
+    # isinf, not isfinite: warm-up NaNs are common and already what we want.
+    if np.isinf(array).any():
+        array = np.where(np.isinf(array), np.nan, array)
     return array
 
 
@@ -154,5 +178,11 @@ def shift(values: FloatArray, k: int) -> FloatArray:
 
 
 def ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return finite(numerator / denominator)
+    """numerator / denominator with x/0 as NaN. Call under ``quiet_arithmetic`` (compute_matrix does):
+    one errstate for the whole catalog instead of one per ratio."""
+    return finite(numerator / denominator)
+
+
+def quiet_arithmetic() -> Any:
+    """Division by zero and invalid operations give inf/NaN silently; finite() turns them into NULLs."""
+    return np.errstate(divide="ignore", invalid="ignore")

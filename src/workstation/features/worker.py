@@ -56,9 +56,13 @@ class SymbolOutcome:
 
 
 def run_in_worker(url: str, task: BatchTask) -> list[SymbolOutcome]:
-    """Pool entry point: the engine for ``url`` is created once per worker process."""
+    """Pool entry point; workers outlive builds (see ``pool``). The engine for ``url`` is kept for the
+    next batch, and an engine for another database is closed, so idle workers hold one connection."""
     engine = _ENGINES.get(url)
     if engine is None:
+        for other in _ENGINES.values():
+            other.dispose()
+        _ENGINES.clear()
         engine = _ENGINES[url] = create_db_engine(url)
     return run_batch(engine, task)
 
