@@ -162,7 +162,9 @@ def test_postgres_special_indexes(pg_engine: Engine) -> None:
     assert "INCLUDE" in rows["ix_market_data_chart"]
     assert "WHERE" in rows["ix_orders_open"]
     assert "WHERE" in rows["ix_system_logs_errors"]
-    assert "ix_feature_engineered_data_symbol_version_ts" in rows
+    # The unique key is the features' one read path; the older (symbol, version, timestamp) index is gone (0008).
+    assert "UNIQUE" in rows["uq_feature_engineered_data_bar_version"]
+    assert "ix_feature_engineered_data_symbol_version_ts" not in rows
     assert "UNIQUE" in rows["ux_mv_features_dashboard_summary_symbol"]
     for table in ("system_logs", "trading_events", "performance_logs", "error_logs", "user_action_logs"):
         assert f"ix_{table}_timestamp" in rows

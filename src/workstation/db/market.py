@@ -11,7 +11,6 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Identity,
-    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -81,7 +80,7 @@ class FeatureEngineeredData(TimestampsMixin, Base):
             "feature_version",
             name="uq_feature_engineered_data_bar_version",
         ),
-        Index("ix_feature_engineered_data_symbol_version_ts", "symbol", "feature_version", "timestamp"),
+        # No separate (symbol, feature_version, timestamp) index: the unique key serves those reads (0008).
     )
 
     # The spec keeps SERIAL here ("sufficient for current volume").
