@@ -25,7 +25,7 @@ from workstation.db.engine import check_connection
 from workstation.db.summary import refresh_dashboard_summary
 from workstation.errors import JobCancelledError, WorkstationError
 from workstation.features.catalog import FEATURE_VERSION, HISTORY_BARS
-from workstation.features.pool import WORKERS, discard_feature_pool, feature_pool
+from workstation.features.pool import WORKERS, discard_feature_pool, feature_pool, warm_up_feature_pool
 from workstation.features.state import SymbolPlan, plan_builds
 from workstation.features.worker import BatchTask, SymbolOutcome, run_batch, run_in_worker, write_outcomes
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
@@ -88,6 +88,9 @@ def build_features(
     wanted = None if symbols is None else sorted({s.strip().upper() for s in symbols if s.strip()})
     if wanted == []:
         raise WorkstationError("no symbols given", exit_code=2)
+    if not _is_memory_sqlite(engine) and (wanted is None or len(wanted) > 1):
+        # More than one symbol may mean more than one batch, i.e. the pool: start it while planning.
+        warm_up_feature_pool()
     with engine.begin() as conn:
         plans = plan_builds(conn, interval, FEATURE_VERSION, wanted, full)
     planned = time.perf_counter()

@@ -12,9 +12,13 @@ pools), and the preload makes each worker's start a fork of an already-imported 
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+log = logging.getLogger(__name__)
 
 WORKERS = 2  # TA-Lib is single-threaded; the reference machine has two cores
 
@@ -31,6 +35,28 @@ def feature_pool() -> ProcessPoolExecutor:
             context.set_forkserver_preload(["workstation.features.worker"])
             _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
         return _pool
+
+
+def _ready() -> bool:
+    return True
+
+
+def warm_up_feature_pool() -> None:
+    """Start the workers in the background (a build calls this before its planning query, so a cold
+    start overlaps the query instead of following it)."""
+
+    def start() -> None:
+        try:
+            pool = feature_pool()
+            # Each submit starts at most one worker; WORKERS trivial tasks start them all.
+            for future in [pool.submit(_ready) for _ in range(WORKERS)]:
+                future.result()
+        except (RuntimeError, BrokenProcessPool) as exc:
+            # The process is exiting (a short command finished first) or the pool broke: the build
+            # itself reports a broken pool; a warm-up has nothing to add.
+            log.debug("feature pool warm-up skipped: %s", exc)
+
+    threading.Thread(target=start, name="feature-pool-warm-up", daemon=True).start()
 
 
 def discard_feature_pool(pool: ProcessPoolExecutor) -> None:
