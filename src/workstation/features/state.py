@@ -29,10 +29,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from workstation.db.types import UTCDateTime
+from workstation.db.upsert import conflict_insert
 
 _metadata = MetaData()
 build_state = Table(
@@ -199,8 +199,7 @@ def save_states(conn: Connection, interval: str, version: str, rows: list[dict[s
         return
     now = datetime.now(UTC)
     values = [{**row, "interval": interval, "feature_version": version, "updated_at": now} for row in rows]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(build_state)
+    statement = conflict_insert(conn, build_state)
     keys = ("symbol", "interval", "feature_version")
     statement = statement.on_conflict_do_update(
         index_elements=list(keys),

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from workstation.db.models import MarketData, StockInfo
+from workstation.db.upsert import conflict_insert
 from workstation.errors import WorkstationError
 from workstation.market.frame import Reject
 
@@ -30,17 +30,12 @@ _ALIASES = {
 }
 
 
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(StockInfo.__table__)
-
-
 def ensure_symbols(conn: Connection, symbols: Iterable[str], source: str) -> None:
     """Create bare stock_info rows for symbols that have none (fields unknown stay NULL)."""
     now = datetime.now(UTC)
     rows = [{"symbol": s, "source": source, "created_at": now, "updated_at": now} for s in symbols]
     if rows:
-        conn.execute(_insert(conn).on_conflict_do_nothing(index_elements=["symbol"]), rows)
+        conn.execute(conflict_insert(conn, StockInfo.__table__).on_conflict_do_nothing(index_elements=["symbol"]), rows)
 
 
 def clean_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,7 +63,9 @@ def upsert_stock_info(conn: Connection, symbol: str, metadata: Mapping[str, Any]
     """Insert or update one symbol's metadata; fields the source does not know keep their stored value."""
     values = clean_metadata(metadata)
     now = datetime.now(UTC)
-    statement = _insert(conn).values(symbol=symbol, source=source, created_at=now, updated_at=now, **values)
+    statement = conflict_insert(conn, StockInfo.__table__).values(
+        symbol=symbol, source=source, created_at=now, updated_at=now, **values
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["symbol"], set_={**values, "source": source, "updated_at": now}
     )

@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workstation.db.models import Prediction
+from workstation.db.upsert import conflict_insert
 from workstation.errors import ConfigurationError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.ml import dataset as ds
@@ -163,13 +162,12 @@ def write_predictions(engine: Engine, records: Sequence[PredictionRecord]) -> No
         return
     table = Prediction.__table__
     assert isinstance(table, Table)
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     with engine.begin() as conn:
         for start in range(0, len(records), WRITE_BATCH):
             chunk = records[start : start + WRITE_BATCH]
             # One executemany per batch: psycopg pipelines it (no round trip per row) and SQLAlchemy compiles the
             # statement once; a multi-row VALUES statement would be recompiled with 8,000 parameters every time.
-            statement = insert(table)
+            statement = conflict_insert(conn, table)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.prediction_id],
                 set_={

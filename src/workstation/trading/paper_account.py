@@ -12,9 +12,9 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from workstation.db.market import MarketData
+from workstation.db.upsert import conflict_insert
 from workstation.errors import ConfigurationError, WorkstationError
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
 from workstation.trading.domain import to_price, utcnow
@@ -58,7 +58,7 @@ def starting_cash(engine: Engine, account: str = DEFAULT_ACCOUNT) -> Decimal:
         cash = _env_decimal(PAPER_CASH_ENV, DEFAULT_PAPER_CASH)
         now = utcnow()
         values = {"name": account, "starting_cash": cash, "created_at": now, "updated_at": now}
-        insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(paper_accounts)
+        insert = conflict_insert(conn, paper_accounts)
         conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["name"]))
         return Decimal(
             conn.execute(select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account)).scalar_one()

@@ -16,8 +16,6 @@ from typing import Any, Protocol
 
 import psycopg
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from workstation.db.logs import TradingEvent
@@ -25,6 +23,7 @@ from workstation.db.trading import FINAL_ORDER_STATUSES
 from workstation.db.trading import Fill as FillRow
 from workstation.db.trading import Order as OrderRow
 from workstation.db.types import json_safe
+from workstation.db.upsert import conflict_insert
 from workstation.trading.domain import Fill, Order, TradingEventRecord, plain, utcnow
 
 
@@ -161,11 +160,6 @@ def _order_transaction(engine: Engine, order: Order) -> Iterator[Connection]:
             yield conn
 
 
-def _insert_ignoring_duplicates(conn: Connection, table: Any, key: str) -> Any:
-    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).inline()
-
-
 class SqlOrderStore:
     """The durable store: orders, fills and trading_events tables."""
 
@@ -218,7 +212,9 @@ class SqlOrderStore:
             if fills:
                 # A fill reported twice (stream + reconciliation) is stored once: the fill_id is unique.
                 conn.execute(
-                    _insert_ignoring_duplicates(conn, FillRow.__table__, "fill_id"),
+                    conflict_insert(conn, FillRow.__table__)
+                    .on_conflict_do_nothing(index_elements=["fill_id"])
+                    .inline(),
                     [
                         {
                             "fill_id": f.fill_id,

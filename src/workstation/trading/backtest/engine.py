@@ -13,7 +13,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from workstation.errors import WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
-from workstation.trading.backtest.metrics import Trade, compute_metrics, epoch_ns, trades_from_fills
+from workstation.trading.backtest.metrics import EPOCH, Trade, compute_metrics, epoch_ns, trades_from_fills
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
 from workstation.trading.domain import ZERO, Fill, RiskRejectedError, to_price
 from workstation.trading.order_manager import OrderManager
@@ -200,18 +200,12 @@ def equity_curve(series: Mapping[str, BarSeries], fills: list[Fill], cash: Decim
     cash_flow = np.zeros(len(stamps))
     value = np.zeros(len(stamps))
     if fills:
-        fill_times = np.fromiter((epoch_ns(f.timestamp) for f in fills), dtype=np.int64, count=len(fills))
-        signed = np.fromiter(
-            (float(f.quantity) if f.side == "buy" else -float(f.quantity) for f in fills),
-            dtype=np.float64,
-            count=len(fills),
-        )
-        flows = np.fromiter(
-            ((-1.0 if f.side == "buy" else 1.0) * float(f.quantity * f.price) - float(f.commission) for f in fills),
-            dtype=np.float64,
-            count=len(fills),
-        )
-        np.add.at(cash_flow, np.searchsorted(stamps, fill_times), flows)
+        fill_times = np.array([epoch_ns(f.timestamp) for f in fills], dtype=np.int64)
+        sign = np.array([1.0 if f.side == "buy" else -1.0 for f in fills])
+        traded = np.array([float(f.quantity * f.price) for f in fills])
+        commission = np.array([float(f.commission) for f in fills])
+        signed = sign * np.array([float(f.quantity) for f in fills])
+        np.add.at(cash_flow, np.searchsorted(stamps, fill_times), -sign * traded - commission)
         symbols = np.array([f.symbol for f in fills])
         for name, s in series.items():
             mine = symbols == name
@@ -225,9 +219,6 @@ def equity_curve(series: Mapping[str, BarSeries], fills: list[Fill], cash: Decim
             else:
                 value += pd.Series(held, index=s.index).reindex(timeline).ffill().fillna(0.0).to_numpy()
     return pd.Series(float(cash) + np.cumsum(cash_flow) + value, index=timeline, name="equity")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _sequential_ids(prefix: str) -> Callable[[], str]:
@@ -247,7 +238,7 @@ class _Feed:
     read from the arrays on demand instead of converting whole columns to Python objects.
     """
 
-    __slots__ = ("close", "decisions", "high", "length", "low", "open", "pointer", "series", "stamps", "volume")
+    __slots__ = ("close", "decisions", "high", "low", "open", "pointer", "series", "stamps", "volume")
 
     def __init__(self, series: BarSeries, decisions: np.ndarray) -> None:
         self.series = series
@@ -256,10 +247,9 @@ class _Feed:
         self.stamps = series.index.asi8
         self.open, self.high, self.low = series.open, series.high, series.low
         self.close, self.volume = series.close, series.volume
-        self.length = len(series.close)
 
     def time(self, i: int) -> datetime:
-        return _EPOCH + timedelta(microseconds=int(self.stamps[i]) // 1000)
+        return EPOCH + timedelta(microseconds=int(self.stamps[i]) // 1000)
 
     def bar(self, i: int, when: datetime) -> Bar:
         return Bar(
@@ -324,7 +314,7 @@ def _run_events(
                 progress(ProgressUpdate(done, total_events, name))
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-        length = feed.length
+        length = len(feed.close)
         upcoming = decisions[feed.pointer] if feed.pointer < len(decisions) else length
         if working and i + 1 < length:
             upcoming = min(upcoming, i + 1)

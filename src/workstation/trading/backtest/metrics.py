@@ -14,13 +14,13 @@ import pandas as pd
 
 from workstation.trading.domain import ZERO, Fill, to_price
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def epoch_ns(when: datetime) -> int:
     """Nanoseconds since the epoch of an aware datetime (comparable with stamps_ns)."""
-    return (when - _EPOCH) // _MICROSECOND * 1000
+    return (when - EPOCH) // _MICROSECOND * 1000
 
 
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
