@@ -169,3 +169,12 @@ def test_postgres_special_indexes(pg_engine: Engine) -> None:
     for table in ("system_logs", "trading_events", "performance_logs", "error_logs", "user_action_logs"):
         assert f"ix_{table}_timestamp" in rows
         assert f"ix_{table}_correlation_id" in rows
+
+
+def test_feature_rows_have_one_read_index_besides_the_primary_key(engine: Engine) -> None:
+    # Migration 0008: the unique key (symbol, interval, timestamp, source, feature_version) serves every read,
+    # so each written row pays for two B-trees, not three — on both databases.
+    names = {ix["name"] for ix in inspect(engine).get_indexes("feature_engineered_data")}
+    assert "ix_feature_engineered_data_symbol_version_ts" not in names
+    keys = inspect(engine).get_unique_constraints("feature_engineered_data")
+    assert ["symbol", "interval", "timestamp", "source", "feature_version"] in [k["column_names"] for k in keys]

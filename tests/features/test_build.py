@@ -17,6 +17,7 @@ from workstation.features import store
 from workstation.features.catalog import FEATURE_NAMES
 from workstation.features.compute import compute_features
 from workstation.features.engine import build_features
+from workstation.features.pool import discard_feature_pool, feature_pool
 from workstation.jobs import CancelToken, ProgressUpdate
 
 StoreBars = Callable[..., None]
@@ -151,3 +152,17 @@ def test_hourly_bars_are_kept_apart(
     assert len(store.load_features(engine, "AAA", "1h")) == 120
     assert store.load_features(engine, "AAA", "1d").empty
     assert store.load_features(engine, "AAA", "1h").index[0] == hourly.index[0] - timedelta(0)
+
+
+def test_the_worker_pool_stays_warm_between_builds_and_a_discarded_one_is_replaced(
+    engine: Engine, make_bars: Callable[..., pd.DataFrame], store_bars: StoreBars
+) -> None:
+    for seed, symbol in enumerate(("AAA", "BBB", "CCC")):
+        store_bars(engine, symbol, make_bars(120, seed=seed))
+    assert build_features(engine).rows_written == 360  # three batches: the worker pool
+    pool = feature_pool()
+    assert build_features(engine, full=True).rows_written == 360
+    assert feature_pool() is pool  # the same workers, not a new start-up per build
+    discard_feature_pool(pool)  # what a build does when a worker died (BrokenProcessPool)
+    assert feature_pool() is not pool
+    assert build_features(engine, full=True).rows_written == 360

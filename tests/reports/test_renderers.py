@@ -103,3 +103,32 @@ def test_xlsx_has_a_sheet_per_table(document: ReportDocument, tmp_path: Path) ->
     assert [c.value for c in fills[1]] == ["Time", "Side", "Quantity", "Price", "Commission"]
     assert fills["D2"].value == pytest.approx(2.518518)
     assert fills["D2"].number_format.startswith('"$"')
+
+
+def test_a_process_that_wrote_a_pdf_can_still_open_widgets(tmp_path: Path) -> None:
+    # Qt allows one application object per process: the PDF writer must not leave a bare
+    # QGuiApplication behind, or the window (or a GUI test on the same worker) cannot start.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from pathlib import Path
+        from workstation.reports.document import Paragraph, ReportDocument, Section
+        from workstation.reports.render_pdf import write_pdf
+        from datetime import UTC, datetime
+        doc = ReportDocument(kind="activity", title="t", subtitle="s", generated_at=datetime.now(UTC), timezone="UTC",
+                             sections=[Section("One", [Paragraph("text")])])
+        write_pdf(doc, Path({str(tmp_path / "r.pdf")!r}))
+        from PySide6.QtWidgets import QApplication, QLabel
+        assert isinstance(QApplication.instance(), QApplication)
+        QLabel("still works")
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

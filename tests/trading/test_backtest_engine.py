@@ -13,7 +13,7 @@ from helpers import T0
 from sqlalchemy import Engine
 
 from workstation.trading.backtest.engine import BacktestConfig, run_backtest
-from workstation.trading.backtest.metrics import compute_metrics
+from workstation.trading.backtest.metrics import compute_metrics, periods_per_year
 from workstation.trading.backtest.store import list_backtests, load_backtest, save_backtest
 from workstation.trading.brokers.paper import CommissionModel
 from workstation.trading.risk import RiskLimits
@@ -106,3 +106,14 @@ def test_metrics_on_a_known_curve() -> None:
     assert metrics["total_return"] == pytest.approx(0.2)
     assert metrics["max_drawdown"] == pytest.approx(0.1)
     assert metrics["win_rate"] is None
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_metrics_do_not_depend_on_the_index_time_unit(unit: str) -> None:
+    # pandas keeps the unit it parsed with; the annualisation and the CAGR must read the same calendar.
+    index = pd.date_range(T0, periods=505, freq="B", tz="UTC").as_unit(unit)
+    assert periods_per_year(index) == 252.0
+    equity = pd.Series(np.linspace(100.0, 121.0, len(index)), index=index)
+    metrics = compute_metrics(equity, [], [], Decimal(100), Decimal(121), {})
+    years = (index[-1] - index[0]).total_seconds() / (365.25 * 86400)
+    assert metrics["cagr"] == pytest.approx(1.21 ** (1 / years) - 1)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from helpers import T0, bar
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workstation.db.logs import TradingEvent
@@ -18,8 +19,10 @@ from workstation.trading.domain import (
     BrokerUnavailableError,
     ExecutionReport,
     Fill,
+    Order,
     OrderRequest,
     TradingError,
+    TradingEventRecord,
     map_alpaca_status,
 )
 from workstation.trading.order_manager import OrderManager
@@ -218,3 +221,32 @@ def test_pending_order_never_sent_is_cancelled_on_reconcile(engine: Engine) -> N
 )  # fmt: skip
 def test_alpaca_status_mapping(alpaca: str, ours: str) -> None:
     assert map_alpaca_status(alpaca) == ours
+
+
+def _order(order_id: str) -> Order:
+    return Order(order_id, "AAPL", "buy", Decimal(10), "market", None, "day", broker="paper", created_at=T0)
+
+
+def test_a_failed_order_write_keeps_nothing_of_it_and_the_store_stays_usable(engine: Engine) -> None:
+    # On PostgreSQL the order's statements go down one pipeline: an error surfaces as the usual
+    # database error, the whole transaction (order row and events) is rolled back, the next write works.
+    store = SqlOrderStore(engine)
+    store.create_order(_order("dup-1"), [TradingEventRecord("order_placed", order_id="dup-1", timestamp=T0)])
+    with pytest.raises(IntegrityError):
+        store.create_order(_order("dup-1"), [TradingEventRecord("order_placed", order_id="dup-1", timestamp=T0)])
+    store.create_order(_order("next-1"), [TradingEventRecord("order_placed", order_id="next-1", timestamp=T0)])
+    assert [e for e, _ in _events(engine, "dup-1")] == ["order_placed"]
+    assert [e for e, _ in _events(engine, "next-1")] == ["order_placed"]
+    assert {o.order_id for o in store.orders()} == {"dup-1", "next-1"}
+
+
+def test_the_store_keeps_a_fill_saved_twice_once(engine: Engine) -> None:
+    # Two writers (the stream thread and a reconciling process) may save the same fill.
+    store = SqlOrderStore(engine)
+    order = _order("twice-1")
+    store.create_order(order, [])
+    fill = Fill("twice-1-F10", "twice-1", "AAPL", "buy", Decimal(10), Decimal("100.25"), Decimal(1), T0)
+    store.save(order, [fill], [])
+    store.save(order, [fill], [])
+    assert [f.fill_id for f in store.fills()] == ["twice-1-F10"]
+    assert store.has_fill("twice-1-F10")
