@@ -2,7 +2,7 @@
 
 On PostgreSQL a batch costs a fixed number of statements whatever its size: one binary COPY reads
 every symbol's bars (with the replay window worked out by the server), one DELETE removes the rows to
-be replaced and reports their counts, one binary COPY writes the new rows. Reading parses the COPY
+be replaced and reports their counts, one binary COPY (``store.copy_rows``) writes the new rows. Reading parses the COPY
 stream with a numpy record dtype, so no Python object is made per bar. SQLite (the single-user
 fallback) goes symbol by symbol through the ordinary queries.
 """
@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection
 
 from workstation.features import changes
 from workstation.features.catalog import FEATURE_NAMES
-from workstation.features.copy_binary import HEADER, PG_EPOCH_US, TRAILER
+from workstation.features.copy_binary import PG_EPOCH_US
 from workstation.features.spec import FloatArray
-from workstation.features.store import WRITE_COLUMNS, feature_table
+from workstation.features.store import feature_table
 from workstation.market.bars import load_bars
 
 RSI_COLUMN = FEATURE_NAMES.index("rsi_1d")
@@ -143,17 +143,3 @@ def delete_batch(
         removed[symbol] = tuple(int(v) for v in counts.one())  # type: ignore[assignment]
         conn.execute(feature_table.delete().where(condition))
     return removed
-
-
-def copy_rows(conn: Connection, bodies: list[bytes]) -> None:
-    """One binary COPY of pre-encoded row bodies (``copy_binary.encode_rows`` output) on PostgreSQL."""
-    columns = ", ".join(f'"{c}"' for c in WRITE_COLUMNS)
-    dbapi: Any = conn.connection.dbapi_connection
-    with (
-        dbapi.cursor() as cursor,
-        cursor.copy(f"COPY feature_engineered_data ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.write(HEADER)
-        for body in bodies:
-            copy.write(body)
-        copy.write(TRAILER)

@@ -116,14 +116,21 @@ def _copy_postgres(
     values: FloatArray,
 ) -> None:
     stamps_us = timestamps.tz_convert("UTC").as_unit("us").asi8
-    payload = HEADER + encode_rows((symbol, interval), stamps_us, (source,), values, (version,)) + TRAILER
+    copy_rows(conn, [encode_rows((symbol, interval), stamps_us, (source,), values, (version,))])
+
+
+def copy_rows(conn: Connection, bodies: list[bytes]) -> None:
+    """One binary COPY of pre-encoded row bodies (``copy_binary.encode_rows`` output) on PostgreSQL."""
     columns = ", ".join(f'"{c}"' for c in WRITE_COLUMNS)
     dbapi: Any = conn.connection.dbapi_connection
     with (
         dbapi.cursor() as cursor,
         cursor.copy(f"COPY feature_engineered_data ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.write(payload)
+        copy.write(HEADER)
+        for body in bodies:
+            copy.write(body)
+        copy.write(TRAILER)
 
 
 def insert_rows_sqlite(

@@ -154,7 +154,7 @@ def write_outcomes(engine: Engine, task: BatchTask, outcomes: list[SymbolOutcome
                 stamps = pd.DatetimeIndex(pd.to_datetime(o.stamps_us, unit="us", utc=True))
                 store.insert_rows_sqlite(conn, o.symbol, task.interval, o.source, task.version, stamps, values)
         if bodies:
-            bulk.copy_rows(conn, bodies)
+            store.copy_rows(conn, bodies)
         save_states(conn, task.interval, task.version, [_new_state(plans[o.symbol], o, removed) for o in done])
     for o in computed:
         o.stamps_us = o.bars = o.features = None
