@@ -120,6 +120,16 @@ class _LodItem(pg.GraphicsObject):  # type: ignore[misc]
     def _build(self, buckets: BucketSlice, draw_bodies: bool) -> None:
         raise NotImplementedError
 
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        visible = self._visible_slice()
+        if visible is None:
+            return
+        buckets, bucket_pixels = visible
+        # Bodies only where a bucket is wide enough to show one; otherwise high/low lines (level of detail).
+        draw_bodies = bucket_pixels >= _MIN_BODY_PIXELS
+        self._batch_for(buckets, draw_bodies)
+        self._draw(painter, draw_bodies)
+
     def _draw(self, painter: QPainter, draw_bodies: bool) -> None:
         batch = self._batch
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -163,15 +173,6 @@ class CandlestickItem(_LodItem):
             _fill(self._batch.up_rects, np.empty((0, 4)))
             _fill(self._batch.down_rects, np.empty((0, 4)))
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        visible = self._visible_slice()
-        if visible is None:
-            return
-        buckets, bucket_pixels = visible
-        draw_bodies = bucket_pixels >= _MIN_BODY_PIXELS
-        self._batch_for(buckets, draw_bodies)
-        self._draw(painter, draw_bodies)
-
 
 class VolumeItem(_LodItem):
     """Volume bars under the candles; merged buckets show the summed volume of their bars."""
@@ -198,15 +199,6 @@ class VolumeItem(_LodItem):
             _fill(self._batch.down_lines, lines[down])
             _fill(self._batch.up_rects, np.empty((0, 4)))
             _fill(self._batch.down_rects, np.empty((0, 4)))
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        visible = self._visible_slice()
-        if visible is None:
-            return
-        buckets, bucket_pixels = visible
-        draw_bodies = bucket_pixels >= _MIN_BODY_PIXELS
-        self._batch_for(buckets, draw_bodies)
-        self._draw(painter, draw_bodies)
 
     def visible_max(self, x_min: float, x_max: float) -> float:
         """Largest volume bucket in the visible range at the level currently drawn."""
