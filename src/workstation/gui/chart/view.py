@@ -127,9 +127,15 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.volume.set_pyramid(self._pyramid)
         self._axis.set_times(self._pyramid.times_ns)
         self.clear_overlays()
-        self.clear_subplots()
-        self.set_markers([])
         n = len(self._pyramid)
+        # Indicator panes stay: building a pyqtgraph PlotItem costs tens of milliseconds on the GUI
+        # thread, and a reload re-shows the same indicators. Their lines are blank (never the old
+        # symbol's values against the new bars) until the caller sets the new ones with set_subplot.
+        blank = np.full(n, np.nan)
+        for _, lines, _ in self._subplots.values():
+            for line in lines:
+                line.set_values(blank)
+        self.set_markers([])
         for plot in (self.price_plot, self.volume_plot):
             plot.setLimits(xMin=-0.05 * n - 10, xMax=1.05 * n + 10, minXRange=5)
         self.show_last(visible_bars)
@@ -179,6 +185,16 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.remove_overlay(name)
 
     def set_subplot(self, name: str, spec: SubplotSpec) -> None:
+        """Show an indicator pane; a pane of that name with the same lines and levels gets new values."""
+        existing = self._subplots.get(name)
+        if existing is not None:
+            pane, items, shown = existing
+            if [item.name for item in items] == list(spec.lines) and list(shown.levels) == list(spec.levels):
+                for item, values in zip(items, spec.lines.values(), strict=True):
+                    item.set_values(values)
+                self._subplots[name] = (pane, items, spec)
+                self._fit_y()
+                return
         self.remove_subplot(name)
         plot: pg.PlotItem = self.addPlot(row=2 + len(self._subplots), col=0)
         self.ci.layout.setRowStretchFactor(2 + len(self._subplots), 2)
