@@ -153,11 +153,22 @@ def _order_transaction(engine: Engine, order: Order) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
             return
-        # The COMMIT goes down the same pipeline (the transaction ends inside it).
-        with driver.pipeline(), conn.begin():
-            if order.broker == "paper":
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            yield conn
+        transaction = conn.begin()
+        try:
+            with driver.pipeline():
+                if order.broker == "paper":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                yield conn
+                # COMMIT goes down the same pipeline; it waits for every reply, so a failed statement
+                # surfaces here as the usual SQLAlchemy error.
+                transaction.commit()
+        except BaseException:
+            # A pipeline that failed part-way leaves the session mid-transaction in a state a ROLLBACK
+            # inside it reports as "pipeline aborted" (hiding the real error) and one outside it does
+            # not always clear. Failed order writes are rare: drop the connection (the server rolls
+            # the transaction back) and let the pool open a fresh one; the original error propagates.
+            conn.invalidate()
+            raise
 
 
 class SqlOrderStore:
