@@ -19,6 +19,7 @@ from workstation.db.logs import ErrorLog, PerformanceLog, TradingEvent
 from workstation.db.market import MarketData
 from workstation.db.views import recent_system_activity
 from workstation.market.calendar import session_open_at
+
 _INTERVAL = re.compile(r"^(\d+)\s*(m|min|t|h|hour|d|day|wk|w|mo)$", re.IGNORECASE)
 _INTERVAL_UNITS = {"m": 60, "min": 60, "t": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "wk": 604800,
                    "w": 604800, "mo": 2_592_000}  # fmt: skip

@@ -5,7 +5,8 @@ GARCH(1,1) volatility clustering, plus sector and stock-specific noise, overnigh
 Raw prices include one or two stock splits; they go through the same split adjustment as real data,
 so what is stored is split-adjusted. Trading days are the NYSE sessions (market.calendar). The last
 ``hourly_days`` sessions also get hourly bars that stay inside their day's range and end at its close
-(on an early-close day the bars after 13:00 are folded into the last one). Parameters come from resources/demo/universe.json; same seed, same data.
+(on an early-close day the bars after 13:00 are folded into the last one). Parameters come from
+resources/demo/universe.json; same seed, same data.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from workstation.market.calendar import xnys
 from workstation.market.frame import ProviderBatch
 from workstation.paths import resources_dir
