@@ -162,20 +162,19 @@ class ExchangeCalendar:
         last = int(np.searchsorted(self._days, hi.to_datetime64(), side="right"))
         return pd.DatetimeIndex(self._days[first:last])
 
-    def session_of_minutes(self, stamps: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-        """For each UTC minute start: the index of its session's open among all opens and whether it
-        lies inside regular hours. Vectorised, for aggregating many bars at once."""
+    def regular_opens(self, stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """For each UTC moment, the open of the session whose regular hours contain it (NaT outside any).
+        Vectorised, for aggregating many bars at once."""
         if len(stamps) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+            return pd.DatetimeIndex([], tz="UTC")
         utc = stamps.tz_convert("UTC")
         self._ensure(utc.min(), utc.max())
         values = utc.tz_localize(None).to_numpy(dtype="datetime64[ns]")
         index = np.searchsorted(self._opens, values, side="right") - 1
-        inside = (index >= 0) & (values < self._closes[np.maximum(index, 0)])
-        return index, inside
-
-    def session_by_index(self, i: int) -> Session:
-        return self._session(i)
+        safe = np.maximum(index, 0)
+        inside = (index >= 0) & (values < self._closes[safe])
+        opens = np.where(inside, self._opens[safe], np.datetime64("NaT"))
+        return pd.DatetimeIndex(opens).tz_localize("UTC")
 
 
 @lru_cache(maxsize=1)
