@@ -257,9 +257,14 @@ class MarketDataStream:
             self._session._handlers[channel] = dict.fromkeys(symbols, self._on_message)
 
     def _set_state(self, state: FeedState, **changes: Any) -> None:
+        """Record a state change; ``on_state`` hears it when the state, the error or the connection changed."""
         with self._lock:
+            before = self._status
             self._status = self._status.with_changes(state=state, **changes)
             status = self._status
+        seen = (before.state, before.last_error, before.connections)
+        if seen == (status.state, status.last_error, status.connections):
+            return
         if self.on_state is not None:
             try:
                 self.on_state(status)
@@ -370,7 +375,7 @@ class MarketDataStream:
                 up = time.monotonic() - self._connected_monotonic if session._running else 0.0
                 healthy = session._running and (self.messages > data_before or up >= self.settings.stable_after)
                 if session._should_run:
-                    log.warning("market data stream dropped: %s", exc or type(exc).__name__)
+                    log.info("market data stream dropped: %s", exc or type(exc).__name__)
                     self._set_state("reconnecting", last_error=f"connection lost: {exc or type(exc).__name__}")
             finally:
                 session._running = False

@@ -101,6 +101,8 @@ class LiveFeed:
         self._daily_done: object = None  # the last closed session whose daily bars were fetched
         self._session_cache: tuple[int, Any] = (-1, None)
         self.started_at: datetime | None = None
+        self.unstored = False  # bars were left unstored when the writer stopped
+        self._last_notified: tuple[object, ...] = ()
         self.ownerships = 0
 
     # ------------------------------------------------------------------ registration
@@ -217,6 +219,7 @@ class LiveFeed:
                 f"stored_{k}" if k in ("inserted", "updated", "unchanged", "rejected") else k: v
                 for k, v in writer.items()
             },
+            "unstored": self.unstored,
             "last_error": status.last_error,
         }
 
@@ -271,6 +274,7 @@ class LiveFeed:
         if backfiller is not None:
             backfiller.stop()
         if writer is not None and not writer.stop(timeout):
+            self.unstored = True
             log.error("stopping the feed with bars not yet stored (the database did not take them)")
         if self.lease.held or owning:
             try:
@@ -401,6 +405,10 @@ class LiveFeed:
                     log.exception("feed listener failed")
 
     def _notify_status(self, status: FeedStatus) -> None:
+        seen = (status.state, status.last_error, status.connections)
+        if seen == self._last_notified:
+            return
+        self._last_notified = seen
         for callback in self._status_listeners:
             try:
                 callback(status)
