@@ -93,6 +93,13 @@ class StreamStandIn:
         assert self._loop is not None
         asyncio.run_coroutine_threadsafe(self._drop_all(), self._loop).result(10)
 
+    def wait_subscribed(self, symbol: str, channel: str = "bars", timeout: float = 10.0) -> bool:
+        """Until the newest live connection has subscribed ``symbol`` on ``channel`` (data sent before
+        that is not for it, as on Alpaca's server)."""
+        return self.wait_for(
+            lambda: bool(self.live) and symbol in self.live[-1].subscribed.get(channel, set()), timeout
+        )
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

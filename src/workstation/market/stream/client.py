@@ -154,6 +154,7 @@ class MarketDataStream:
         self._counts: deque[tuple[int, int]] = deque(maxlen=16)  # (second, messages) of recent seconds
         self._last_data_monotonic: float | None = None
         self.fatal_error: str | None = None
+        self._closing: asyncio.Future[None] | None = None
         self.messages = 0
 
     # ------------------------------------------------------------------ control (any thread)
@@ -278,10 +279,12 @@ class MarketDataStream:
         symbols = len(set().union(*self.subscriptions().values()))
         text = protocol.describe_error(code, message, feed=self.settings.feed, symbols=symbols)
         log.error("%s", text)
+        self._set_state(self._status.state, last_error=text)
         if code in _FATAL:
             self.fatal_error = text
             self._session._should_run = False
-        self._set_state(self._status.state, last_error=text)
+            # Called on the stream's loop (from dispatch): close now so the consumer returns.
+            self._closing = asyncio.ensure_future(self._shutdown())
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         try:

@@ -105,18 +105,21 @@ class FeedLease:
         with self.engine.begin() as conn:
             now = _now(conn)
             values = self._values(now, status)
+            # RETURNING tells whether a row was taken (an INSERT's rowcount is -1 through psycopg).
             taken = conn.execute(
                 update(feed_leases)
                 .where(t.account == self.account, or_(t.holder == self.token, t.expires_at < now))
                 .values(acquired_at=now, **values)
-            ).rowcount
-            if not taken:
+                .returning(t.account)
+            ).first()
+            if taken is None:
                 taken = conn.execute(
                     conflict_insert(conn, feed_leases)
                     .values(account=self.account, acquired_at=now, **values)
                     .on_conflict_do_nothing(index_elements=["account"])
-                ).rowcount
-            if taken:
+                    .returning(t.account)
+                ).first()
+            if taken is not None:
                 self.held = True
                 return None
             row = conn.execute(select(feed_leases).where(t.account == self.account)).first()

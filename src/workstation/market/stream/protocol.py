@@ -79,9 +79,8 @@ def describe_error(code: int | None, message: str | None, *, feed: str = "iex", 
             f"{FREE_PLAN_SYMBOL_LIMIT} symbols (IEX only) — subscribe fewer or upgrade the data plan"
         )
     if code == INSUFFICIENT_SUBSCRIPTION:
-        return (
-            f"Alpaca refused the {feed} feed (409 {text}): the account's data plan does not include it (try --feed iex)"
-        )
+        hint = " (the free plan streams iex only: try --feed iex)" if feed == "sip" else ""
+        return f"Alpaca refused the {feed} feed (409 {text}): the account's data plan does not include it{hint}"
     if code in (401, AUTH_FAILED):
         return f"Alpaca refused the API keys ({code} {text}): check APCA_API_KEY_ID and APCA_API_SECRET_KEY"
     return f"Alpaca stream error {code}: {text}" if code else f"Alpaca stream error: {text}"

@@ -101,6 +101,7 @@ class LiveFeed:
         self._daily_done: object = None  # the last closed session whose daily bars were fetched
         self._session_cache: tuple[int, Any] = (-1, None)
         self.started_at: datetime | None = None
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # for the daily-bar rule; tests move it
         self.unstored = False  # bars were left unstored when the writer stopped
         self._last_notified: tuple[object, ...] = ()
         self.ownerships = 0
@@ -334,7 +335,7 @@ class LiveFeed:
         backfiller = self._backfiller
         if backfiller is None or "dailyBars" not in self.config.channels:
             return
-        last_closed = closed_sessions(datetime.now(UTC), 1)[-1]
+        last_closed = closed_sessions(self.clock(), 1)[-1]
         if self._daily_done is None:
             self._daily_done = last_closed  # fetched at connection
         elif self._daily_done != last_closed:
@@ -381,7 +382,7 @@ class LiveFeed:
 
     def _session_open_on(self, bar: StreamBar) -> bool:
         """Is ``bar``'s session (a daily bar) the one in progress now?"""
-        now = datetime.now(UTC)
+        now = self.clock()
         minute = int(now.timestamp() // 60)
         if self._session_cache[0] != minute:
             self._session_cache = (minute, xnys().session_at(now))
