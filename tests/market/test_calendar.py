@@ -90,8 +90,8 @@ def test_demo_universe_trades_on_exchange_sessions() -> None:
     assert date(2025, 10, 13) in local_days  # Columbus Day
     hourly = universe.hourly.bars
     symbol = str(hourly["symbol"].iloc[0])
-    half_day = hourly[(hourly["symbol"] == symbol)
-                      & (hourly["timestamp"].dt.tz_convert("America/New_York").dt.date == date(2025, 11, 28))]  # fmt: skip
+    on_half_day = hourly["timestamp"].dt.tz_convert("America/New_York").dt.date == date(2025, 11, 28)
+    half_day = hourly[(hourly["symbol"] == symbol) & on_half_day]
     starts = half_day["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%H:%M").tolist()
     assert starts == ["09:30", "10:30", "11:30", "12:30"]  # nothing after the 13:00 close
     day_bar = daily[(daily["symbol"] == symbol)
