@@ -241,9 +241,9 @@ def status_cmd(as_json: bool) -> None:
     else:
         expired = lease_expired(holder, engine)
         status = holder.status.to_dict() if holder.status is not None else {}
-        payload = {"owner": holder.description, "role": holder.role, "expired": expired}
-        payload |= {"heartbeat_at": holder.heartbeat_at, **status}
-        payload["state"] = "stale" if expired else status.get("state")
+        payload = {k: v for k, v in status.items() if k not in ("owner", "owner_description", "extra")}
+        payload |= {"owner": holder.description, "role": holder.role, "expired": expired}
+        payload |= {"heartbeat_at": holder.heartbeat_at, "state": "stale" if expired else status.get("state")}
     if as_json:
         echo_json(payload)
         return
