@@ -7,8 +7,8 @@
 * Role ``feed`` (``workstation feed run``) takes the connection from a window (handover) and refuses to
   start beside another feed run; role ``window`` owns the connection only while no feed run does, and
   takes it back when the feed run ends (or its lease expires).
-* Callbacks, all called on a feed thread and expected to return quickly (put the event on a queue or
-  emit a Qt signal):
+* Callbacks (register them before ``start()``), all called on a feed thread and expected to return
+  quickly (put the event on a queue or emit a Qt signal):
     ``add_listener(cb)``        every StreamTrade, StreamQuote and StreamBar as it arrives (owner), or
                                 each stored bar as a StreamBar of kind "stored" (consumer);
     ``add_bar_listener(cb)``    every bar stored by the owner (a ``notify.BarEvent``, back-fills and
@@ -123,10 +123,13 @@ class LiveFeed:
         holder = self.lease.try_acquire(self._consumer_status)
         if holder is not None and self.config.role == "feed":
             holder = self._wait_for_handover(holder)
-        self._subscription = BarSubscription(
-            BarSubscriber(self.engine, symbols=self._symbols, intervals=("1m", "1d"), sources=(self.config.source,)),
-            self._on_stored,
-        ).start()
+        if self._listeners or self._bar_listeners:  # register listeners before start(); feed run has none
+            self._subscription = BarSubscription(
+                BarSubscriber(
+                    self.engine, symbols=self._symbols, intervals=("1m", "1d"), sources=(self.config.source,)
+                ),
+                self._on_stored,
+            ).start()
         if holder is None:
             self._become_owner()
         else:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _Key = tuple[str, str, datetime]
 _Values = tuple[float, float, float, float, int]
 _PRUNE_EVERY = 600.0
+_MAX_TAKE = 100_000  # queue items merged into one write at most
 
 
 @dataclass
@@ -153,13 +154,10 @@ class BarWriter:
                 timeout = max(0.0, max(oldest + self.max_delay, next_attempt) - now)
             else:
                 timeout = 0.5
-            try:
-                item = self._queue.get(timeout=timeout)
+            for item in self._take(timeout):
                 if item is None:
                     stopping = True
-            except queue.Empty:
-                item = None
-            if item is not None:
+                    continue
                 arrived, items = item
                 oldest = arrived if not pending else min(oldest, arrived)
                 pending.update(items)  # a later version of a bar replaces an earlier one
@@ -183,6 +181,20 @@ class BarWriter:
             if stopping and not pending and self._queue.empty():
                 return
             self._maybe_prune()
+
+    def _take(self, timeout: float) -> list[tuple[float, list[tuple[_Key, _Values]]] | None]:
+        """Everything waiting on the queue, after waiting up to ``timeout`` for the first item: behind a
+        burst, one write carries all of it instead of one bar per transaction."""
+        try:
+            taken = [self._queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(taken) < _MAX_TAKE:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return taken
 
     def _finished(self, taken: int) -> None:
         with self._progress:
