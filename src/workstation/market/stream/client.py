@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -35,7 +36,7 @@ from typing import Any
 
 import msgpack
 import websockets
-from alpaca.common.utils import get_default_user_agent, reconnect_delay
+from alpaca.common.utils import get_default_user_agent
 from alpaca.data.enums import DataFeed
 from alpaca.data.live.stock import StockDataStream
 from websockets.legacy import client as legacy_client
@@ -46,6 +47,13 @@ from workstation.market.stream.events import FeedState, FeedStatus, MarketEvent,
 log = logging.getLogger(__name__)
 
 _FATAL = {401, protocol.AUTH_FAILED, protocol.INSUFFICIENT_SUBSCRIPTION}
+
+
+def reconnect_delay(failures: int, low: float, high: float) -> float:
+    """Exponential back-off with equal jitter: between half and all of ``low`` × 2^(failures−1), capped at
+    ``high`` (jitter keeps several clients from retrying in step)."""
+    capped = float(min(high, low * 2.0 ** max(0, failures - 1)))
+    return capped / 2 + random.uniform(0, capped / 2)
 
 
 class StreamRefused(Exception):
@@ -324,15 +332,16 @@ class MarketDataStream:
     async def _shutdown(self) -> None:
         session = self._session
         session._should_run = False
-        if session._stop_stream_event is not None:
-            session._stop_stream_event.set()
+        event = getattr(session, "_stop_stream_event", None)  # older alpaca-py releases lack it until we set it
+        if event is not None:
+            event.set()
         if session._stop_stream_queue.empty():
             session._stop_stream_queue.put_nowait({"should_stop": True})
         if session._ws is not None:
             await session._ws.close()
 
     async def _wait(self, seconds: float) -> None:
-        event = self._session._stop_stream_event
+        event = getattr(self._session, "_stop_stream_event", None)
         if seconds <= 0 or event is None:
             return
         with contextlib.suppress(TimeoutError):
