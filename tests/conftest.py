@@ -24,8 +24,10 @@ from sqlalchemy.engine import make_url
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "alpaca-fixtures"
+# ../shared next to the checkout; WORKSTATION_SHARED_DIR points elsewhere (a git worktree lives deeper).
+SHARED = Path(os.environ.get("WORKSTATION_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
+SHARED_DATA = SHARED / "data"
+SHARED_FIXTURES = SHARED / "alpaca-fixtures"
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()

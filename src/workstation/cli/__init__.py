@@ -89,7 +89,11 @@ def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: user mistakes print one line and exit non-zero, never a traceback."""
     args: Any = sys.argv[1:] if argv is None else argv
     try:
-        main.main(args=args, prog_name="workstation", standalone_mode=False)
+        # Without standalone mode click *returns* the code of a ``click.exceptions.Exit`` raised by a
+        # command (ingest's rejects, feed run's outcome) instead of raising it: pass it on.
+        result = main.main(args=args, prog_name="workstation", standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
