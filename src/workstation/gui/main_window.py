@@ -29,6 +29,7 @@ from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from workstation.gui.export import export_model_csv, focused_table
+from workstation.gui.halt_status import HaltStatusWidget
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.panels.models import ModelPanel
@@ -188,6 +189,11 @@ class MainWindow(QMainWindow):
             self._add_status_widget(widget)
         self.broker_status = BrokerStatusWidget(self.context.trading, self)
         self._add_status_widget(self.broker_status)
+        trading = self.context.trading
+        self.halt_status = HaltStatusWidget(
+            trading, lambda: self.context.perform("status/resume", trading.resume), self
+        )
+        self._add_status_widget(self.halt_status)
 
     def _add_status_widget(self, widget: QWidget) -> None:
         """The hook for sections owned by panels (broker, equity, buying power, day P&L): right of the jobs."""
