@@ -134,7 +134,7 @@ def main() -> None:
     # window beyond the requested size; the picture is taken at the size a user starts with.
     window.resize(*WINDOW_SIZE)
     settle(app, 0.5)
-    window._apply_default_sizes()
+    window.apply_default_sizes()
     settle(app, 0.5)
     if not window.grab().save(str(args.output)):
         raise SystemExit(f"could not write {args.output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -28,11 +29,14 @@ from workstation.gui.dialogs.command_palette import CommandPalette
 from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from workstation.gui.dock_layout import DockLayout, Fractions
 from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.halt_status import HaltStatusWidget
+from workstation.gui.named_layouts import NamedLayouts
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.panels.models import ModelPanel
+from workstation.gui.quit_guards import QuitConfirmDialog
 from workstation.gui.registry import PanelRegistry, default_registry
 from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
@@ -40,7 +44,7 @@ from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 
 logger = logging.getLogger(__name__)
-_LAYOUT_VERSION = 1
+_LAYOUT_VERSION = 2  # 2: the chart-centred default (models/blotter tabbed, the log beside them)
 _FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -63,19 +67,19 @@ class MainWindow(QMainWindow):
         self.settings = context.settings
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
-        self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
-        # Two docks side by side under the first dock of an area (models | blotter under the chart).
-        self._second_rows: dict[Qt.DockWidgetArea, tuple[QDockWidget, QDockWidget]] = {}
         self._sized = False
-        self._layout_restored = False
+        self._restored_fractions: Fractions | None = None
+        self._quit_confirmed = False
+        self.quit_dialog: QuitConfirmDialog | None = None
         self.notifications = NotificationArea(self)
         self._last_table: QAbstractItemView | None = None
         self.onboarding = OnboardingBar(context, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.onboarding)
         self.onboarding.hide()
         self._build_menus()
-        self.resize(1500, 900)  # before the docks: their default sizes are in pixels of this window
+        self.resize(1500, 900)  # until the saved geometry is restored; dock sizes are shares of whatever size
         self._build_docks(registry or default_registry())
+        self.layouts = NamedLayouts(self.settings, self, self)
         self._build_status_bar()
         # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
         context.actions.watch(self)
@@ -120,32 +124,26 @@ class MainWindow(QMainWindow):
         self.view_menu.addMenu(self.focus_menu)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self._action("view.reset", "Reset layout", (), "View", self.reset_layout))
+        self.layouts_menu = QMenu("Layouts", self)
+        self.layouts_menu.aboutToShow.connect(lambda: self.layouts.fill_menu(self.layouts_menu, self))
+        self.view_menu.addMenu(self.layouts_menu)
+        self.view_menu.addAction(
+            self._action("view.save_layout", "Save layout as…", (), "View", lambda: self.layouts.ask_and_save(self))
+        )
         self.view_menu.addAction(self._action("view.theme", "Toggle dark/light theme", (), "View", self.toggle_theme))
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts))
         help_menu.addAction(self._action("help.about", "About workstation", (), "Help", self._about))
 
     def _build_docks(self, registry: PanelRegistry) -> None:
-        first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
-        for spec in registry.specs():
+        specs = registry.specs()
+        for spec in specs:  # in menu order
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(spec.object_name)
             dock.setFeatures(_FEATURES)
-            widget = spec.factory(self.context)
-            dock.setWidget(widget)
-            target = self.docks.get(spec.tab_with) if spec.tab_with else None
-            neighbour = self.docks.get(spec.beside) if spec.beside else None
-            if target is not None:
-                self.tabifyDockWidget(target, dock)
-            elif neighbour is not None:
-                self.splitDockWidget(neighbour, dock, Qt.Orientation.Horizontal)
-                self._second_rows.setdefault(spec.area, (neighbour, dock))
-            else:
-                self.addDockWidget(spec.area, dock)
-                first_in_area.setdefault(spec.area, dock)
+            dock.setWidget(spec.factory(self.context))
             self.docks[spec.object_name] = dock
-            toggle = dock.toggleViewAction()
-            self.panels_menu.addAction(toggle)
+            self.panels_menu.addAction(dock.toggleViewAction())
             if spec.slot is not None:
                 self.focus_menu.addAction(
                     self._action(
@@ -156,25 +154,22 @@ class MainWindow(QMainWindow):
                         lambda _checked=False, name=spec.object_name: self.focus_panel(name),
                     )
                 )
-        self._first_in_area = first_in_area
-        self._apply_default_sizes()
+        # Placed in areas first, then beside a placed dock, then as tabs (Qt cannot split beside a tab).
+        for spec in specs:
+            if not (spec.beside in self.docks or spec.tab_with in self.docks):
+                self.addDockWidget(spec.area, self.docks[spec.object_name])
+        for spec in specs:
+            if spec.beside in self.docks and spec.tab_with not in self.docks:
+                self.splitDockWidget(self.docks[spec.beside], self.docks[spec.object_name], Qt.Orientation.Horizontal)
+        for spec in specs:
+            if spec.tab_with in self.docks:
+                self.tabifyDockWidget(self.docks[spec.tab_with], self.docks[spec.object_name])
+        defaults = {spec.object_name: spec.size for spec in specs if spec.size is not None}
+        self.dock_layout = DockLayout(self, self.docks, defaults)
 
-    def _apply_default_sizes(self) -> None:
-        """Watchlist narrow on the left, chart wide, the log monitor a strip at the bottom (~30 %)."""
-        left = self._first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
-        right = self._first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
-        bottom = self._first_in_area.get(Qt.DockWidgetArea.BottomDockWidgetArea)
-        width, height = max(self.width(), 800), max(self.height(), 500)
-        if left is not None and right is not None:
-            self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
-        if bottom is not None and (left is not None or right is not None):
-            # Only the strip's own height: the columns above share the rest among their stacked docks
-            # (asking the watchlist for 62 % would push the ticket below it into the log monitor's room).
-            self.resizeDocks([bottom], [int(height * 0.3)], Qt.Orientation.Vertical)
-        row = self._second_rows.get(Qt.DockWidgetArea.RightDockWidgetArea)
-        if right is not None and row is not None:  # the chart keeps most of the height over the row below it
-            self.resizeDocks([right, row[0]], [int(height * 0.36), int(height * 0.26)], Qt.Orientation.Vertical)
-            self.resizeDocks(list(row), [int(width * 0.36), int(width * 0.35)], Qt.Orientation.Horizontal)
+    def apply_default_sizes(self) -> None:
+        """The default shares: the chart at the centre with over half the window (see panels/__init__.py)."""
+        self.dock_layout.reset()
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -203,19 +198,22 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized:
-            # Dock sizes only stick once the window is laid out; a restored layout keeps its own.
+            # Dock sizes only stick once the window is laid out; from then on they follow its size.
             self._sized = True
-            if not self._layout_restored:
-                QTimer.singleShot(0, self._apply_default_sizes)
+            QTimer.singleShot(0, self._start_layout)
+
+    def _start_layout(self) -> None:
+        self.dock_layout.start()
+        if self._restored_fractions is not None:
+            self.dock_layout.set_fractions(self._restored_fractions)
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
-        self._layout_restored = isinstance(state, QByteArray)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, _LAYOUT_VERSION)
+        if isinstance(state, QByteArray) and self.restoreState(state, _LAYOUT_VERSION):
+            self._restored_fractions = _load_fractions(self.settings.value("window/fractions"))
         for key, view in self._tables():
             header_state = self.settings.value(key)
             if isinstance(header_state, QByteArray):
@@ -224,9 +222,25 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(_LAYOUT_VERSION))
+        self.settings.setValue("window/fractions", json.dumps(self.dock_layout.fractions()))
         for key, view in self._tables():
             self.settings.setValue(key, view.horizontalHeader().saveState())
         self.settings.sync()
+
+    def layout_snapshot(self) -> tuple[QByteArray, QByteArray, Fractions]:
+        """The arrangement, the geometry and the docks' shares (a named layout stores them)."""
+        self.dock_layout.capture()
+        return self.saveState(_LAYOUT_VERSION), self.saveGeometry(), self.dock_layout.fractions()
+
+    def restore_snapshot(self, state: QByteArray, geometry: QByteArray | None, fractions: Fractions) -> bool:
+        """Bring back a named layout; the shares apply to the window's current size (``geometry`` is kept
+        for reference but not forced: a layout saved on a large screen must still fit this one)."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+        if not self.restoreState(state, _LAYOUT_VERSION):
+            return False
+        self.dock_layout.set_fractions(fractions)
+        return True
 
     def _tables(self) -> list[tuple[str, QTableView]]:
         found = []
@@ -241,7 +255,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state, _LAYOUT_VERSION)
-        self._apply_default_sizes()
+        self.dock_layout.reset()
         for key, view in self._tables():
             self.settings.remove(key)
             header = view.horizontalHeader()
@@ -364,12 +378,35 @@ class MainWindow(QMainWindow):
         self.database_status.set_state(None)
         self.check_database()
 
+    def _quit_anyway(self) -> None:
+        self._quit_confirmed = True
+        self.close()
+
     def _job_failed(self, handle: JobHandle, message: str) -> None:
         self.notifications.show_message("error", f"{handle.label} failed: {message}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quit_confirmed:
+            reasons = self.context.quit_guards.reasons()
+            if reasons:
+                # Asked without blocking (open(), not exec()): a confirmed quit closes the window again.
+                event.ignore()
+                self.quit_dialog = QuitConfirmDialog(reasons, self)
+                self.quit_dialog.accepted.connect(self._quit_anyway)
+                self.quit_dialog.open()
+                return
         self.save_layout()
         self.context.jobs.shutdown(3000)
         self.context.stop_monitoring()
         self.context.trading.close(3000)
         super().closeEvent(event)
+
+
+def _load_fractions(raw: object) -> Fractions | None:
+    try:
+        loaded = json.loads(str(raw)) if raw else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(loaded, dict):
+        return None
+    return {str(k): (float(v[0]), float(v[1])) for k, v in loaded.items() if isinstance(v, list) and len(v) == 2}

@@ -9,8 +9,11 @@ when the user quits, so they must answer quickly (at most a few seconds, e.g. on
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +46,28 @@ class QuitGuards:
             if reason:
                 found.append(reason)
         return found
+
+
+class QuitConfirmDialog(QDialog):
+    """'Quit anyway?' with every guard's sentence; Cancel is the default button."""
+
+    def __init__(self, reasons: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("quitConfirmDialog")
+        self.setWindowTitle("Quit workstation?")
+        self.reasons = list(reasons)
+        items = "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons)
+        self.text = QLabel(f"<b>Quit now?</b><ul>{items}</ul>")
+        self.text.setObjectName("quitReasons")
+        self.text.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.quit_button = buttons.addButton("Quit anyway", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.quit_button.setObjectName("quitAnyway")
+        cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setDefault(True)
+        cancel.setFocus()
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
