@@ -28,8 +28,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from workstation.config import mask_url, normalize_database_url
+from workstation.dashboard.drawings import DrawingStore
 from workstation.db.engine import create_db_engine
 from workstation.gui.display_time import DisplayTime
+from workstation.gui.price_alerts import PriceAlertWatcher
 from workstation.gui.quit_guards import QuitGuards
 from workstation.gui.shortcuts import ShortcutRegistry
 from workstation.gui.trading_service import TradingService
@@ -65,6 +67,8 @@ class WorkstationContext(QObject):
         self._selected: list[str] = []
         self.quit_guards = QuitGuards()
         self.display_time = DisplayTime(settings, self)
+        self.drawings = DrawingStore()  # chart drawings and price alerts, per symbol (a JSON file)
+        self.price_alerts = PriceAlertWatcher(self, self.drawings)
         self.actions = UserActionRecorder()  # one session id per window run
         self.monitoring: MonitoringHandle | None = None
         self.status_widgets: list[QWidget] = []

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QActionGroup
+from PySide6.QtWidgets import QMenu
 
 EXCHANGE_ZONE = ZoneInfo("America/New_York")
 SETTINGS_KEY = "display/time_zone"
@@ -89,3 +91,16 @@ class DisplayTime(QObject):
 
     def format(self, timestamp: datetime, *, daily: bool, with_zone: bool = True) -> str:
         return format_bar_time(timestamp, daily=daily, zone=self.zone, with_zone=with_zone)
+
+
+def fill_zone_menu(menu: QMenu, display: DisplayTime) -> None:
+    """The zone choices as radio items (View → Time zone, the chart's zone button)."""
+    menu.clear()
+    group = QActionGroup(menu)
+    for name, label in ZONE_CHOICES.items():
+        action = menu.addAction(label)
+        action.setCheckable(True)
+        action.setChecked(name == display.name)
+        action.setData(name)
+        group.addAction(action)
+        action.triggered.connect(lambda _checked=False, n=name: display.set_name(n))

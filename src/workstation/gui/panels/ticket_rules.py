@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
+from workstation.gui.price_format import format_price, format_quantity, tick_size, to_tick
 from workstation.trading.preview import RiskPreview
 
-CENT = Decimal("0.01")
-SUB_PENNY = Decimal("0.0001")
+__all__ = ["format_price", "format_quantity", "tick_size", "to_tick"]  # re-exported for the ticket modules
+
 _ZERO = Decimal(0)
 
 # Risk rules by their core names, as a trader would call them.
@@ -39,35 +40,6 @@ _RULE_TITLES = {
 # The core's halt reason ends with the command that lifts it; the window has a Resume button instead.
 _CLI_HINT = re.compile(r"\s*\((?:run|use|try)\s+'?workstation[^)]*\)", re.IGNORECASE)
 _LONG_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d{3,})(?![\w.])")
-
-
-def tick_size(price: Decimal) -> Decimal:
-    """The minimum price increment of a US equity at ``price``: a cent from $1, 0.0001 below."""
-    return CENT if abs(price) >= 1 else SUB_PENNY
-
-
-def to_tick(price: Decimal) -> Decimal:
-    """``price`` rounded to its tick (half up, as a trader reads 186.575 → 186.58)."""
-    rounded = price.quantize(SUB_PENNY, rounding=ROUND_HALF_UP)
-    return rounded.quantize(tick_size(rounded), rounding=ROUND_HALF_UP)
-
-
-def format_price(price: Decimal | float | None, *, thousands: bool = True) -> str:
-    """186.570723 → '186.57'; 0.123456 → '0.1235'; None → '—'."""
-    if price is None:
-        return "—"
-    value = to_tick(Decimal(str(price)) if isinstance(price, float) else price)
-    places = 2 if tick_size(value) == CENT else 4
-    return f"{value:,.{places}f}" if thousands else f"{value:.{places}f}"
-
-
-def format_quantity(quantity: Decimal | float | int | None) -> str:
-    """3.000000 → '3'; 0.500 → '0.5'; 1234 → '1,234'."""
-    if quantity is None:
-        return "—"
-    value = Decimal(str(quantity)) if isinstance(quantity, float) else Decimal(quantity)
-    text = f"{value:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def tidy_numbers(text: str) -> str:
