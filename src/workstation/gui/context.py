@@ -42,6 +42,7 @@ from workstation.monitoring.install import MonitoringHandle, install_monitoring
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 MONITORING_COMPONENT = "gui"
+SYMBOL_KEY = "session/symbol"  # the symbol shown when the window closed: shown again at the next start
 
 
 class WorkstationContext(QObject):
@@ -135,7 +136,12 @@ class WorkstationContext(QObject):
         symbol = symbol.strip().upper()
         if symbol and symbol != self._symbol:
             self._symbol = symbol
+            self.settings.setValue(SYMBOL_KEY, symbol)
             self.symbolChanged.emit(symbol)
+
+    def remembered_symbol(self) -> str:
+        """The symbol of the previous session ('' the first time)."""
+        return str(self.settings.value(SYMBOL_KEY, "") or "")
 
     @property
     def selected_symbols(self) -> list[str]:

@@ -29,6 +29,7 @@ from workstation.gui.dialogs.command_palette import CommandPalette
 from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from workstation.gui.display_time import fill_zone_menu
 from workstation.gui.dock_layout import DockLayout, Fractions
 from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.halt_status import HaltStatusWidget
@@ -131,6 +132,9 @@ class MainWindow(QMainWindow):
             self._action("view.save_layout", "Save layout as…", (), "View", lambda: self.layouts.ask_and_save(self))
         )
         self.view_menu.addAction(self._action("view.theme", "Toggle dark/light theme", (), "View", self.toggle_theme))
+        self.zone_menu = QMenu("Time zone", self)
+        self.zone_menu.aboutToShow.connect(lambda: fill_zone_menu(self.zone_menu, self.context.display_time))
+        self.view_menu.addMenu(self.zone_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts))
         help_menu.addAction(self._action("help.about", "About workstation", (), "Help", self._about))
@@ -309,7 +313,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_palette(self) -> CommandPalette:
-        palette = CommandPalette(self.shortcuts, self.context.symbols, self.context.set_symbol, self)
+        palette = CommandPalette(
+            self.shortcuts, self.context.symbols, self.context.set_symbol, self, names=self.context.symbol_names
+        )
         geometry = self.geometry()
         palette.move(geometry.center().x() - palette.width() // 2, geometry.top() + 80)
         palette.show()

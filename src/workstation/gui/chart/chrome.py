@@ -176,6 +176,7 @@ class LastPriceLine:
         self.line.hide()
         plot.addItem(self.line, ignoreBounds=True)
         self.price: float | None = None
+        self._color = ""
 
     def update(self, pyramid: OhlcvPyramid) -> None:
         n = len(pyramid)
@@ -188,8 +189,12 @@ class LastPriceLine:
         last = float(close[-1])
         reference = float(close[-2]) if n > 1 else float(pyramid.field("open")[-1])
         color = UP if last >= reference else DOWN
+        if last == self.price and color == self._color and self.line.isVisible():
+            return  # a live tick that did not move the close: nothing to repaint
+        if color != self._color:
+            self.line.setPen(pg.mkPen(color, style=Qt.PenStyle.DashLine))
+            self._color = color
         self.price = last
-        self.line.setPen(pg.mkPen(color, style=Qt.PenStyle.DashLine))
         self.line.setPos(last)
         self.line.show()
         self._axis.set_tag("last", AxisTag(last, self._axis.tag_text(last), color))

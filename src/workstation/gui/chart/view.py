@@ -139,6 +139,8 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self._apply_heights()
 
     def _apply_heights(self) -> None:
+        if getattr(self, "closed", False):
+            return  # pyqtgraph's close() cleared the scene (our plots are gone), then resizes the view
         panes = list(getattr(self, "_panes", {}).values())  # resize events come before __init__ ends
         if not panes:
             return
