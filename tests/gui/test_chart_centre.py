@@ -258,7 +258,7 @@ def test_dark_theme_dock_close_button_is_visible(window_factory: Any, filled_url
 
 
 def test_marker_clicks_are_announced(window_factory: Any, filled_url: str, qtbot: Any) -> None:
-    from workstation.gui.chart.view import Marker
+    from workstation.gui.chart.markers import Marker
 
     window = window_factory(filled_url)
     view = _chart(qtbot, window).view

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,7 +15,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QTableView,
     QWidget,
 )
 
@@ -30,7 +28,7 @@ from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from workstation.gui.display_time import fill_zone_menu
-from workstation.gui.dock_layout import DockLayout, Fractions
+from workstation.gui.dock_layout import DockLayout
 from workstation.gui.export import export_model_csv, focused_table
 from workstation.gui.halt_status import HaltStatusWidget
 from workstation.gui.named_layouts import NamedLayouts
@@ -41,11 +39,11 @@ from workstation.gui.quit_guards import QuitConfirmDialog
 from workstation.gui.registry import PanelRegistry, default_registry
 from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
+from workstation.gui.window_layout import WindowLayout
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 
 logger = logging.getLogger(__name__)
-_LAYOUT_VERSION = 2  # 2: the chart-centred default (models/blotter tabbed, the log beside them)
 _FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -69,7 +67,6 @@ class MainWindow(QMainWindow):
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
         self._sized = False
-        self._restored_fractions: Fractions | None = None
         self._quit_confirmed = False
         self.quit_dialog: QuitConfirmDialog | None = None
         self.notifications = NotificationArea(self)
@@ -80,12 +77,13 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.resize(1500, 900)  # until the saved geometry is restored; dock sizes are shares of whatever size
         self._build_docks(registry or default_registry())
-        self.layouts = NamedLayouts(self.settings, self, self)
+        self.window_layout = WindowLayout(self, self.docks, self.dock_layout, self.settings)
+        self.layouts = NamedLayouts(self.settings, self.window_layout, self)
         self._build_status_bar()
         # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
         context.actions.watch(self)
-        self._default_state = self.saveState(_LAYOUT_VERSION)
-        self._restore_layout()
+        self.window_layout.remember_default()
+        self.window_layout.restore()
         context.notify.connect(self.notifications.show_message)
         context.jobs.jobFailed.connect(self._job_failed)
         context.engineChanged.connect(self._database_changed)
@@ -207,66 +205,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._start_layout)
 
     def _start_layout(self) -> None:
-        self.dock_layout.start()
-        if self._restored_fractions is not None:
-            self.dock_layout.set_fractions(self._restored_fractions)
-
-    def _restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and self.restoreState(state, _LAYOUT_VERSION):
-            self._restored_fractions = _load_fractions(self.settings.value("window/fractions"))
-        for key, view in self._tables():
-            header_state = self.settings.value(key)
-            if isinstance(header_state, QByteArray):
-                view.horizontalHeader().restoreState(header_state)
+        self.window_layout.start()
 
     def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(_LAYOUT_VERSION))
-        self.settings.setValue("window/fractions", json.dumps(self.dock_layout.fractions()))
-        for key, view in self._tables():
-            self.settings.setValue(key, view.horizontalHeader().saveState())
-        self.settings.sync()
-
-    def layout_snapshot(self) -> tuple[QByteArray, QByteArray, Fractions]:
-        """The arrangement, the geometry and the docks' shares (a named layout stores them)."""
-        self.dock_layout.capture()
-        return self.saveState(_LAYOUT_VERSION), self.saveGeometry(), self.dock_layout.fractions()
-
-    def restore_snapshot(self, state: QByteArray, geometry: QByteArray | None, fractions: Fractions) -> bool:
-        """Bring back a named layout; the shares apply to the window's current size (``geometry`` is kept
-        for reference but not forced: a layout saved on a large screen must still fit this one)."""
-        for dock in self.docks.values():
-            dock.setFloating(False)
-        if not self.restoreState(state, _LAYOUT_VERSION):
-            return False
-        self.dock_layout.set_fractions(fractions)
-        return True
-
-    def _tables(self) -> list[tuple[str, QTableView]]:
-        found = []
-        for name, dock in self.docks.items():
-            for view in dock.findChildren(QTableView):
-                if view.objectName():
-                    found.append((f"columns/{name}/{view.objectName()}", view))
-        return found
+        self.window_layout.save()
 
     def reset_layout(self) -> None:
-        for dock in self.docks.values():
-            dock.setFloating(False)
-            dock.show()
-        self.restoreState(self._default_state, _LAYOUT_VERSION)
-        self.dock_layout.reset()
-        for key, view in self._tables():
-            self.settings.remove(key)
-            header = view.horizontalHeader()
-            for column in range(header.count()):
-                header.showSection(column)
-                header.moveSection(header.visualIndex(column), column)
-            view.resizeColumnsToContents()
+        self.window_layout.reset()
 
     # -- commands ------------------------------------------------------------------------------------
     def focus_panel(self, object_name: str) -> None:
@@ -406,13 +351,3 @@ class MainWindow(QMainWindow):
         self.context.stop_monitoring()
         self.context.trading.close(3000)
         super().closeEvent(event)
-
-
-def _load_fractions(raw: object) -> Fractions | None:
-    try:
-        loaded = json.loads(str(raw)) if raw else None
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(loaded, dict):
-        return None
-    return {str(k): (float(v[0]), float(v[1])) for k, v in loaded.items() if isinstance(v, list) and len(v) == 2}

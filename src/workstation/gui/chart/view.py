@@ -20,35 +20,22 @@ from datetime import tzinfo
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 
 from workstation.gui.chart.axis import PriceAxis, VolumeAxis
 from workstation.gui.chart.candles import CandleColors, CandlestickItem, VolumeItem
 from workstation.gui.chart.chrome import ChartTheme, LastPriceLine, Pane
+from workstation.gui.chart.interaction import ChartInteraction
 from workstation.gui.chart.legend import LegendGroup
 from workstation.gui.chart.lines import LineLodItem
 from workstation.gui.chart.lod import OhlcvPyramid
-from workstation.gui.chart.panes import GRAB_PX, PRICE, VOLUME, PaneHeights
+from workstation.gui.chart.markers import Marker, MarkerLayer
+from workstation.gui.chart.panes import PRICE, VOLUME, PaneHeights
 
 FloatArray = NDArray[np.float64]
 _OVERLAY_COLORS = ("#f6c344", "#42a5f5", "#ab47bc", "#ff7043", "#66bb6a", "#8d6e63", "#26c6da", "#ec407a")
 _DEFAULT_VISIBLE_BARS = 180
-
-
-@dataclass(frozen=True, slots=True)
-class Marker:
-    """A point on the chart: a prediction (direction, confidence) or a fill (side, price).
-
-    ``key`` identifies what the marker stands for (an order id, a prediction id) for ``markerClicked``.
-    """
-
-    index: int
-    price: float
-    up: bool
-    label: str
-    size: float = 12.0
-    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +61,7 @@ def _set_y(plot: pg.PlotItem, low: float, high: float) -> None:
         plot.setYRange(low, high, padding=0)
 
 
-class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
+class ChartView(ChartInteraction, pg.GraphicsLayoutWidget):  # type: ignore[misc]
     """A candlestick chart that stays fast at a million bars (see candles.py and lod.py)."""
 
     crosshairMoved = Signal(int)  # bar index under the mouse, -1 when the mouse left the panes
@@ -104,10 +91,9 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.last_line = LastPriceLine(self.price_plot, price.axis)
         self._overlays: dict[str, LineLodItem] = {}
         self._subplots: dict[str, SubplotSpec] = {}
-        self._markers: list[pg.ScatterPlotItem] = []
-        self._marker_list: list[Marker] = []
+        self._marker_layer = MarkerLayer(self.price_plot, self.markerClicked.emit)
         self._hover = -1
-        self._drag: tuple[int, float, list[float]] | None = None  # upper pane, start y, start heights
+        self._drag = None
         self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.price_plot.getViewBox().sigXRangeChanged.connect(self._fit_y)
@@ -313,36 +299,14 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             self.remove_subplot(name)
 
     def set_markers(self, markers: Sequence[Marker]) -> None:
-        for item in self._markers:
-            self.price_plot.removeItem(item)
-        self._markers = []
-        self._marker_list = list(markers)
-        if not markers:
-            return
-        spots = [
-            {
-                "pos": (m.index, m.price),
-                "symbol": "t1" if m.up else "t",
-                "size": m.size,
-                "brush": pg.mkBrush("#26a69a" if m.up else "#ef5350"),
-                "pen": pg.mkPen("#101010"),
-                "data": m.label,
-            }
-            for m in markers
-        ]
-        item = pg.ScatterPlotItem(spots=spots, hoverable=True, tip=lambda x, y, data: str(data))
-        item.sigClicked.connect(self._marker_clicked)
-        self._markers.append(item)
-        self.price_plot.addItem(item)
+        self._marker_layer.set(markers)
 
     def marker_count(self) -> int:
-        return sum(len(item.data) for item in self._markers)
+        return self._marker_layer.count()
 
-    def _marker_clicked(self, _item: object, points: Sequence[pg.SpotItem], _event: object = None) -> None:
-        if points:
-            index = points[0].index()
-            if 0 <= index < len(self._marker_list):
-                self.markerClicked.emit(self._marker_list[index])
+    @property
+    def _markers(self) -> list[pg.ScatterPlotItem]:
+        return self._marker_layer.items
 
     # -- navigation ------------------------------------------------------------------------------------
     def visible_range(self) -> tuple[float, float]:
@@ -402,94 +366,6 @@ class ChartView(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 y_low, y_high = extent
                 pad = (y_high - y_low) * 0.08 or 1.0
                 _set_y(plot, y_low - pad, y_high + pad)
-
-    def _refresh_legends(self) -> None:
-        for pane in self._panes.values():
-            pane.legend.show_index(self._hover)
-
-    def _pane_at(self, position: QPointF) -> Pane | None:
-        for pane in self._panes.values():
-            if pane.plot.sceneBoundingRect().contains(position):
-                return pane
-        return None
-
-    def _on_mouse_moved(self, event: tuple[QPointF]) -> None:
-        position = event[0]
-        pane = self._pane_at(position)
-        if pane is None or len(self._pyramid) == 0:
-            self._hover = -1
-            for each in self._panes.values():
-                each.crosshair_off()
-            self._refresh_legends()
-            self.crosshairMoved.emit(-1)
-            return
-        point = pane.plot.getViewBox().mapSceneToView(position)
-        index = min(max(round(point.x()), 0), len(self._pyramid) - 1)
-        self._hover = index
-        bottom = list(self._panes.values())[-1]
-        for each in self._panes.values():
-            each.crosshair_at(index, point.y() if each is pane else None)
-        bottom.dates_tag(index, self._theme)
-        self._refresh_legends()
-        self.crosshairMoved.emit(index)
-
-    def leaveEvent(self, event: object) -> None:
-        super().leaveEvent(event)
-        self._on_mouse_moved((QPointF(-1e9, -1e9),))
-
-    def _on_click(self, event: object) -> None:
-        button = getattr(event, "button", lambda: None)()
-        position = getattr(event, "scenePos", lambda: None)()
-        if button != Qt.MouseButton.LeftButton or position is None:
-            return
-        if self.price_plot.sceneBoundingRect().contains(position):
-            point = self.price_plot.getViewBox().mapSceneToView(position)
-            self.priceClicked.emit(float(point.x()), float(point.y()))
-
-    # -- dragging the border between two panes ---------------------------------------------------------
-    def _border_at(self, y: float) -> int | None:
-        panes = list(self._panes.values())
-        for i, pane in enumerate(panes[:-1]):
-            border = self.mapFromScene(QPointF(0, pane.plot.sceneBoundingRect().bottom())).y()
-            if abs(y - border) <= GRAB_PX:
-                return i
-        return None
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        border = self._border_at(event.position().y())
-        if event.button() == Qt.MouseButton.LeftButton and border is not None:
-            heights = [p.plot.geometry().height() for p in self._panes.values()]
-            self._drag = (border, event.position().y(), heights)
-            event.accept()
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._drag is not None:
-            upper, start, heights = self._drag
-            extra = list(self._panes.values())[-1].dates_height()
-            self.heights.drag(list(self._panes), heights, upper, event.position().y() - start, extra)
-            self._apply_heights()
-            event.accept()
-            return
-        near = self._border_at(event.position().y()) is not None
-        self.viewport().setCursor(Qt.CursorShape.SizeVerCursor if near else Qt.CursorShape.CrossCursor)
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._drag is not None:
-            self._drag = None
-            self.paneHeightsChanged.emit(self.heights.user_weights())
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
-
-    def drag_border(self, upper: int, delta: float) -> None:
-        """Move the border under pane number ``upper`` by ``delta`` pixels (what a mouse drag does)."""
-        heights = [p.plot.geometry().height() for p in self._panes.values()]
-        self.heights.drag(list(self._panes), heights, upper, delta, list(self._panes.values())[-1].dates_height())
-        self._apply_heights()
-        self.paneHeightsChanged.emit(self.heights.user_weights())
 
     # -- theme -----------------------------------------------------------------------------------------
     def apply_theme(self, dark: bool) -> None:

@@ -34,7 +34,8 @@ from sqlalchemy import Engine
 
 from workstation.dashboard.chart_data import ChartData, load_chart_data
 from workstation.dashboard.watchlist import available_intervals
-from workstation.gui.chart.view import ChartView, Marker
+from workstation.gui.chart.markers import Marker
+from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.display_time import is_daily
 from workstation.gui.panels.chart_indicators import ChartIndicators, Computed, compute_all

@@ -19,26 +19,19 @@ from typing import Any
 from PySide6.QtCore import QStringListModel, Qt, QTimer
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
     QCompleter,
     QDockWidget,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import LiveConfirmDialog
 from workstation.gui.panels.ticket_check import TicketCheck
+from workstation.gui.panels.ticket_fields import TicketFields
 from workstation.gui.panels.ticket_rules import TicketForm, form_problem, format_price, format_quantity
 from workstation.gui.panels.ticket_submit import OrderSender
-from workstation.gui.panels.ticket_support import DecimalSpinBox, PriceSpinBox, last_bar, stock_symbols
-from workstation.gui.tables import DOWN, MUTED, UP, named
+from workstation.gui.panels.ticket_support import last_bar, stock_symbols
+from workstation.gui.tables import DOWN, MUTED, UP
 from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
 from workstation.trading.domain import OrderRequest, TradingError, to_quantity
@@ -47,9 +40,10 @@ from workstation.trading.preview import RiskPreview
 _SYMBOL_DELAY_MS = 400  # typing a symbol: look it up once the typing pauses
 
 
-class OrderTicketPanel(QWidget):
+class OrderTicketPanel(TicketFields):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._completions = QStringListModel(self)
         self._context = context
         self._service = context.trading
         self._last: tuple[Decimal, datetime] | None = None
@@ -84,65 +78,18 @@ class OrderTicketPanel(QWidget):
 
     # -- construction -----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.broker = named(QComboBox(), "ticketBroker")
-        self.symbol = named(QLineEdit(placeholderText="Symbol"), "ticketSymbol")
-        self._completions = QStringListModel(self)
+        """Wire the fields (ticket_fields.py builds them) to the form's logic."""
         completer = QCompleter(self._completions, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.symbol.setCompleter(completer)
         self.symbol.editingFinished.connect(self._symbol_edited)
         self.symbol.textEdited.connect(self._symbol_typed)
-        self.buy = named(QPushButton("Buy"), "ticketBuy")
-        self.sell = named(QPushButton("Sell"), "ticketSell")
-        for button in (self.buy, self.sell):
-            button.setCheckable(True)
-        self.buy.setChecked(True)
-        self.buy.setStyleSheet(f"QPushButton:checked {{ background: {UP}; color: white; font-weight: bold; }}")
-        self.sell.setStyleSheet(f"QPushButton:checked {{ background: {DOWN}; color: white; font-weight: bold; }}")
-        self._sides = QButtonGroup(self)
-        self._sides.addButton(self.buy)
-        self._sides.addButton(self.sell)
         self._sides.buttonToggled.connect(lambda *_: self._changed())
-        self.quantity = named(DecimalSpinBox(), "ticketQuantity")
-        self.quantity.setDecimals(4)
-        self.quantity.setRange(0, 1e9)
-        self.quantity.setValue(1)
-        self.order_type = named(QComboBox(), "ticketType")
-        self.order_type.addItems(["market", "limit"])
         self.order_type.currentTextChanged.connect(self._type_changed)
-        self.limit_price = named(PriceSpinBox(), "ticketLimit")
-        self.limit_price.setEnabled(False)
         self.limit_price.valueChanged.connect(self._limit_changed)
-        self.tif = named(QComboBox(), "ticketTif")
-        self.tif.addItems(["day", "gtc"])
-        for spin in (self.quantity, self.limit_price):
-            spin.setGroupSeparatorShown(True)
         self.quantity.valueChanged.connect(self._changed)
         self.tif.currentTextChanged.connect(self._changed)
-        self.notional = named(QLabel("—"), "ticketNotional")
-        self.risk = named(QLabel("—", wordWrap=True), "ticketRisk")
-        self.submit_button = named(QPushButton("Submit"), "ticketSubmit")
         self.submit_button.clicked.connect(lambda: self._context.perform("ticket/submit", self.submit))
-        self.status = named(QLabel("", wordWrap=True), "ticketStatus")
-        sides = QHBoxLayout()
-        sides.addWidget(self.buy)
-        sides.addWidget(self.sell)
-        form = QFormLayout()
-        form.addRow("Broker", self.broker)
-        form.addRow("Symbol", self.symbol)
-        form.addRow("Side", sides)
-        form.addRow("Quantity", self.quantity)
-        form.addRow("Type", self.order_type)
-        form.addRow("Limit price", self.limit_price)
-        form.addRow("Time in force", self.tif)
-        form.addRow("Est. notional", self.notional)
-        form.addRow("Check", self.risk)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(form)
-        layout.addWidget(self.submit_button)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
         self.setFocusProxy(self.symbol)
         self._fill_brokers()
         self.broker.currentIndexChanged.connect(self._broker_changed)
