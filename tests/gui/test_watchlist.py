@@ -12,7 +12,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 from sqlalchemy import insert
 
-from workstation.dashboard.watchlists import WatchlistStore
 from workstation.db.engine import create_db_engine
 from workstation.db.models import MarketData, StockInfo
 
@@ -56,12 +55,13 @@ def test_multi_select_is_published_for_training_and_strategies(
 def test_footer_counts_what_is_shown(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     watchlist = _ready(qtbot, window)
-    assert watchlist.status.text().startswith("3 symbols · 3 with bars")
     watchlist.search.setText("exxon")
     assert watchlist.status.text().startswith("1 of 3 symbols shown")
     watchlist.search.clear()
     watchlist.sector.setCurrentText("Technology")
     assert watchlist.status.text().startswith("2 of 3 symbols shown")
+    watchlist.sector.setCurrentText("All sectors")
+    assert watchlist.status.text().startswith("3 symbols · 3 with bars")
 
 
 def test_daily_last_bar_is_the_session_date_in_exchange_time(window_factory: Any, filled_url: str, qtbot: Any) -> None:
@@ -115,6 +115,8 @@ def test_palette_matches_company_names(window_factory: Any, filled_url: str, qtb
 def test_named_watchlists_create_switch_rename_delete_and_persist(
     window_factory: Any, filled_url: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from workstation.dashboard.watchlists import WatchlistStore
+
     window = window_factory(filled_url)
     watchlist = _ready(qtbot, window)
     lists = watchlist.lists

@@ -128,11 +128,12 @@ class TradingService(QObject):
         self.states: dict[str, str] = {}
         self._halted: str | None = None
         self._halt_reading = False
+        self._schema_ready = False  # set when the window announces a database with the schema
         self._accounts: dict[str, tuple[float, Account]] = {}
         self._account_guard = threading.Lock()
         self.stateChanged.connect(self._remember_state)
         context.engineChanged.connect(self.reset)
-        context.databaseChanged.connect(self.refresh_halt)
+        context.databaseChanged.connect(self._database_ready)
         self._halt_timer = QTimer(self, interval=HALT_POLL_MS)
         self._halt_timer.timeout.connect(self.refresh_halt)
         self._halt_timer.start()
@@ -236,9 +237,13 @@ class TradingService(QObject):
             self._halted = reason
             self.haltChanged.emit(reason)
 
+    def _database_ready(self) -> None:
+        self._schema_ready = True
+        self.refresh_halt()
+
     def refresh_halt(self) -> None:
-        """Read the halt from the database in the background (a database without the schema: not halted)."""
-        if self._halt_reading:
+        """Read the halt from the database in the background (only once it is known to have the schema)."""
+        if self._halt_reading or not self._schema_ready:
             return
         self._halt_reading = True
         engine = self._context.engine
@@ -335,6 +340,7 @@ class TradingService(QObject):
 
     def reset(self) -> None:
         """Forget the sessions (the database changed): close them in the background."""
+        self._schema_ready = False
         with self._guard:
             sessions, self._sessions = list(self._sessions.items()), {}
         for key, session in sessions:

@@ -41,6 +41,7 @@ def format_value(value: float) -> str:
 class PaneLegend:
     def __init__(self, view_box: pg.ViewBox, on_link: object = None) -> None:
         self._groups: dict[str, LegendGroup] = {}
+        self._header = ""  # a first line above the groups (the price pane's OHLC readout), HTML
         self._index = -1
         self._text_color = "#b2b5be"
         self.item = QGraphicsTextItem()
@@ -71,6 +72,11 @@ class PaneLegend:
         self._text_color = color
         self._render()
 
+    def set_header(self, html_text: str) -> None:
+        if html_text != self._header:
+            self._header = html_text
+            self._render()
+
     def show_index(self, index: int) -> None:
         """Values at bar ``index`` (-1: the last bar)."""
         if index != self._index:
@@ -92,7 +98,8 @@ class PaneLegend:
                 title = f'<span style="color:{color}">{title}</span>'
             values = " / ".join(format_value(self._value(line)) for line in group.lines)
             parts.append(f"{title} <span style='color:{self._text_color}'>{values}</span>")
-        self.item.setHtml("&nbsp;&nbsp;".join(parts))
+        body = "&nbsp;&nbsp;".join(parts)
+        self.item.setHtml(f"{self._header}<br>{body}" if self._header and body else self._header or body)
 
     def _value(self, line: FloatArray) -> float:
         if len(line) == 0:

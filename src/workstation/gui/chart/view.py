@@ -216,6 +216,10 @@ class ChartView(ChartInteraction, pg.GraphicsLayoutWidget):  # type: ignore[misc
         if x_max >= len(self._pyramid) - 2:
             self._fit_y()
 
+    def set_readout(self, html_text: str) -> None:
+        """The bar under the crosshair (or the last bar), shown as the price pane's first legend line."""
+        self._panes[PRICE].legend.set_header(html_text)
+
     def last_close(self) -> float | None:
         return float(self._pyramid.field("close")[-1]) if len(self._pyramid) else None
 

@@ -19,11 +19,11 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
     # The chart at the centre: about 78 % of the width and 70 % of the height (over half the window);
     # watchlist and ticket in a column on its left; models, blotter (raised) and the log in a row below it.
-    registry.register(PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, left, order=10, size=(0.22, 0.55)))
+    registry.register(PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, left, order=10, size=(0.22, 0.52)))
     registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, right, order=20, size=(0.78, 0.70)))
     registry.register(PanelSpec("modelPanel", "Models", ModelPanel, right, order=30, size=(0.47, 0.30)))
     registry.register(
-        PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, left, order=40, size=(0.22, 0.45))
+        PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, left, order=40, size=(0.22, 0.48))
     )
     registry.register(
         PanelSpec("blotterPanel", "Blotter", BlotterPanel, right, order=50, tab_with="modelPanel", size=(0.47, 0.30))

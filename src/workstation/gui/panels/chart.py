@@ -11,6 +11,7 @@ screen and publishes its close as the symbol's last price (price alerts, the tic
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -93,19 +93,14 @@ class ChartPanel(QWidget):
         self.picker.setMenu(QMenu(self.picker))
         self.indicators = ChartIndicators(context, self.view, self.picker, self)
         self.tools = ChartTools(context, self.view, self)
-        self.readout = QLabel()
-        self.readout.setObjectName("chartReadout")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Its text must never set the dock's minimum width (the window could not shrink to a laptop's).
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._readout = ""
         bar = QHBoxLayout()
         bar.addWidget(self.title)
         bar.addWidget(self.interval)
         bar.addWidget(self.picker)
         for widget in self.tools.widgets():
             bar.addWidget(widget)
-        bar.addWidget(self.readout, 1)
+        bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
@@ -220,9 +215,15 @@ class ChartPanel(QWidget):
 
     # -- readout and live bars -----------------------------------------------------------------------
     def _show_readout(self, index: int) -> None:
+        """The bar under the crosshair, or the newest bar: time (zone named), OHLC, volume, change.
+
+        Shown as the first line of the price pane's legend, where it never competes with the toolbar
+        for width (at 1366 px the toolbar leaves no room for it).
+        """
         count = self.view.bar_count()
         if self._loaded is None or count == 0:
-            self.readout.setText("")
+            self._readout = ""
+            self.view.set_readout("")
             return
         index = count - 1 if index < 0 or index >= count else index
         p = self.view.pyramid
@@ -232,10 +233,17 @@ class ChartPanel(QWidget):
         prev = float(p.field("close")[index - 1]) if index > 0 else o
         change = (c / prev - 1.0) * 100.0 if prev else 0.0
         prices = "  ".join(f"{k} {format_price(x)}" for k, x in (("O", o), ("H", h), ("L", lo), ("C", c)))
-        self.readout.setText(f"{when}  {prices}  V {v:,.0f}  ({change:+.2f}%)")
+        self._readout = f"{when}  {prices}  V {v:,.0f}  ({change:+.2f}%)"
+        color = "#26a69a" if change >= 0 else "#ef5350"
+        self.view.set_readout(
+            f"<span style='color:{self.view.theme.legend}'>{html.escape(when)}&nbsp;&nbsp;"
+            f"{html.escape(prices).replace('  ', '&nbsp;&nbsp;')}&nbsp;&nbsp;V {v:,.0f}</span>"
+            f"&nbsp;&nbsp;<span style='color:{color}'>({change:+.2f}%)</span>"
+        )
 
     def readout_text(self) -> str:
-        return self.readout.text()
+        """The readout as plain text (the legend's first line)."""
+        return self._readout
 
     def update_live_bar(
         self, symbol: str, interval: str, timestamp: datetime, o: float, h: float, lo: float, c: float, v: float

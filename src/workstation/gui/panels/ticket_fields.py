@@ -1,5 +1,8 @@
 """The order ticket's fields and their layout (no logic: ticket.py wires them up).
 
+The fields scroll when the dock is short (a laptop); the check line (why the order cannot be sent,
+or what it does), the submit button and the last outcome stay visible under them.
+
 Every field has an objectName (ticketBroker, ticketSymbol, ticketBuy/ticketSell, ticketQuantity,
 ticketType, ticketLimit, ticketTif, ticketNotional, ticketRisk, ticketSubmit, ticketStatus): tests and
 saved state find them by it.
@@ -7,14 +10,17 @@ saved state find them by it.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +64,7 @@ class TicketFields(QWidget):
         sides.addWidget(self.buy)
         sides.addWidget(self.sell)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow dock: label above its field
         form.addRow("Broker", self.broker)
         form.addRow("Symbol", self.symbol)
         form.addRow("Side", sides)
@@ -66,10 +73,17 @@ class TicketFields(QWidget):
         form.addRow("Limit price", self.limit_price)
         form.addRow("Time in force", self.tif)
         form.addRow("Est. notional", self.notional)
-        form.addRow("Check", self.risk)
+        fields = QWidget()
+        fields.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.fields_area = named(QScrollArea(), "ticketFields")
+        self.fields_area.setWidget(fields)
+        self.fields_area.setWidgetResizable(True)
+        self.fields_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.fields_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(form)
+        layout.addWidget(self.fields_area, 1)
+        layout.addWidget(self.risk)
         layout.addWidget(self.submit_button)
         layout.addWidget(self.status)
-        layout.addStretch(1)

@@ -124,7 +124,8 @@ class WatchlistPanel(QWidget):
         self.model.set_rows(rows)
         if first_load and rows and not self._context.settings.contains("columns/watchlistPanel/watchlistTable"):
             self.table.resizeColumnsToContents()
-            self.table.setColumnWidth(1, min(self.table.columnWidth(1), 150))
+            name = 3  # the company name column: long names must not push the rest out of sight
+            self.table.setColumnWidth(name, min(self.table.columnWidth(name), 150))
         self._context.symbols = [r.symbol for r in rows]
         self._context.symbol_names = {r.symbol: r.company_name for r in rows if r.company_name}
         sectors = sorted({r.sector for r in rows if r.sector})

@@ -23,12 +23,13 @@ ALL_SECTORS = "All sectors"
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 # (header, attribute, formatter)
+# The price and its change next to the symbol: on a laptop's narrow watchlist they are what shows.
 _COLUMNS: list[tuple[str, str]] = [
     ("Symbol", "symbol"),
-    ("Name", "company_name"),
-    ("Sector", "sector"),
     ("Last", "last_close"),
     ("Chg %", "change_pct"),
+    ("Name", "company_name"),
+    ("Sector", "sector"),
     ("Last bar", "last_bar"),
     ("Bars", "bars"),
     ("Features", "feature_records"),
