@@ -72,6 +72,7 @@ class BlotterPanel(QWidget):
         self._context = context
         self._service = context.trading
         self._polling = False
+        self._ready = False  # polls start once the window announces a database with the schema
         self._polls = 0
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
@@ -128,7 +129,8 @@ class BlotterPanel(QWidget):
         self._timer.start()
         self._service.ordersChanged.connect(lambda _broker: self.poll(force=True))
         context.refreshRequested.connect(lambda: self.poll(force=True))
-        context.databaseChanged.connect(self._reset_feed)
+        context.databaseChanged.connect(self._database_ready)
+        context.engineChanged.connect(lambda: setattr(self, "_ready", False))
         self._service.haltChanged.connect(self.halt_banner.set_reason)
         context.quit_guards.register("open orders", self._service.open_orders_warning)
 
@@ -160,6 +162,10 @@ class BlotterPanel(QWidget):
         text = self.broker.currentText()
         return None if text == _ALL else text
 
+    def _database_ready(self) -> None:
+        self._ready = True
+        self._reset_feed()
+
     def _reset_feed(self) -> None:
         """Start over from a full read (another database, or another broker filter)."""
         self._feed = OrderFeed(self._context.engine, self.broker_filter())
@@ -172,6 +178,8 @@ class BlotterPanel(QWidget):
         self._reset_feed()
 
     def poll(self, force: bool = False) -> None:
+        if not self._ready:
+            return  # a brand-new database gets its schema first: "no such table" is not worth a warning
         if self._polling:
             self._again = self._again or force  # re-read as soon as the running poll is back
             return

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -83,7 +84,12 @@ class TicketFields(QWidget):
         self.fields_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.fields_area, 1)
+        # The fields keep their natural height when there is room (spare room goes below the button)
+        # and scroll when there is not.
+        self.fields_area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.fields_area.setMaximumHeight(fields.sizeHint().height() + 2)
+        layout.addWidget(self.fields_area)
         layout.addWidget(self.risk)
         layout.addWidget(self.submit_button)
         layout.addWidget(self.status)
+        layout.addStretch(1)
