@@ -146,6 +146,10 @@ def train(
         progress(ProgressUpdate(min(int(fraction * steps), steps), steps, message))
 
     report(0.0, "reading features")
+    if spec.model_type == "lstm":
+        from workstation.ml.lstm import require_torch
+
+        require_torch()  # say what to install before reading anything
     sequence_length = int(spec.hyperparameters.get("sequence_length", 20)) if spec.model_type == "lstm" else 1
     data = build_dataset(engine, spec, sequence_length)
     cancel.raise_if_cancelled()
