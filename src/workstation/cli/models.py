@@ -214,8 +214,19 @@ def list_cmd(status: str | None, as_json: bool) -> None:
             )
         )
     echo_table(
-        ("model_id", "type", "target", "interval", "symbols", "status", "verdict", "metric", "model", "baseline",
-         "created"),  # fmt: skip
+        (
+            "model_id",
+            "type",
+            "target",
+            "interval",
+            "symbols",
+            "status",
+            "verdict",
+            "metric",
+            "model",
+            "baseline",
+            "created",
+        ),  # fmt: skip
         rows,
     )
 

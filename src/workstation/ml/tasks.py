@@ -158,6 +158,11 @@ def _fit(task: FitTask, data: TaskData) -> tuple[Any, dict[str, Any] | None, int
     fit_rows = sample_rows(task.fit_rows, task.max_train_rows, SEED + task.slot)
     x_fit, y_fit = rows_of(data.x, fit_rows), rows_of(data.y, fit_rows)
     fit_estimator(estimator, x_fit, y_fit, progress, data.control)  # type: ignore[arg-type]
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    if "n_jobs" in getattr(final, "get_params", dict)():
+        # A forest predicting on several threads adds the trees' outputs in completion order, so the
+        # last bits of a prediction would depend on timing; one thread sums them in tree order.
+        final.set_params(n_jobs=1)
     if not is_classification(task.target) or task.calibration_rows is None:
         return estimator, None, len(fit_rows)
     calibration = task.calibration_rows

@@ -91,6 +91,9 @@ class TrainingResult:
     comparison: dict[str, Any] = field(default_factory=dict)  # model − baseline with 95 % intervals
     verdict: str = ""  # beats_baseline / no_demonstrated_skill / worse_than_baseline
     model_type: str = ""  # the family trained (what "auto" resolved to)
+    # The pooled held-out rows (not stored): y, "model" and "baseline" scores, "timestamps", "folds" — for
+    # comparing two models on the same rows (uncertainty.compare).
+    held_out: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _metrics(target: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -230,6 +233,7 @@ def _evaluate(
     return TrainingResult(
         trained, parameters, overall, baseline_overall, fold_reports, reliability, importance, confusion,
         comparison, verdict(comparison["intervals"], spec.target), model_type,
+        {"y": y_all, "model": pred_all, "baseline": base_all, "timestamps": data.timestamps[tested], "folds": fold_all},
     )  # fmt: skip
 
 
