@@ -226,7 +226,7 @@ def list_cmd(status: str | None, as_json: bool) -> None:
             "model",
             "baseline",
             "created",
-        ),  # fmt: skip
+        ),
         rows,
     )
 
