@@ -39,7 +39,9 @@ def test_models_report_tables_equal_the_stored_metrics(engine: Engine, shared_da
     # The interval of (model − baseline) and the verdict, as stored.
     stored_interval = stored["intervals"]["log_loss"]
     assert (held_out["Log loss"]["difference"], held_out["Log loss"]["low"], held_out["Log loss"]["high"]) == (
-        stored_interval["difference"], stored_interval["low"], stored_interval["high"]
+        stored_interval["difference"],
+        stored_interval["low"],
+        stored_interval["high"],
     )
     from workstation.ml.uncertainty import VERDICT_WORDS
 
