@@ -24,8 +24,18 @@ from sqlalchemy.engine import make_url
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "alpaca-fixtures"
+
+def _shared_dir() -> Path:
+    """../shared next to the checkout — or next to an ancestor, for a git worktree kept in a subfolder."""
+    here = Path(__file__).resolve().parents[1]
+    for folder in (here, *here.parents):
+        if (folder.parent / "shared").is_dir():
+            return folder.parent / "shared"
+    return here.parent / "shared"
+
+
+SHARED_DATA = _shared_dir() / "data"
+SHARED_FIXTURES = _shared_dir() / "alpaca-fixtures"
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()
