@@ -10,8 +10,8 @@ Everything listens on 127.0.0.1 only. Fault modes, scripted per request (``fault
 * ``drop``: the order is created, then the connection is closed without an answer;
 * ``hang``: the order is created and the answer withheld for ``hang_seconds`` (past the client's timeout);
 * ``late``: the order's id is taken at once (a resend is refused as "client_order_id must be unique")
-  but the order is booked — visible to look-ups and listings — only ``late_seconds`` later, while the
-  answer is withheld (the client times out);
+  but the order is booked — visible to look-ups and listings — only ``late_seconds`` later (None: when
+  the test calls ``release_bookings()``), while the answer is withheld (the client times out);
 * stream: ``fill(…, duplicate=True)`` sends a message twice, ``hold=True`` keeps it for
   ``release_held()`` (out of order), ``push=False`` never sends it; ``drop_stream_clients()``.
 """
@@ -57,7 +57,8 @@ class AlpacaStandIn:
         self.get_faults: list[str] = []
         self.fault_plan: Callable[[str], str | None] | None = None  # ("post" | "get") -> fault
         self.hang_seconds = 15.0
-        self.late_seconds = 10.3
+        self.late_seconds: float | None = 10.3
+        self.pending_bookings: list[dict[str, Any]] = []
         self.dynamic_positions = False
         self.post_attempts = 0
         self.lock = threading.RLock()
@@ -277,7 +278,19 @@ class AlpacaStandIn:
                 return scripted.pop(0)
         return self.fault_plan(kind) if self.fault_plan is not None else None
 
-    def _book_later(self, payload: dict[str, Any], delay: float) -> None:
+    def release_bookings(self) -> None:
+        """Book the late orders held for the test to release."""
+        with self.lock:
+            pending, self.pending_bookings = self.pending_bookings, []
+        for payload in pending:
+            self.book(payload)
+
+    def _book_later(self, payload: dict[str, Any], delay: float | None) -> None:
+        if delay is None:
+            with self.lock:
+                self.pending_bookings.append(payload)
+            return
+
         def book() -> None:
             if not self._stopping.wait(delay):
                 self.book(payload)
