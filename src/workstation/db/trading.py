@@ -87,8 +87,10 @@ class Order(TimestampsMixin, Base):
         CheckConstraint("stop_price IS NULL OR stop_price > 0", name="stop_price_positive"),
         CheckConstraint("filled_quantity >= 0", name="filled_quantity_non_negative"),
         Index("ix_orders_symbol_created_at", "symbol", "created_at"),
-        # The order-rate limit counts an account's orders of the last minutes.
+        # The order-rate limit counts an account's orders of the last minutes; the risk checks sum one
+        # account's orders in one symbol.
         Index("ix_orders_broker_created_at", "broker", "created_at"),
+        Index("ix_orders_broker_symbol", "broker", "symbol"),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)

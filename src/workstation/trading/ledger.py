@@ -12,12 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, func, literal, select
+from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, literal, literal_column, select
 
 from workstation.db.logs import TradingEvent
-from workstation.db.trading import FINAL_ORDER_STATUSES
+from workstation.db.trading import OPEN_ORDER_STATUSES
 from workstation.db.trading import Fill as FillRow
 from workstation.db.trading import Order as OrderRow
+from workstation.db.types import UTCDateTime
+from workstation.trading.bounds import MAX_PRICE, MAX_QUANTITY
 from workstation.trading.domain import ZERO, to_price, to_quantity
 from workstation.trading.positions import PositionBook
 
@@ -39,44 +41,67 @@ def _signed(quantity: Any) -> Any:
     return case((_orders.c.side == "buy", quantity), else_=-quantity)
 
 
-def _position_query(broker: str, symbol: str) -> Any:
+# Rows written before the bounds existed (a quantity of 1e30 on SQLite) stay out of the sums: one
+# bad row must not make every risk check fail (the listing commands report it).
+_SANE_ORDER = and_(_orders.c.quantity <= MAX_QUANTITY, _orders.c.filled_quantity <= MAX_QUANTITY)
+_SANE_FILL = and_(
+    _fills.c.quantity <= MAX_QUANTITY, _fills.c.price <= MAX_PRICE, _fills.c.commission <= MAX_PRICE * MAX_QUANTITY
+)
+
+
+# The statements of the order path are built once, with bound parameters: building and keying a
+# statement with five subqueries costs more than running it.
+_BROKER = bindparam("broker", type_=String())
+# A fixed list, rendered into the statement (an expanding IN would be re-rendered on every execution);
+# the open statuses by name, which is what the partial index ix_orders_open covers.
+_OPEN = literal_column("orders.status").in_([literal_column(f"'{s}'") for s in OPEN_ORDER_STATUSES])
+_SYMBOL = bindparam("symbol", type_=String())
+_SINCE = bindparam("since", type_=UTCDateTime())
+
+
+def _position_query() -> Any:
+    # From the orders' filled quantities, which equal the sum of their fills (both are written in one
+    # transaction under the account lock): one table, read through its (symbol, created_at) index.
     return (
-        select(func.coalesce(func.sum(_signed(_fills.c.quantity)), 0))
-        .select_from(_fills.join(_orders, _orders.c.order_id == _fills.c.order_id))
-        .where(_orders.c.broker == broker, _fills.c.symbol == symbol)
+        select(func.coalesce(func.sum(_signed(_orders.c.filled_quantity)), 0))
+        .where(_orders.c.broker == _BROKER, _orders.c.symbol == _SYMBOL, _SANE_ORDER)
         .scalar_subquery()
     )
 
 
-def _open_quantity_query(broker: str, symbol: str) -> Any:
+def _open_quantity_query() -> Any:
     remaining = _orders.c.quantity - _orders.c.filled_quantity
     return (
         select(func.coalesce(func.sum(_signed(remaining)), 0))
         .where(
-            _orders.c.broker == broker,
-            _orders.c.symbol == symbol,
-            _orders.c.status.not_in(FINAL_ORDER_STATUSES),
+            _orders.c.broker == _BROKER,
+            _orders.c.symbol == _SYMBOL,
+            _OPEN,
+            _SANE_ORDER,
         )
         .scalar_subquery()
     )
 
 
-def risk_inputs(conn: Connection, broker: str, symbol: str, since: datetime | None) -> RiskInputs:
-    """Position, open orders, the order count since ``since`` and the halt, in one statement."""
+def _risk_statement(with_rate: bool) -> Any:
     recent: Any = literal(0)
-    if since is not None:
-        recent = select(func.count()).where(_orders.c.broker == broker, _orders.c.created_at >= since).scalar_subquery()
+    if with_rate:
+        recent = select(func.count()).where(_orders.c.broker == _BROKER, _orders.c.created_at >= _SINCE)
+        recent = recent.scalar_subquery()
     last_halt = select(func.max(_events.c.id)).where(_events.c.event_type == "kill_switch").scalar_subquery()
     last_resume = select(func.max(_events.c.id)).where(_events.c.event_type == "trading_resumed").scalar_subquery()
-    row = conn.execute(
-        select(
-            _position_query(broker, symbol),
-            _open_quantity_query(broker, symbol),
-            recent,
-            last_halt,
-            last_resume,
-        )
-    ).one()
+    return select(_position_query(), _open_quantity_query(), recent, last_halt, last_resume)
+
+
+_RISK = {True: _risk_statement(True), False: _risk_statement(False)}
+
+
+def risk_inputs(conn: Connection, broker: str, symbol: str, since: datetime | None) -> RiskInputs:
+    """Position, open orders, the order count since ``since`` and the halt, in one statement."""
+    params: dict[str, Any] = {"broker": broker, "symbol": symbol}
+    if since is not None:
+        params["since"] = since
+    row = conn.execute(_RISK[since is not None], params).one()
     halted = None
     if row[3] is not None and (row[4] is None or row[4] < row[3]):
         halted = halted_reason(conn, int(row[3]))
@@ -118,37 +143,61 @@ def position_book(conn: Connection, broker: str) -> PositionBook:
     return book
 
 
-def _cash_flow_query(broker: str) -> Any:
+def _cash_flow_query() -> Any:
     value = _fills.c.quantity * _fills.c.price
     return (
         select(func.coalesce(func.sum(case((_orders.c.side == "sell", value), else_=-value) - _fills.c.commission), 0))
         .select_from(_fills.join(_orders, _orders.c.order_id == _fills.c.order_id))
-        .where(_orders.c.broker == broker)
+        .where(_orders.c.broker == _BROKER, _SANE_FILL)
         .scalar_subquery()
     )
 
 
+_CASH_FLOW = select(_cash_flow_query())
+
+
 def cash_flow(conn: Connection, broker: str) -> Decimal:
     """Σ sells − Σ buys − commission over the account's fills."""
-    return to_price(conn.execute(select(_cash_flow_query(broker))).scalar() or ZERO)
+    return to_price(conn.execute(_CASH_FLOW, {"broker": broker}).scalar() or ZERO)
+
+
+def _paper_statement() -> Any:
+    from workstation.trading.tables import paper_accounts
+
+    starting = (
+        select(paper_accounts.c.starting_cash)
+        .where(paper_accounts.c.name == bindparam("account", type_=String()))
+        .scalar_subquery()
+    )
+    return select(starting, _cash_flow_query(), _position_query())
+
+
+_PAPER = _paper_statement()
 
 
 def paper_state(conn: Connection, broker: str, account: str, symbol: str | None) -> tuple[Decimal, Decimal, Decimal]:
     """(starting cash, cash flow, position in ``symbol``) of a paper account, in one statement."""
-    from workstation.trading.tables import paper_accounts
-
-    starting = select(paper_accounts.c.starting_cash).where(paper_accounts.c.name == account).scalar_subquery()
-    position: Any = _position_query(broker, symbol) if symbol is not None else literal(0)
-    row = conn.execute(select(starting, _cash_flow_query(broker), position)).one()
+    params = {"broker": broker, "account": account, "symbol": symbol or ""}
+    row = conn.execute(_PAPER, params).one()
     return to_price(row[0] or ZERO), to_price(row[1] or ZERO), to_quantity(row[2] or 0)
+
+
+_OPEN_ROWS = {
+    accepted_only: select(_orders)
+    .where(
+        _orders.c.broker == _BROKER,
+        _OPEN,
+        _SANE_ORDER,
+        *([_orders.c.status != "pending"] if accepted_only else []),
+    )
+    .order_by(_orders.c.id)
+    for accepted_only in (True, False)
+}
 
 
 def open_order_rows(conn: Connection, broker: str, *, accepted_only: bool = False) -> list[Any]:
     """The account's open orders as rows (accepted_only: leave out those the broker has not seen yet)."""
-    condition = and_(_orders.c.broker == broker, _orders.c.status.not_in(FINAL_ORDER_STATUSES))
-    if accepted_only:
-        condition = and_(condition, _orders.c.status != "pending")
-    return list(conn.execute(select(_orders).where(condition).order_by(_orders.c.id)))
+    return list(conn.execute(_OPEN_ROWS[accepted_only], {"broker": broker}))
 
 
 def reference_price(conn: Connection, symbol: str) -> Decimal | None:

@@ -197,7 +197,7 @@ class OrderManager:
                 return current or order  # settled meanwhile (e.g. cancelled by another process)
             report = self.broker.submit(current)
             self.crash_hook("after_send")
-            return self._apply(tx, report) or current
+            return self._apply(tx, report, current) or current
 
         return self._locked(send)
 
@@ -260,8 +260,10 @@ class OrderManager:
         """Apply a broker report (submit answer, stream event, bar fill, look-up), idempotently."""
         return self._locked(lambda tx: self._apply(tx, report))
 
-    def _apply(self, tx: AccountTx, report: ExecutionReport) -> Order | None:
-        order = tx.order(report.order_id)
+    def _apply(self, tx: AccountTx, report: ExecutionReport, order: Order | None = None) -> Order | None:
+        """Apply ``report`` inside ``tx``; ``order`` when the caller has just read it locked in ``tx``."""
+        if order is None or order.order_id != report.order_id:
+            order = tx.order(report.order_id)
         if order is None:
             log.warning("report for unknown order %s ignored (reconciliation adopts it)", report.order_id)
             return None
@@ -413,7 +415,7 @@ class OrderManager:
             report = self.broker.cancel(order)
             if report is None:
                 return order
-            return self._apply(tx, report) or order
+            return self._apply(tx, report, order) or order
 
         return self._locked(cancel)
 

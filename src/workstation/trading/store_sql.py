@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workstation.db.logs import TradingEvent
@@ -65,6 +65,17 @@ def lock_key(account: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+_ORDER = select(_orders).where(_orders.c.order_id == bindparam("order_id"))
+_ORDER_FOR_UPDATE = _ORDER.with_for_update()
+# The compare-and-set: the new values as parameters named after their columns.
+_CAS = update(_orders).where(
+    _orders.c.order_id == bindparam("b_order_id"), _orders.c.version == bindparam("b_version")
+)
+_INSERT_ORDER = insert(_orders).inline()
+_INSERT_FILLS = insert(_fills).inline()
+_INSERT_EVENTS = insert(_events).inline()
+
+
 class SqlAccountTx:
     """One locked transaction on one account (see the module docstring)."""
 
@@ -73,30 +84,25 @@ class SqlAccountTx:
         self.account = account
 
     def order(self, order_id: str) -> Order | None:
-        query = select(_orders).where(_orders.c.order_id == order_id)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        query = _ORDER_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _ORDER
+        row = self.conn.execute(query, {"order_id": order_id}).first()
         found = readable_orders([row]) if row is not None else []
         return found[0] if found else None
 
     def insert_order(self, order: Order, events: Sequence[TradingEventRecord]) -> None:
-        self.conn.execute(insert(_orders).inline(), new_order_values(order))
+        self.conn.execute(_INSERT_ORDER, new_order_values(order))
         self.record_events(events)
 
     def save(self, order: Order, change: Change) -> None:
         """Write ``order``'s new state if nobody changed it since it was read, with its fills and events."""
-        result = self.conn.execute(
-            update(_orders)
-            .where(_orders.c.order_id == order.order_id, _orders.c.version == order.version)
-            .values(version=order.version + 1, **order_values(order))
-        )
+        values = {"b_order_id": order.order_id, "b_version": order.version, "version": order.version + 1}
+        result = self.conn.execute(_CAS, values | order_values(order))
         if result.rowcount != 1:
             raise LostRaceError(f"order {order.order_id} changed under us")
         order.version += 1
         if change.fills:
             try:
-                self.conn.execute(insert(_fills).inline(), [fill_values(f) for f in change.fills])
+                self.conn.execute(_INSERT_FILLS, [fill_values(f) for f in change.fills])
             except IntegrityError as exc:
                 if not _unique_violation(exc):
                     raise
@@ -105,7 +111,7 @@ class SqlAccountTx:
 
     def record_events(self, events: Sequence[TradingEventRecord]) -> None:
         if events:
-            self.conn.execute(insert(_events).inline(), [event_values(e) for e in events])
+            self.conn.execute(_INSERT_EVENTS, [event_values(e) for e in events])
 
     def risk_snapshot(
         self,
@@ -172,11 +178,11 @@ class SqlOrderStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 conn.begin()
-                if not durable:
-                    # A local (paper) account lives wholly in this database: losing the last commits in
-                    # a server crash loses order and fills together, consistently.
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": lock_key(account)})
+                # A local (paper) account lives wholly in this database: losing the last commits in a
+                # server crash loses order and fills together, consistently. One round trip for both
+                # (the key is an integer we computed, so it is inlined).
+                relaxed = "SET LOCAL synchronous_commit = off; " if not durable else ""
+                conn.exec_driver_sql(f"{relaxed}SELECT pg_advisory_xact_lock({lock_key(account)})")
             tx = SqlAccountTx(conn, account)
             self._local.tx = tx
             try:
@@ -217,12 +223,12 @@ class SqlOrderStore:
             return
         refresh_secrets()
         with self.engine.begin() as conn:
-            conn.execute(insert(_events).inline(), [event_values(e) for e in events])
+            conn.execute(_INSERT_EVENTS, [event_values(e) for e in events])
 
     # -- reads --
     def get_order(self, order_id: str) -> Order | None:
         with self._reading() as conn:
-            row = conn.execute(select(_orders).where(_orders.c.order_id == order_id)).first()
+            row = conn.execute(_ORDER, {"order_id": order_id}).first()
         found = readable_orders([row], self.skipped) if row is not None else []
         return found[0] if found else None
 

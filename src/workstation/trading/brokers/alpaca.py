@@ -176,13 +176,14 @@ class AlpacaBroker:
         return report_from_order(body)
 
     def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
-        """Open orders and orders submitted after ``since`` (all statuses), oldest first, up to 500."""
+        """Orders submitted after ``since`` (any status), oldest first, up to 500; without ``since``
+        the 500 most recent (a first reconciliation)."""
         from alpaca.common.enums import Sort
         from alpaca.trading.enums import QueryOrderStatus
         from alpaca.trading.requests import GetOrdersRequest
 
         request = GetOrdersRequest(
-            status=QueryOrderStatus.ALL if since is not None else QueryOrderStatus.OPEN,
+            status=QueryOrderStatus.ALL,
             after=since,
             limit=500,
             direction=Sort.ASC if since is not None else Sort.DESC,

@@ -6,7 +6,8 @@ Create Date: 2026-11-27
 
 * orders.version (compare-and-set: every change is conditional on the version read), and
   unknown_since / next_check_at / check_attempts for orders whose send outcome is not known yet.
-* ix_orders_broker_created_at: the order-rate limit counts one account's recent orders.
+* ix_orders_broker_created_at: the order-rate limit counts one account's recent orders;
+  ix_orders_broker_symbol: the risk checks sum one account's orders in one symbol.
 * fills.cumulative_quantity — the order's filled quantity once the fill is booked — unique per order,
   so the same execution reported by the stream, a REST reconciliation or the paper broker is booked
   once; fills.execution_id (the broker's id for the execution, where the path carries one), unique.
@@ -134,6 +135,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("next_check_at", _TS, nullable=True))
         batch.add_column(sa.Column("check_attempts", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_orders_broker_created_at", "orders", ["broker", "created_at"], unique=False)
+    op.create_index("ix_orders_broker_symbol", "orders", ["broker", "symbol"], unique=False)
     with op.batch_alter_table("fills") as batch:
         batch.add_column(sa.Column("cumulative_quantity", _QTY, nullable=True))
         batch.add_column(sa.Column("execution_id", sa.String(128), nullable=True))
@@ -154,6 +156,7 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("ck_fills_cumulative_quantity_positive"), type_="check")
         batch.drop_column("execution_id")
         batch.drop_column("cumulative_quantity")
+    op.drop_index("ix_orders_broker_symbol", table_name="orders")
     op.drop_index("ix_orders_broker_created_at", table_name="orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("check_attempts")
