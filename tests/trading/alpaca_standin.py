@@ -38,6 +38,11 @@ from websockets.asyncio.server import ServerConnection, serve
 FINAL = ("filled", "canceled", "rejected", "expired", "replaced")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that give up (timeouts, kill -9) reset their connections: expected, not news."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -59,10 +64,11 @@ class AlpacaStandIn:
         self.hang_seconds = 15.0
         self.late_seconds: float | None = 10.3
         self.pending_bookings: list[dict[str, Any]] = []
+        self.booking_later = 0  # late bookings still to happen
         self.dynamic_positions = False
         self.post_attempts = 0
         self.lock = threading.RLock()
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.http = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.http.daemon_threads = True
         self.loop = asyncio.new_event_loop()
         self.clients: set[ServerConnection] = set()
@@ -85,7 +91,7 @@ class AlpacaStandIn:
         return f"ws://127.0.0.1:{self.ws_port}/stream"
 
     def start(self) -> AlpacaStandIn:
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         threading.Thread(target=self._run_ws, daemon=True).start()
         self._ready.wait(10)
         return self
@@ -291,9 +297,16 @@ class AlpacaStandIn:
                 self.pending_bookings.append(payload)
             return
 
+        with self.lock:
+            self.booking_later += 1
+
         def book() -> None:
-            if not self._stopping.wait(delay):
-                self.book(payload)
+            try:
+                if not self._stopping.wait(delay):
+                    self.book(payload)
+            finally:
+                with self.lock:
+                    self.booking_later -= 1
 
         threading.Thread(target=book, daemon=True).start()
 
