@@ -134,6 +134,16 @@ class Scenario:
                 argv = ["orders", "cancel", self.rng.choice(sorted(ids)), "--json"]
         elif actor.kind == "reconcile":
             argv = ["orders", "reconcile", "--json"]
+        elif actor.kind == "paper_race":
+            self._paper_race(int(actor.args[0]))
+            return
+        elif actor.kind == "alpaca_burst":
+            for _ in range(int(actor.args[0])):
+                with self.rng_lock:
+                    qty = str(self.rng.choice((1, 2, 3)))
+                self._spawn("alpaca_burst", ["orders", "submit", "--broker", "alpaca", "--symbol", "AAA", "--side",
+                                             "buy", "--qty", qty, "--json"])  # fmt: skip
+            return
         elif actor.kind.startswith("thread_"):
             target = self._thread_alpaca if actor.kind == "thread_alpaca" else self._thread_paper
             thread = threading.Thread(target=target, args=(actor,), daemon=True)
@@ -143,6 +153,34 @@ class Scenario:
         proc = self._spawn(actor.kind, argv, real=actor.real)
         if actor.kill_at is not None:
             self._later(actor.kill_at, proc.kill)
+
+    def _paper_race(self, racers: int) -> None:
+        """Processes started together, each wanting what only one of them can have."""
+        assert self.engine is not None
+        plan = self.plan
+        cash = Decimal(plan.paper_cash)
+        if plan.buys_only:
+            # Each buy needs about 60 % of the starting cash (and of the position limit, if any).
+            quantity = max(1, int(cash * Decimal("0.6") / 100))
+            limit = plan.limits.get("max_position_quantity")
+            if limit is not None:
+                quantity = max(1, min(quantity, int(limit * 0.6)))
+            quantity = min(quantity, int(plan.limits.get("max_order_quantity", quantity)))
+            argv = ["--side", "buy", "--qty", str(quantity)]
+        else:
+            # Buy a position first (this process, at once), then let them all sell the whole of it.
+            quantity = max(1, min(int(cash / 2 / 100), int(plan.limits.get("max_order_quantity", 1))))
+            session = open_session(
+                self.engine, "paper", risk_limits=RiskLimits(), timings=self.timings, reconcile=False
+            )
+            try:
+                with contextlib.suppress(WorkstationError):
+                    session.manager.submit(OrderRequest("BBB", "buy", Decimal(quantity)))
+            finally:
+                session.close()
+            argv = ["--side", "sell", "--qty", str(quantity)]
+        for _ in range(racers):
+            self._spawn("paper_race", ["orders", "submit", "--broker", "paper", "--symbol", "BBB", *argv, "--json"])
 
     def _requests(self, count: int, broker: str, buys_only: bool) -> list[OrderRequest]:
         requests = []

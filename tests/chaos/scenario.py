@@ -38,7 +38,9 @@ GET_FAULTS = ("429", "500", "hang")
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # submit_alpaca | submit_paper | cancel | reconcile | trade_run | thread_alpaca | thread_paper
+    # submit_alpaca | submit_paper | cancel | reconcile | trade_run | thread_alpaca | thread_paper |
+    # paper_race (processes at one instant competing for the same shares or cash) | alpaca_burst
+    kind: str
     start: float
     kill_at: float | None = None  # seconds after its start; None: runs to the end
     args: tuple[str, ...] = ()
@@ -113,6 +115,11 @@ def make_plan(seed: int) -> Plan:
         actors.append(Actor("thread_alpaca", rng.uniform(0, 0.8)))
     if rng.random() < 0.5:
         actors.append(Actor("thread_paper", rng.uniform(0, 0.8), args=("buy",) if buys_only else ()))
+    if rng.random() < 0.45:
+        # Same instant, same symbol: sells of one whole position, or buys worth most of the cash.
+        actors.append(Actor("paper_race", rng.uniform(0, 0.6), args=(str(rng.randint(2, 3)),)))
+    if rng.random() < 0.3:
+        actors.append(Actor("alpaca_burst", rng.uniform(0, 0.8), args=(str(rng.randint(2, 3)),)))
     post_faults = tuple(f for f in POST_FAULTS if rng.random() < 0.5)
     limits: dict[str, Any] = {"max_order_quantity": rng.choice((8, 13, 20))}
     if rng.random() < 0.6:
