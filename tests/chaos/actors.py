@@ -265,7 +265,7 @@ class Scenario:
         """New bars and predictions for the trade run to act on."""
         assert self.engine is not None
         day = SEED_BARS
-        while not self.stop.wait(0.3):
+        while not self.stop.wait(0.2):
             when = T0 + timedelta(days=day)
             price = Decimal(100)
             with contextlib.suppress(Exception), Session(self.engine) as session, session.begin():
@@ -337,10 +337,14 @@ class Scenario:
                     time.sleep(delay)
                 self._launch(actor)
             self._finish_actors(started)
+            self.stats["ms_activity"] = int((time.monotonic() - started) * 1000)
             self.stop.set()
             self.standin.release_held()
             self.standin.fault_plan = None
-            return self._settle_and_check()
+            settling = time.monotonic()
+            found = self._settle_and_check()
+            self.stats["ms_settle_check"] = int((time.monotonic() - settling) * 1000)
+            return found
         finally:
             self.stop.set()
             for proc in self.processes:
@@ -350,7 +354,7 @@ class Scenario:
 
     def _finish_actors(self, started: float) -> None:
         last_start = max((a.start for a in self.plan.actors), default=0.0)
-        deadline = started + last_start + 2.5
+        deadline = started + last_start + 1.5
         for proc in self.processes:
             if proc.name == "trade_run":
                 continue
@@ -392,7 +396,7 @@ class Scenario:
                 unsettled = [o for o in store.open_orders() if o.status == "pending" or o.outcome_unknown]
                 if not unsettled or time.monotonic() > settle_by:
                     break
-                time.sleep(0.2)
+                time.sleep(0.1)
         finally:
             alpaca.broker.close()
             paper.close()

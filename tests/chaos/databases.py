@@ -27,10 +27,11 @@ SYMBOLS = ("AAA", "BBB")
 T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
 SEED_BARS = 30
 PRICE = Decimal(100)
-# Every table a scenario writes; truncated between scenarios on PostgreSQL.
+# Every table a scenario writes (emptied between scenarios on PostgreSQL; the seed rows of market_data
+# and predictions are kept, and what the scenario's feed added is deleted).
 DYNAMIC_TABLES = (
     "fills", "orders", "trading_events", "system_logs", "performance_logs", "error_logs", "user_action_logs",
-    "paper_accounts", "predictions", "market_data", "models", "stock_info",
+    "paper_accounts",
 )  # fmt: skip
 
 
@@ -82,6 +83,7 @@ class ScenarioDatabases:
         self.url = base.set(database=self.name).render_as_string(hide_password=False)
         engine = create_db_engine(self.url)
         upgrade(engine)
+        seed(engine)
         engine.dispose()
 
     def fresh(self, folder: Path) -> str:
@@ -100,8 +102,13 @@ class ScenarioDatabases:
                 {"db": self.name},
             )
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(DYNAMIC_TABLES)} RESTART IDENTITY CASCADE"))
-        seed(engine)
+            # DELETE, not TRUNCATE: these tables hold a few hundred rows, and a TRUNCATE rewrites files.
+            for table in DYNAMIC_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(text("DELETE FROM predictions WHERE prediction_id <> 'seed'"))
+            conn.execute(
+                text("DELETE FROM market_data WHERE timestamp > :last"), {"last": T0 + timedelta(days=SEED_BARS - 1)}
+            )
         engine.dispose()
         return self.url
 

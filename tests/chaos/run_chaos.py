@@ -59,7 +59,14 @@ def main() -> None:
         for key, value in result.stats.items():
             totals[key] = totals.get(key, 0) + value
     print("  totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
-    print(f"  wall time {elapsed / 60:.1f} min")
+    import resource
+
+    cpu = sum(
+        getattr(resource.getrusage(who), field)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for field in ("ru_utime", "ru_stime")
+    )
+    print(f"  wall time {elapsed / 60:.1f} min; CPU of the harness and its processes {cpu / 60:.1f} min")
     for result in failed[:20]:
         print(f"FAILED seed {result.seed} on {result.backend}: {result.plan}")
         for violation in result.violations[:10]:

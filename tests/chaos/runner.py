@@ -65,9 +65,12 @@ def worker(backend: str, seeds: list[int], fixtures: str, admin_url: str | None,
             started = time.monotonic()
             try:
                 url = databases.fresh(folder)
+                reset_ms = int((time.monotonic() - started) * 1000)
                 violations, notes, stats = run_scenario(plan, url, zygote, folder, Path(fixtures))
             except Exception:
                 violations, notes, stats = [f"harness error: {traceback.format_exc()[-1500:]}"], [], {}
+            if stats:
+                stats["ms_reset"] = reset_ms
             result = Result(backend, seed, time.monotonic() - started, violations, notes, plan.describe(), stats)
             with open(results, "a", encoding="utf-8") as out:
                 out.write(json.dumps(asdict(result)) + "\n")

@@ -19,7 +19,7 @@ TIMINGS: dict[str, float] = {
     "submit_attempts": 3,
     "retry_wait": 0.02,
     "lookup_attempts": 4,
-    "unknown_window": 3.0,
+    "unknown_window": 2.5,
     "recheck_first": 0.1,
     "recheck_max": 0.4,
     "startup_reconcile": 1.5,
@@ -31,7 +31,7 @@ TIMINGS: dict[str, float] = {
     "listing_overlap": 600.0,
 }
 HANG_SECONDS = 0.6  # longer than the read timeout: the client gives up first
-LATE_SECONDS = (0.35, 1.2)  # booked late, but well inside the unknown window
+LATE_SECONDS = (0.35, 1.0)  # booked late, but well inside the unknown window
 POST_FAULTS = ("429", "500", "503", "drop_before", "drop", "hang", "late")
 GET_FAULTS = ("429", "500", "hang")
 
@@ -96,30 +96,30 @@ def make_plan(seed: int) -> Plan:
     actors: list[Actor] = []
 
     def kill_time() -> float | None:
-        return rng.uniform(0.05, 1.2) if rng.random() < 0.35 else None
+        return rng.uniform(0.05, 0.8) if rng.random() < 0.35 else None
 
     for _ in range(rng.randint(1, 3)):
-        actors.append(Actor("submit_alpaca", rng.uniform(0, 1.0), kill_time(), _submit_args(rng, "alpaca", False)))
+        actors.append(Actor("submit_alpaca", rng.uniform(0, 0.6), kill_time(), _submit_args(rng, "alpaca", False)))
     for _ in range(rng.randint(0, 2)):
-        actors.append(Actor("submit_paper", rng.uniform(0, 1.0), kill_time(), _submit_args(rng, "paper", buys_only)))
+        actors.append(Actor("submit_paper", rng.uniform(0, 0.6), kill_time(), _submit_args(rng, "paper", buys_only)))
     if rng.random() < 0.5:
-        actors.append(Actor("cancel", rng.uniform(0.5, 1.5), kill_time()))
+        actors.append(Actor("cancel", rng.uniform(0.3, 0.9), kill_time()))
     if rng.random() < 0.6:
-        actors.append(Actor("reconcile", rng.uniform(0, 1.5), kill_time(), real=rng.random() < 0.15))
+        actors.append(Actor("reconcile", rng.uniform(0, 0.9), kill_time(), real=rng.random() < 0.1))
     if rng.random() < 0.4:
         qty = str(rng.choice((1, 2, 4)))
         args = ("trade", "run", "--broker", "alpaca", "--model-id", "m1", "--symbols", "AAA", "--predictions",
                 "stored", "--poll", "0.1", "--qty", qty, "--json")  # fmt: skip
-        actors.append(Actor("trade_run", 0.0, rng.uniform(0.5, 2.0) if rng.random() < 0.5 else None, args))
+        actors.append(Actor("trade_run", 0.0, rng.uniform(0.5, 1.5) if rng.random() < 0.5 else None, args))
     if rng.random() < 0.5:
-        actors.append(Actor("thread_alpaca", rng.uniform(0, 0.8)))
+        actors.append(Actor("thread_alpaca", rng.uniform(0, 0.6)))
     if rng.random() < 0.5:
-        actors.append(Actor("thread_paper", rng.uniform(0, 0.8), args=("buy",) if buys_only else ()))
+        actors.append(Actor("thread_paper", rng.uniform(0, 0.6), args=("buy",) if buys_only else ()))
     if rng.random() < 0.45:
         # Same instant, same symbol: sells of one whole position, or buys worth most of the cash.
         actors.append(Actor("paper_race", rng.uniform(0, 0.6), args=(str(rng.randint(2, 3)),)))
     if rng.random() < 0.3:
-        actors.append(Actor("alpaca_burst", rng.uniform(0, 0.8), args=(str(rng.randint(2, 3)),)))
+        actors.append(Actor("alpaca_burst", rng.uniform(0, 0.6), args=(str(rng.randint(2, 3)),)))
     post_faults = tuple(f for f in POST_FAULTS if rng.random() < 0.5)
     limits: dict[str, Any] = {"max_order_quantity": rng.choice((8, 13, 20))}
     if rng.random() < 0.6:

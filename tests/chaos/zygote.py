@@ -91,6 +91,9 @@ def _warm_up() -> None:
             )
         os.environ.pop("WORKSTATION_DATA_DIR", None)
     gc.collect()
+    # Children must not copy the zygote's memory page by page: a garbage collection in a child would
+    # touch every object imported here. Frozen objects are left out of collections.
+    gc.freeze()
     import threading
 
     assert threading.active_count() == 1, threading.enumerate()  # nothing may run when we fork

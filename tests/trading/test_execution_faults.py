@@ -299,3 +299,20 @@ def test_orders_list_unknown_shows_age_and_next_check(engine: Engine, db_url: st
     as_json = json.loads(CliRunner().invoke(main, ["--database-url", db_url, "orders", "list", "--unknown",
                                                    "--json"]).stdout)  # fmt: skip
     assert as_json[0]["next_check_at"] > datetime.now(UTC).isoformat()
+
+
+def test_a_refused_resend_does_not_reject_an_order_the_broker_may_hold(engine: Engine, standin: AlpacaStandIn) -> None:
+    # Found by the chaos harness: the first POST was booked late, the resend was refused (a 403, as
+    # for the buying power the first one now uses) — and the order was marked rejected while the
+    # broker held it. A refusal of a resend proves nothing about the earlier attempt.
+    standin.faults.extend(["late", "403"])
+    standin.late_seconds = None
+    manager, broker = _manager(engine, replace(FAST, lookup_attempts=2))
+    with pytest.raises(OrderOutcomeUnknownError):
+        manager.submit(OrderRequest("AAPL", "buy", Decimal(2)))
+    standin.release_bookings()
+    manager.reconcile()
+    (order,) = SqlOrderStore(engine).orders()
+    (held,) = standin.orders.values()
+    assert (order.status, order.broker_order_id) == ("accepted", held["id"])
+    broker.close()

@@ -207,12 +207,20 @@ class OrderManager:
         for attempt in range(1, timings.submit_attempts + 1):
             try:
                 report = self.broker.submit(order)
-            except BrokerAuthError as exc:
-                # Definitive: the keys may not trade. Rejected now, with the reason; exit code 2.
-                self.apply_report(ExecutionReport(order.order_id, "rejected", reason=str(exc)))
-                raise
             except BrokerRejectedError as exc:
-                return self.apply_report(ExecutionReport(order.order_id, "rejected", reason=str(exc))) or order
+                if attempt > 1:
+                    # A refusal of a resend proves nothing about the earlier attempt, which the broker may
+                    # have booked (a 403 for the buying power that very order now uses): look, don't decide.
+                    last_error = exc
+                    found = self._find(order, timings.lookup_attempts)
+                    if found is not None:
+                        return self.apply_report(found) or order
+                    break
+                # Definitive: nothing was accepted. Rejected now, with the reason (401/403: exit code 2).
+                rejected = self.apply_report(ExecutionReport(order.order_id, "rejected", reason=str(exc)))
+                if isinstance(exc, BrokerAuthError):
+                    raise
+                return rejected or order
             except OrderExistsError as exc:
                 # The broker has the order (maybe booked late and not visible yet): find it, never resend.
                 last_error = exc
