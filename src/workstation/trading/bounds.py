@@ -56,23 +56,36 @@ def _decimals(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+# Quantities and prices that passed (a strategy sends the same few again and again).
+_good_quantities: set[Decimal] = set()
+_good_prices: set[Decimal] = set()
+
+
 def check_quantity(value: Decimal, name: str = "quantity") -> Decimal:
+    if value in _good_quantities:
+        return value
     if not value.is_finite() or value <= 0:
         raise InvalidOrderError(f"{name} must be a positive number, got {value}")
     if value > MAX_QUANTITY:
         raise InvalidOrderError(f"{name} {value} is more than the {MAX_QUANTITY:,} shares an order may hold")
     if _decimals(value) > DECIMALS and value != value.quantize(Decimal(1).scaleb(-DECIMALS)):
         raise InvalidOrderError(f"{name} {value} has more than {DECIMALS} decimals")
+    if len(_good_quantities) < 10_000:
+        _good_quantities.add(value)
     return value
 
 
 def check_price(value: Decimal, name: str = "price") -> Decimal:
+    if value in _good_prices:
+        return value
     if not value.is_finite() or value <= 0:
         raise InvalidOrderError(f"{name} must be a positive number, got {value}")
     if value > MAX_PRICE:
         raise InvalidOrderError(f"{name} {value} is above the {MAX_PRICE:,} a price may be")
     if _decimals(value) > DECIMALS and value != value.quantize(Decimal(1).scaleb(-DECIMALS)):
         raise InvalidOrderError(f"{name} {value} has more than {DECIMALS} decimals")
+    if len(_good_prices) < 10_000:
+        _good_prices.add(value)
     return value
 
 

@@ -117,20 +117,18 @@ class OrderRequest:
 
     def validate(self) -> None:
         """Refuse what can never be a valid order (InvalidOrderError, exit code 2), before anything is written."""
-        from workstation.trading import bounds
-
-        bounds.normalise_symbol(self.symbol)
+        self._checked_symbol()
         if self.side not in SIDES:
             raise InvalidOrderError(f"side must be buy or sell, not {self.side!r}")
         if self.order_type not in SUPPORTED_ORDER_TYPES:
             raise InvalidOrderError(f"order type must be market or limit, not {self.order_type!r}")
         if not isinstance(self.quantity, Decimal):
             raise InvalidOrderError(f"quantity must be a Decimal, got {type(self.quantity).__name__}")
-        bounds.check_quantity(self.quantity)
+        _bounds.check_quantity(self.quantity)
         if self.order_type == "limit":
             if self.limit_price is None:
                 raise InvalidOrderError("a limit order needs a positive limit price")
-            bounds.check_price(self.limit_price, "limit price")
+            _bounds.check_price(self.limit_price, "limit price")
         if self.order_type == "market" and self.limit_price is not None:
             raise InvalidOrderError("a market order takes no limit price")
         if self.time_in_force not in TIME_IN_FORCE:
@@ -139,10 +137,11 @@ class OrderRequest:
     def normalised(self) -> OrderRequest:
         """The validated request with its symbol upper-cased."""
         self.validate()
-        from workstation.trading.bounds import normalise_symbol
-
-        symbol = normalise_symbol(self.symbol)
+        symbol = self._checked_symbol()
         return self if symbol == self.symbol else replace(self, symbol=symbol)
+
+    def _checked_symbol(self) -> str:
+        return _bounds.normalise_symbol(self.symbol)
 
 
 @dataclass(slots=True)
@@ -347,3 +346,7 @@ def map_alpaca_status(status: str) -> str:
         return ALPACA_STATUS_MAP[key]
     except KeyError:
         raise TradingError(f"unknown Alpaca order status {status!r}") from None
+
+
+# At the end: bounds needs InvalidOrderError from this module, and this module needs bounds' checks.
+from workstation.trading import bounds as _bounds  # noqa: E402

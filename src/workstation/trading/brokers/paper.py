@@ -35,6 +35,7 @@ from workstation.trading.domain import (
     to_quantity,
     utcnow,
 )
+from workstation.trading.execution.fills import fill_id_for
 from workstation.trading.positions import Position, PositionBook
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -265,7 +266,7 @@ class PaperBroker:
         cumulative = order.filled_quantity + quantity
         when = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
         fill = Fill(
-            fill_id=f"{order.order_id}-F{cumulative}",
+            fill_id=fill_id_for(order, f"paper-{order.order_id}", cumulative),
             order_id=order.order_id,
             symbol=order.symbol,
             side=order.side,
@@ -273,6 +274,7 @@ class PaperBroker:
             price=price,
             commission=commission,
             timestamp=when,
+            cumulative_quantity=cumulative,
         )
         self._book_fill(fill)
         previous_value = (order.average_fill_price or ZERO) * order.filled_quantity

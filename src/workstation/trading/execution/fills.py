@@ -63,6 +63,9 @@ def new_fills(order: Order, report: ExecutionReport, now: datetime) -> list[Fill
     commission = sum((f.commission for f in report.fills), ZERO)
     when = (execution.timestamp if execution is not None else None) or report.timestamp or now
     if execution is not None and cumulative - execution.quantity >= booked:
+        exact = execution.cumulative_quantity == cumulative and cumulative - execution.quantity == booked
+        if exact and execution.fill_id == fill_id_for(order, report.broker_order_id, cumulative):
+            return [execution]  # reported with its identity already (the paper broker)
         gap = cumulative - execution.quantity - booked
         if gap > 0:
             gap_value = total_value - execution.price * execution.quantity if total_value is not None else None
