@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -37,14 +36,11 @@ from workstation.errors import DatabaseUnavailableError
 from workstation.monitoring.correlation import current_correlation_id
 from workstation.trading.brokers.base import Broker
 from workstation.trading.domain import (
-    BrokerAuthError,
     BrokerOrder,
-    BrokerRejectedError,
     BrokerUnavailableError,
     ExecutionReport,
     InvalidOrderError,
     Order,
-    OrderExistsError,
     OrderOutcomeUnknownError,
     OrderRequest,
     RiskRejectedError,
@@ -55,6 +51,7 @@ from workstation.trading.domain import (
 )
 from workstation.trading.execution import transitions
 from workstation.trading.execution.reconcile import ReconcileResult, reconcile
+from workstation.trading.execution.sending import send_remote
 from workstation.trading.execution.timings import ExecutionTimings
 from workstation.trading.positions import PositionBook
 from workstation.trading.repository import AccountTx, LostRaceError, OrderStore
@@ -202,66 +199,7 @@ class OrderManager:
         return self._locked(send)
 
     def _send_remote(self, order: Order) -> Order:
-        timings = self.timings
-        last_error: TradingError | None = None
-        for attempt in range(1, timings.submit_attempts + 1):
-            try:
-                report = self.broker.submit(order)
-            except BrokerRejectedError as exc:
-                if attempt > 1:
-                    # A refusal of a resend proves nothing about the earlier attempt, which the broker may
-                    # have booked (a 403 for the buying power that very order now uses): look, don't decide.
-                    last_error = exc
-                    found = self._find(order, timings.lookup_attempts)
-                    if found is not None:
-                        return self.apply_report(found) or order
-                    break
-                # Definitive: nothing was accepted. Rejected now, with the reason (401/403: exit code 2).
-                rejected = self.apply_report(ExecutionReport(order.order_id, "rejected", reason=str(exc)))
-                if isinstance(exc, BrokerAuthError):
-                    raise
-                return rejected or order
-            except OrderExistsError as exc:
-                # The broker has the order (maybe booked late and not visible yet): find it, never resend.
-                last_error = exc
-                found = self._find(order, timings.lookup_attempts)
-                if found is not None:
-                    return self.apply_report(found) or order
-                break
-            except BrokerUnavailableError as exc:
-                last_error = exc
-                log.warning("submit of %s failed ambiguously (attempt %d): %s", order.order_id, attempt, exc)
-                try:
-                    found = self.broker.lookup(order)  # the broker may have it although we saw an error
-                except TradingError as lookup_error:
-                    last_error = lookup_error
-                    break
-                if found is not None:
-                    return self.apply_report(found) or order
-                if attempt < timings.submit_attempts:
-                    time.sleep(timings.retry_wait * attempt)
-                continue
-            self.crash_hook("after_send")
-            return self.apply_report(report) or order
-        marked = self.mark_unknown(order.order_id, str(last_error))
-        raise OrderOutcomeUnknownError(
-            f"order {order.order_id} may have reached {self.broker.name} ({last_error}); it stays open with its "
-            "outcome unknown and is looked up again until settled (see 'workstation orders list --unknown')",
-            marked,
-        )
-
-    def _find(self, order: Order, attempts: int) -> ExecutionReport | None:
-        """Look ``order`` up, retrying with backoff: a broker may show an order some time after booking it."""
-        for attempt in range(attempts):
-            try:
-                found = self.broker.lookup(order)
-            except BrokerUnavailableError:
-                found = None
-            if found is not None:
-                return found
-            if attempt < attempts - 1:
-                time.sleep(self.timings.retry_wait * 2**attempt)
-        return None
+        return send_remote(self, order)
 
     # ------------------------------------------------------------------ updates
     def apply_report(self, report: ExecutionReport) -> Order | None:

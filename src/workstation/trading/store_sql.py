@@ -68,9 +68,7 @@ def lock_key(account: str) -> int:
 _ORDER = select(_orders).where(_orders.c.order_id == bindparam("order_id"))
 _ORDER_FOR_UPDATE = _ORDER.with_for_update()
 # The compare-and-set: the new values as parameters named after their columns.
-_CAS = update(_orders).where(
-    _orders.c.order_id == bindparam("b_order_id"), _orders.c.version == bindparam("b_version")
-)
+_CAS = update(_orders).where(_orders.c.order_id == bindparam("b_order_id"), _orders.c.version == bindparam("b_version"))
 _INSERT_ORDER = insert(_orders).inline()
 _INSERT_FILLS = insert(_fills).inline()
 _INSERT_EVENTS = insert(_events).inline()
