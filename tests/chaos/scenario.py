@@ -19,7 +19,7 @@ TIMINGS: dict[str, float] = {
     "submit_attempts": 3,
     "retry_wait": 0.02,
     "lookup_attempts": 4,
-    "unknown_window": 2.5,
+    "unknown_window": 3.5,
     "recheck_first": 0.1,
     "recheck_max": 0.4,
     "startup_reconcile": 1.5,
@@ -31,7 +31,7 @@ TIMINGS: dict[str, float] = {
     "listing_overlap": 600.0,
 }
 HANG_SECONDS = 0.6  # longer than the read timeout: the client gives up first
-LATE_SECONDS = (0.35, 1.0)  # booked late, but well inside the unknown window
+LATE_SECONDS = (0.35, 0.8)  # booked late, but well inside the unknown window
 POST_FAULTS = ("429", "500", "503", "drop_before", "drop", "hang", "late")
 GET_FAULTS = ("429", "500", "hang")
 

@@ -316,3 +316,25 @@ def test_a_refused_resend_does_not_reject_an_order_the_broker_may_hold(engine: E
     (held,) = standin.orders.values()
     assert (order.status, order.broker_order_id) == ("accepted", held["id"])
     broker.close()
+
+
+def test_a_sender_stalled_past_the_send_deadline_does_not_send(engine: Engine, standin: AlpacaStandIn) -> None:
+    # Found by the chaos harness: a process stalled between committing an order and sending it while
+    # another declared the order never received (the unknown window had passed); the late send then
+    # placed it at the broker. No send starts later than a third of the window after placing.
+    timings = replace(FAST, unknown_window=1.5)
+    broker = AlpacaBroker(load_credentials(), timings=timings)
+    stalled = OrderManager(
+        SqlOrderStore(engine),
+        broker,
+        timings=timings,
+        crash_hook=lambda point: time.sleep(0.7 if point == "after_commit" else 0),
+    )
+    with pytest.raises(OrderOutcomeUnknownError, match="past the send deadline"):
+        stalled.submit(OrderRequest("AAPL", "buy", Decimal(1)))
+    assert standin.post_attempts == 0
+    time.sleep(1.0)
+    stalled.reconcile()
+    (order,) = SqlOrderStore(engine).orders()
+    assert order.status == "cancelled" and "never reached alpaca" in str(order.status_reason)
+    broker.close()

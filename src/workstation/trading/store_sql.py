@@ -15,6 +15,7 @@ Reads outside a block use a connection of their own (or the thread's locked one,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -187,7 +188,9 @@ class SqlOrderStore:
                 yield tx
             except BaseException:
                 self._local.tx = None
-                conn.rollback()
+                # A connection lost mid-transaction cannot roll back; the server does. Keep the real error.
+                with contextlib.suppress(Exception):
+                    conn.rollback()
                 raise
             self._local.tx = None
             conn.commit()

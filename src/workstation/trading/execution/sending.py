@@ -8,7 +8,10 @@
   BrokerAuthError: exit code 2); a refusal of a resend proves nothing about the earlier attempt, which
   the broker may have booked, so it is looked up instead;
 * when nothing settles it, the order stays open with its outcome unknown (OrderOutcomeUnknownError,
-  exit code 3) and reconciliation looks it up again with backoff.
+  exit code 3) and reconciliation looks it up again with backoff;
+* no attempt starts after the send deadline (a third of the unknown window after the order was
+  placed): a process that stalled between committing and sending (a busy machine, a laptop that
+  slept) must not place an order that another process has meanwhile declared never received.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def send_remote(manager: OrderManager, order: Order) -> Order:
     timings = manager.timings
     last_error: TradingError | None = None
     for attempt in range(1, timings.submit_attempts + 1):
+        age = (manager.clock() - order.created_at).total_seconds()
+        if age > timings.send_deadline:
+            last_error = TradingError(
+                f"not sent{' again' if attempt > 1 else ''}: {age:.1f} s after it was placed, past the send "
+                f"deadline of {timings.send_deadline:g} s"
+            )
+            break
         try:
             report = manager.broker.submit(order)
         except BrokerRejectedError as exc:

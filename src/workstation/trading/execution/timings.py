@@ -5,6 +5,7 @@ below, seconds) overrides them — the chaos harness runs everything compressed 
 
 * ``unknown_window``: how long an order whose send outcome is unknown is looked up again before it
   may be declared never received (≥ 5 minutes by default: brokers have booked orders seconds late).
+  No send is attempted later than a third of it after the order was placed (``send_deadline``).
 * ``recheck_first`` / ``recheck_max``: the backoff between those look-ups (doubling).
 * ``startup_reconcile``: how long a command waits for the start-up reconciliation before it carries
   on (and says so); the reconciliation keeps running in the background.
@@ -47,6 +48,13 @@ class ExecutionTimings:
     @property
     def window(self) -> timedelta:
         return timedelta(seconds=self.unknown_window)
+
+    @property
+    def send_deadline(self) -> float:
+        """No attempt to send an order starts later than this after it was placed (a third of the
+        unknown window), so none can reach the broker after the order was declared never received —
+        even from a process that stalled between committing the order and sending it."""
+        return self.unknown_window / 3
 
     def recheck_delay(self, attempts: int) -> timedelta:
         """Wait before look-up number ``attempts + 1`` of an order whose outcome is unknown."""
