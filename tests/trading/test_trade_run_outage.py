@@ -48,11 +48,9 @@ def _seed(engine: Engine) -> None:
 
 
 @pytest.mark.slow
-def test_f7_trade_run_survives_a_database_outage_and_loses_no_fill(
-    engine: Engine, db_url: str, standin: AlpacaStandIn
-) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a database outage over the network: PostgreSQL only")
+def test_f7_trade_run_survives_a_database_outage_and_loses_no_fill(pg_engine: Engine, standin: AlpacaStandIn) -> None:
+    engine = pg_engine
+    db_url = engine.url.render_as_string(hide_password=False)
     _seed(engine)
     broker = AlpacaBroker(load_credentials(), timings=FAST)
     order = OrderManager(SqlOrderStore(engine), broker, timings=FAST).submit(
