@@ -24,10 +24,21 @@ from sqlalchemy.engine import make_url
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
-# ../shared next to the checkout; WORKSTATION_SHARED_DIR points elsewhere (a git worktree lives deeper).
-SHARED = Path(os.environ.get("WORKSTATION_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-SHARED_DATA = SHARED / "data"
-SHARED_FIXTURES = SHARED / "alpaca-fixtures"
+
+def _shared_dir() -> Path:
+    """WORKSTATION_SHARED_DIR, else ../shared next to the checkout — or next to an ancestor, for a git
+    worktree kept in a subfolder."""
+    if os.environ.get("WORKSTATION_SHARED_DIR"):
+        return Path(os.environ["WORKSTATION_SHARED_DIR"])
+    here = Path(__file__).resolve().parents[1]
+    for folder in (here, *here.parents):
+        if (folder.parent / "shared").is_dir():
+            return folder.parent / "shared"
+    return here.parent / "shared"
+
+
+SHARED_DATA = _shared_dir() / "data"
+SHARED_FIXTURES = _shared_dir() / "alpaca-fixtures"
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()

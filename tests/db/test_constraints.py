@@ -83,7 +83,15 @@ def test_bar_for_unknown_symbol_is_rejected(engine: Engine) -> None:
 def test_fill_for_unknown_order_is_rejected(engine: Engine) -> None:
     _rejects(
         engine,
-        Fill(fill_id="f1", order_id="nope", symbol="AAPL", quantity=Decimal(1), price=Decimal(1), timestamp=T0),
+        Fill(
+            fill_id="f1",
+            order_id="nope",
+            symbol="AAPL",
+            quantity=Decimal(1),
+            price=Decimal(1),
+            timestamp=T0,
+            cumulative_quantity=Decimal(1),
+        ),
     )
 
 
@@ -111,7 +119,7 @@ def test_deleting_an_order_cascades_to_its_fills(engine: Engine) -> None:
         session.add_all(
             [
                 Fill(fill_id=f"f{i}", order_id="o1", symbol="AAPL", quantity=Decimal(5), price=Decimal("100.5"),
-                     commission=Decimal("0.01"), timestamp=T0)
+                     commission=Decimal("0.01"), timestamp=T0, cumulative_quantity=Decimal(5 * (i + 1)))
                 for i in range(2)
             ]
         )  # fmt: skip

@@ -112,6 +112,7 @@ def test_chart_data_has_bars_feature_overlays_and_markers(filled_engine: Engine)
                 quantity=Decimal(5),
                 price=Decimal("123.45"),
                 timestamp=t_fill,
+                cumulative_quantity=Decimal(5),
             )
         )
         conn.execute(

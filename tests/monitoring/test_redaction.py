@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -104,3 +105,22 @@ def test_redaction_rules() -> None:
     assert redact_text("api_key=XYZ123 password: 'hunter22'") == "api_key=*** password: '***'"
     meta = redact_metadata({"token_count": None, "api_key": 12, "nested": [{"client_secret": "s"}], "symbol": "AAPL"})
     assert meta == {"token_count": None, "api_key": "***", "nested": [{"client_secret": "***"}], "symbol": "AAPL"}
+
+
+def test_a_secret_registered_later_is_redacted_in_a_process_without_secret_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the chaos harness: with no secret in the environment, the "rebuild" marker (an empty
+    # snapshot) equalled what the environment read, so only the first registered keys were ever redacted.
+    from workstation.monitoring.redaction import Redactor
+
+    for name in list(os.environ):
+        if "KEY" in name or "SECRET" in name or "TOKEN" in name or "PASSW" in name:
+            monkeypatch.delenv(name)
+    redactor = Redactor()
+    redactor.register("first-secret-value")
+    redactor.refresh()
+    assert redactor.text("a first-secret-value b") == "a *** b"
+    redactor.register("second-secret-value")
+    redactor.refresh()
+    assert redactor.text("forbidden: second-secret-value") == "forbidden: ***"

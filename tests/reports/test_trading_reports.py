@@ -106,6 +106,7 @@ def _seed_account(engine: Engine, shared_data: Path) -> None:
                     price=Decimal(price),
                     commission=Decimal("1.00"),
                     timestamp=at,
+                    cumulative_quantity=Decimal(100),
                 )
             )
         session.commit()  # fmt: skip

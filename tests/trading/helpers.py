@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from workstation.db.market import MarketData, StockInfo
 from workstation.trading.brokers.paper import Bar
+from workstation.trading.execution.timings import ExecutionTimings
 
 T0 = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -39,3 +41,21 @@ def seed_bars(
                     source="test",
                 )
             )
+
+
+# Timeouts and backoffs compressed so fault tests take fractions of a second.
+FAST = ExecutionTimings(
+    connect_timeout=1.0,
+    read_timeout=1.0,
+    retry_wait=0.02,
+    lookup_attempts=5,
+    unknown_window=6.0,
+    recheck_first=0.05,
+    recheck_max=0.2,
+    startup_reconcile=5.0,
+    stream_backoff_min=0.05,
+    stream_backoff_max=0.2,
+    outage_backoff_first=0.05,
+    outage_backoff_max=0.3,
+)
+FAST_ENV = json.dumps({name: getattr(FAST, name) for name in FAST.__dataclass_fields__})

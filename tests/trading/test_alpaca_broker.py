@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from alpaca_standin import AlpacaStandIn
+from alpaca_standin import wait_for as _wait
+from helpers import FAST
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -16,33 +15,17 @@ from workstation.db.trading import Fill as FillRow
 from workstation.errors import ConfigurationError
 from workstation.trading.brokers.alpaca import AlpacaBroker
 from workstation.trading.credentials import load_credentials
-from workstation.trading.domain import OrderRequest
+from workstation.trading.domain import BrokerAuthError, OrderRequest
 from workstation.trading.order_manager import OrderManager
 from workstation.trading.repository import SqlOrderStore
 
 
-@pytest.fixture
-def standin(alpaca_fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaStandIn]:
-    server = AlpacaStandIn(alpaca_fixtures).start()
-    monkeypatch.setenv("APCA_API_KEY_ID", "test-key")
-    monkeypatch.setenv("APCA_API_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("APCA_API_BASE_URL", server.base_url)
-    monkeypatch.setenv("APCA_API_STREAM_URL", server.stream_url)
-    yield server
-    server.stop()
-
-
 def _broker() -> AlpacaBroker:
-    return AlpacaBroker(load_credentials(), timeout=(2.0, 3.0), retry_wait_seconds=0.01)
+    return AlpacaBroker(load_credentials(), timings=FAST)
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+def _manager(engine: Engine, broker: AlpacaBroker) -> OrderManager:
+    return OrderManager(SqlOrderStore(engine), broker, timings=FAST)
 
 
 def _fill_count(engine: Engine) -> int:
@@ -51,6 +34,8 @@ def _fill_count(engine: Engine) -> int:
 
 
 def test_credentials_fall_back_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "APCA_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigurationError, match="set APCA_API_KEY_ID and APCA_API_SECRET_KEY"):
         load_credentials()
     monkeypatch.setenv("APCA_API_KEY_ID", "k")
@@ -62,7 +47,7 @@ def test_credentials_fall_back_with_a_clear_message(monkeypatch: pytest.MonkeyPa
 
 def test_submit_partial_fill_then_fill_via_trade_updates(engine: Engine, standin: AlpacaStandIn) -> None:
     broker = _broker()
-    manager = OrderManager(SqlOrderStore(engine), broker, retry_wait_seconds=0.01)
+    manager = _manager(engine, broker)
     broker.start_stream(on_connected=manager.reconcile, min_backoff=0.05, max_backoff=0.2)
     assert broker._stream.wait_connected(10)
     order = manager.submit(OrderRequest("AAPL", "buy", Decimal(10), "limit", Decimal("150"), time_in_force="gtc"))
@@ -84,7 +69,7 @@ def test_submit_partial_fill_then_fill_via_trade_updates(engine: Engine, standin
 
 def test_cancel(engine: Engine, standin: AlpacaStandIn) -> None:
     broker = _broker()
-    manager = OrderManager(SqlOrderStore(engine), broker)
+    manager = _manager(engine, broker)
     order = manager.submit(OrderRequest("AAPL", "buy", Decimal(1), "limit", Decimal("100")))
     manager.cancel(order.order_id)
     assert manager.get(order.order_id).status == "cancelled"  # type: ignore[union-attr]
@@ -92,23 +77,35 @@ def test_cancel(engine: Engine, standin: AlpacaStandIn) -> None:
     broker.close()
 
 
-@pytest.mark.parametrize(("fault", "message"), [("403", "Order failed"), ("422", "qty or notional is required")])
-def test_broker_rejections(engine: Engine, standin: AlpacaStandIn, fault: str, message: str) -> None:
+def test_broker_rejection_is_final_with_its_reason(engine: Engine, standin: AlpacaStandIn) -> None:
+    standin.faults.append("422")
+    broker = _broker()
+    order = _manager(engine, broker).submit(OrderRequest("AAPL", "buy", Decimal(1)))
+    assert order.status == "rejected"
+    assert "qty or notional is required" in (order.status_reason or "")
+    assert standin.orders == {}
+    broker.close()
+
+
+@pytest.mark.parametrize("fault", ["401", "403"])
+def test_401_403_reject_the_order_at_once_with_the_reason(engine: Engine, standin: AlpacaStandIn, fault: str) -> None:
+    # F6: a 401 used to leave the order pending with no reason (later "interrupted before it was sent").
     standin.faults.append(fault)
     broker = _broker()
-    order = OrderManager(SqlOrderStore(engine), broker).submit(OrderRequest("AAPL", "buy", Decimal(1)))
+    with pytest.raises(BrokerAuthError) as caught:
+        _manager(engine, broker).submit(OrderRequest("AAPL", "buy", Decimal(1)))
+    assert caught.value.exit_code == 2
+    (order,) = SqlOrderStore(engine).orders()
     assert order.status == "rejected"
-    assert message in (order.status_reason or "")
-    assert standin.orders == {}
+    assert f"HTTP {fault}" in (order.status_reason or "")
+    assert standin.post_attempts == 1  # refused, not retried
     broker.close()
 
 
 def test_429_then_success_leaves_exactly_one_order(engine: Engine, standin: AlpacaStandIn) -> None:
     standin.faults.append("429")
     broker = _broker()
-    order = OrderManager(SqlOrderStore(engine), broker, retry_wait_seconds=0.01).submit(
-        OrderRequest("AAPL", "buy", Decimal(3))
-    )
+    order = _manager(engine, broker).submit(OrderRequest("AAPL", "buy", Decimal(3)))
     assert order.status == "accepted"
     assert standin.post_attempts == 2
     assert list(standin.orders) == [order.order_id]
@@ -118,9 +115,7 @@ def test_429_then_success_leaves_exactly_one_order(engine: Engine, standin: Alpa
 def test_connection_dropped_after_accept_is_found_by_client_order_id(engine: Engine, standin: AlpacaStandIn) -> None:
     standin.faults.append("drop")
     broker = _broker()
-    order = OrderManager(SqlOrderStore(engine), broker, retry_wait_seconds=0.01).submit(
-        OrderRequest("AAPL", "buy", Decimal(2))
-    )
+    order = _manager(engine, broker).submit(OrderRequest("AAPL", "buy", Decimal(2)))
     assert order.status == "accepted"
     assert standin.post_attempts == 1  # looked up, never resent
     assert list(standin.orders) == [order.order_id]
@@ -130,15 +125,15 @@ def test_connection_dropped_after_accept_is_found_by_client_order_id(engine: Eng
 def test_restart_with_open_orders_reconciles_fills(engine: Engine, standin: AlpacaStandIn) -> None:
     store = SqlOrderStore(engine)
     broker = _broker()
-    first = OrderManager(store, broker)
+    first = OrderManager(store, broker, timings=FAST)
     filled = first.submit(OrderRequest("AAPL", "buy", Decimal(5), "limit", Decimal("150"), time_in_force="gtc"))
     still_open = first.submit(OrderRequest("AAPL", "buy", Decimal(5), "limit", Decimal("140"), time_in_force="gtc"))
     broker.close()
     # While we are down the broker fills one order (nobody listens to the stream).
     standin.fill(filled.order_id, "5", "149", push=False)
-    second = OrderManager(store, _broker())
+    second = OrderManager(store, _broker(), timings=FAST)
     result = second.reconcile()
-    assert (result.checked, result.changed, result.fills_recovered) == (2, 1, 1)
+    assert (result.checked, result.changed, result.fills_recovered, result.adopted) == (2, 1, 1, 0)
     assert second.get(filled.order_id).status == "filled"  # type: ignore[union-attr]
     assert second.get(still_open.order_id).status == "accepted"  # type: ignore[union-attr]
     assert _fill_count(engine) == 1
@@ -148,7 +143,7 @@ def test_restart_with_open_orders_reconciles_fills(engine: Engine, standin: Alpa
 
 def test_stream_disconnect_resumes_and_reconciles(engine: Engine, standin: AlpacaStandIn) -> None:
     broker = _broker()
-    manager = OrderManager(SqlOrderStore(engine), broker)
+    manager = _manager(engine, broker)
     broker.start_stream(on_connected=manager.reconcile, min_backoff=0.05, max_backoff=0.2)
     assert broker._stream.wait_connected(10)
     order = manager.submit(OrderRequest("AAPL", "buy", Decimal(10), "limit", Decimal("150"), time_in_force="gtc"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from helpers import T0, bar
+from helpers import FAST, T0, bar
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from workstation.trading.domain import (
     map_alpaca_status,
 )
 from workstation.trading.order_manager import OrderManager
-from workstation.trading.repository import SqlOrderStore
+from workstation.trading.repository import LostRaceError, SqlOrderStore
 
 
 def _paper(mode: str = "live", **kwargs: object) -> PaperBroker:
@@ -88,6 +88,7 @@ def test_client_order_id_is_committed_before_sending(engine: Engine) -> None:
 def test_ambiguous_failure_looks_up_before_resubmitting(engine: Engine) -> None:
     class Flaky(PaperBroker):
         calls = 0
+        local = False  # a remote broker: the send happens outside the account lock
 
         def submit(self, order):  # type: ignore[no-untyped-def]
             Flaky.calls += 1
@@ -96,7 +97,7 @@ def test_ambiguous_failure_looks_up_before_resubmitting(engine: Engine) -> None:
 
     broker = Flaky(Decimal(100_000), PaperConfig(mode="backtest"))
     broker.on_bar("AAPL", bar(0, "100", "101", "99", "100"))
-    manager = OrderManager(SqlOrderStore(engine), broker, retry_wait_seconds=0)
+    manager = OrderManager(SqlOrderStore(engine), broker, timings=FAST)
     order = manager.submit(OrderRequest("AAPL", "buy", Decimal(5)))
     assert Flaky.calls == 1
     assert order.status == "accepted"
@@ -209,7 +210,7 @@ def test_pending_order_never_sent_is_cancelled_on_reconcile(engine: Engine) -> N
     after = store.get_order(pending.order_id)
     assert after is not None
     assert after.status == "cancelled"
-    assert "never reached the broker" in (after.status_reason or "")
+    assert "never reached the paper broker" in (after.status_reason or "")
     assert not broker.working
 
 
@@ -241,12 +242,15 @@ def test_a_failed_order_write_keeps_nothing_of_it_and_the_store_stays_usable(eng
 
 
 def test_the_store_keeps_a_fill_saved_twice_once(engine: Engine) -> None:
-    # Two writers (the stream thread and a reconciling process) may save the same fill.
+    # Two writers (the stream thread and a reconciling process) may save the same fill: the second
+    # write is a lost race (re-read, decide again), never a second booking.
     store = SqlOrderStore(engine)
     order = _order("twice-1")
     store.create_order(order, [])
-    fill = Fill("twice-1-F10", "twice-1", "AAPL", "buy", Decimal(10), Decimal("100.25"), Decimal(1), T0)
+    fill = Fill("twice-1-F10", "twice-1", "AAPL", "buy", Decimal(10), Decimal("100.25"), Decimal(1), T0, Decimal(10))
     store.save(order, [fill], [])
-    store.save(order, [fill], [])
+    again = Fill("twice-1-other", "twice-1", "AAPL", "buy", Decimal(10), Decimal("100.25"), Decimal(1), T0, Decimal(10))
+    with pytest.raises(LostRaceError):
+        store.save(order, [again], [])
     assert [f.fill_id for f in store.fills()] == ["twice-1-F10"]
     assert store.has_fill("twice-1-F10")

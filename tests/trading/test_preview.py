@@ -56,7 +56,17 @@ def test_preview_shows_the_halt(engine: Engine) -> None:
 
 
 def _fill(fill_id: str, side: str, quantity: int, price: str, when: datetime, commission: str = "0") -> Fill:
-    return Fill(fill_id, f"o-{fill_id}", "AAPL", side, Decimal(quantity), Decimal(price), Decimal(commission), when)  # type: ignore[arg-type]
+    return Fill(
+        fill_id,
+        f"o-{fill_id}",
+        "AAPL",
+        side,
+        Decimal(quantity),
+        Decimal(price),
+        Decimal(commission),
+        when,
+        Decimal(quantity),  # type: ignore[arg-type]
+    )
 
 
 def test_day_pnl_counts_overnight_positions_from_the_previous_close(engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""``workstation fills|positions|account|kill-switch``: the account side of trading."""
+"""``workstation fills|account|kill-switch``: the account side of trading (positions: cli/positions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from workstation.cli.context import app_context
 from workstation.cli.orders import BROKERS, open_cli_session, parse_decimal
 from workstation.cli.output import echo_json, echo_table
+from workstation.errors import RefusedError
 from workstation.monitoring.correlation import correlation_scope
 
 
@@ -20,7 +21,8 @@ def fills_cmd(broker: str | None, order_id: str | None, as_json: bool) -> None:
     """Executions, oldest first."""
     from workstation.trading.repository import SqlOrderStore
 
-    fills = SqlOrderStore(app_context().engine).fills(broker=broker, order_id=order_id)
+    store = SqlOrderStore(app_context().engine)
+    fills = store.fills(broker=broker, order_id=order_id)
     if as_json:
         echo_json([f.as_dict() for f in fills])
         return
@@ -30,31 +32,6 @@ def fills_cmd(broker: str | None, order_id: str | None, as_json: bool) -> None:
         for f in fills
     ]  # fmt: skip
     echo_table(("time (UTC)", "fill id", "order id", "symbol", "side", "qty", "price", "commission"), rows)
-
-
-@click.command("positions")
-@click.option("--broker", type=BROKERS, default="paper", show_default=True)
-@click.option("--live", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
-def positions_cmd(broker: str, live: bool, as_json: bool) -> None:
-    """Open positions with average price and P&L, marked to the last price."""
-    with correlation_scope(prefix="cli"):
-        session = open_cli_session(broker, live)
-        try:
-            # The broker's view: for paper it is derived from the fills; Alpaca also knows positions
-            # opened outside the workstation.
-            positions = session.broker.positions()
-        finally:
-            session.close()
-    if as_json:
-        echo_json([p.as_dict() for p in positions])
-        return
-    rows = [
-        (p.symbol, p.quantity, p.average_price, p.last_price or "", f"{p.market_value:.2f}", f"{p.unrealised_pnl:.2f}",
-         f"{p.realised_pnl:.2f}", f"{p.commission:.2f}")
-        for p in positions
-    ]  # fmt: skip
-    echo_table(("symbol", "qty", "avg price", "last", "value", "unrealised", "realised", "commission"), rows)
 
 
 @click.command("account")
@@ -74,8 +51,8 @@ def account_cmd(broker: str, live: bool, set_paper_cash: str | None, as_json: bo
         session = open_cli_session(broker, live)
         try:
             account = session.broker.account()
-            realised = session.manager.book.realised_pnl
-            commission = session.manager.book.commission
+            book = session.manager.positions()
+            realised, commission = book.realised_pnl, book.commission
             market_clock = getattr(session.broker, "market_clock", None)
             clock = market_clock() if callable(market_clock) else None
         finally:
@@ -123,7 +100,7 @@ def kill_switch_cmd(broker: str, flatten: bool, resume: bool, live: bool, as_jso
         for error in result.errors:
             click.echo(f"  error: {error}", err=True)
     if result.errors:
-        raise SystemExit(1)
+        raise RefusedError(f"kill switch: {len(result.errors)} step(s) failed (see above); trading is halted")
 
 
-commands = [fills_cmd, positions_cmd, account_cmd, kill_switch_cmd]
+commands = [fills_cmd, account_cmd, kill_switch_cmd]

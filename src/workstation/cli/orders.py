@@ -1,15 +1,21 @@
-"""``workstation orders``: place, list, cancel and reconcile orders (paper or Alpaca)."""
+"""``workstation orders``: place, list, cancel and reconcile orders (paper or Alpaca).
+
+Exit codes (errors.ExitCode): 0 done; 1 refused (a risk limit, the broker); 2 invalid input, bad
+configuration or credentials (401/403); 3 outcome unknown (the order may have reached the broker and
+is looked up again until settled).
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import click
 
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
-from workstation.errors import WorkstationError
+from workstation.errors import ConfigurationError, OutcomeUnknownError, RefusedError, WorkstationError
 from workstation.monitoring.correlation import correlation_scope
 
 BROKERS = click.Choice(["paper", "alpaca"])
@@ -27,26 +33,35 @@ def confirm_live(live: bool) -> None:
         err=True,
     )
     if typed.strip() != LIVE_CONFIRMATION:
-        raise WorkstationError("live trading not confirmed; nothing was sent", exit_code=2)
+        raise ConfigurationError("live trading not confirmed; nothing was sent")
 
 
-def open_cli_session(broker: str, live: bool = False) -> Any:
+def open_cli_session(broker: str, live: bool = False, *, reconcile: bool = True) -> Any:
     from workstation.trading.session import open_session
 
     confirm_live(live)
-    return open_session(app_context().engine, broker, live=live)
+    session = open_session(app_context().engine, broker, live=live, reconcile=reconcile)
+    if session.reconcile_note:
+        click.echo(f"warning: {session.reconcile_note}", err=True)
+    return session
 
 
 def parse_decimal(value: str | None, name: str) -> Decimal | None:
+    """A positive number typed on the command line (exit code 2 otherwise)."""
     if value is None:
         return None
-    try:
-        result = Decimal(value)
-    except InvalidOperation:
-        raise WorkstationError(f"{name} must be a number, got {value!r}", exit_code=2) from None
-    if not result.is_finite() or result <= 0:
+    from workstation.trading.bounds import parse_number
+
+    result = parse_number(value, name)
+    if result <= 0:
         raise WorkstationError(f"{name} must be positive, got {value!r}", exit_code=2)
     return result
+
+
+def report_skipped(store: Any) -> None:
+    """Rows that could not be read were skipped: say so (on stderr, so --json output stays clean)."""
+    for message in getattr(store, "skipped", [])[:20]:
+        click.echo(f"warning: {message}", err=True)
 
 
 def order_rows(orders: list[Any]) -> list[tuple[Any, ...]]:
@@ -60,7 +75,7 @@ def order_rows(orders: list[Any]) -> list[tuple[Any, ...]]:
             o.quantity,
             o.order_type,
             o.limit_price or "",
-            o.status,
+            o.status + (" (unknown)" if o.outcome_unknown else ""),
             o.filled_quantity,
             o.average_fill_price or "",
             o.status_reason or "",
@@ -73,6 +88,13 @@ ORDER_HEADERS = ("created (UTC)", "order id", "broker", "symbol", "side", "qty",
                  "avg price", "reason")  # fmt: skip
 
 
+def _age(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
+
+
 @click.group("orders")
 def command() -> None:
     """Place, list, cancel and reconcile orders."""
@@ -82,9 +104,9 @@ def command() -> None:
 @click.option("--broker", type=BROKERS, default="paper", show_default=True)
 @click.option("--symbol", required=True)
 @click.option("--side", type=click.Choice(["buy", "sell"]), required=True)
-@click.option("--qty", required=True, help="Shares (fractional allowed where the broker allows it).")
+@click.option("--qty", required=True, help="Shares (fractional only on day orders, at most 6 decimals).")
 @click.option("--type", "order_type", type=click.Choice(["market", "limit"]), default="market", show_default=True)
-@click.option("--limit-price", help="Limit price (limit orders).")
+@click.option("--limit-price", help="Limit price (limit orders; cents from $1, hundredths of a cent below).")
 @click.option("--tif", type=click.Choice(["day", "gtc"]), default="day", show_default=True, help="Time in force.")
 @click.option("--live", is_flag=True, help="Alpaca: trade the live account (asks for typed confirmation).")
 @click.option("--json", "as_json", is_flag=True)
@@ -100,24 +122,32 @@ def submit_cmd(
     as_json: bool,
 ) -> None:
     """Place one order through risk checks and the order manager."""
-    from workstation.trading.domain import OrderRequest
+    from workstation.trading.bounds import parse_price, parse_quantity
+    from workstation.trading.domain import OrderOutcomeUnknownError, OrderRequest
 
-    quantity = parse_decimal(qty, "--qty")
-    assert quantity is not None
+    # Everything is checked before the database or the broker is touched.
+    if order_type == "limit" and limit_price is None:
+        raise WorkstationError("a limit order needs --limit-price", exit_code=2)
     request = OrderRequest(
-        symbol=symbol.strip().upper(),
+        symbol=symbol,
         side=side,  # type: ignore[arg-type]
-        quantity=quantity,
+        quantity=parse_quantity(qty, "--qty"),
         order_type=order_type,  # type: ignore[arg-type]
-        limit_price=parse_decimal(limit_price, "--limit-price"),
+        limit_price=parse_price(limit_price, "--limit-price") if limit_price is not None else None,
         time_in_force=tif,
         strategy="manual",
-    )
-    request.validate()
+    ).normalised()
     with correlation_scope(prefix="cli"):
         session = open_cli_session(broker, live)
         try:
+            check = getattr(session.broker, "check_request", None)
+            if check is not None:
+                check(request)
             order = session.manager.submit(request)
+        except OrderOutcomeUnknownError as exc:
+            if as_json and exc.order is not None:
+                echo_json(exc.order.as_dict())
+            raise
         finally:
             session.close()
     if as_json:
@@ -125,19 +155,38 @@ def submit_cmd(
     else:
         echo_table(ORDER_HEADERS, order_rows([order]))
     if order.status == "rejected":
-        raise WorkstationError(f"order rejected by {broker}: {order.status_reason}")
+        raise RefusedError(f"order rejected by {broker}: {order.status_reason}")
 
 
 @command.command("list")
 @click.option("--open", "open_only", is_flag=True, help="Only orders not in a final state.")
+@click.option("--unknown", "unknown_only", is_flag=True, help="Only orders whose outcome is not settled yet.")
 @click.option("--broker", type=BROKERS, default=None, help="Only this broker's orders.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(open_only: bool, broker: str | None, limit: int, as_json: bool) -> None:
-    """The blotter: orders, newest last."""
+def list_cmd(open_only: bool, unknown_only: bool, broker: str | None, limit: int, as_json: bool) -> None:
+    """The blotter: orders, newest last. --unknown: unsettled orders with their age and next check."""
+    from workstation.trading.domain import utcnow
     from workstation.trading.repository import SqlOrderStore
 
-    orders = SqlOrderStore(app_context().engine).orders(broker=broker, open_only=open_only, limit=limit)
+    store = SqlOrderStore(app_context().engine)
+    orders = store.orders(broker=broker, open_only=open_only, limit=limit, unknown_only=unknown_only)
+    report_skipped(store)
+    now = utcnow()
+    if unknown_only:
+        if as_json:
+            echo_json([o.as_dict() | {"age_seconds": int((now - o.created_at).total_seconds())} for o in orders])
+            return
+        rows = [
+            (o.order_id, o.broker, o.symbol, o.side, o.quantity, o.status, _age(o.created_at, now),
+             o.next_check_at.strftime("%H:%M:%S") if o.next_check_at else "now", o.check_attempts,
+             o.status_reason or "sending (or interrupted before it was sent)")
+            for o in orders
+        ]  # fmt: skip
+        headers = ("order id", "broker", "symbol", "side", "qty", "status", "age", "next check (UTC)", "checks",
+                   "reason")  # fmt: skip
+        echo_table(headers, rows)
+        return
     if as_json:
         echo_json([o.as_dict() for o in orders])
     else:
@@ -154,9 +203,9 @@ def cancel_cmd(order_id: str, live: bool, as_json: bool) -> None:
 
     stored = SqlOrderStore(app_context().engine).get_order(order_id)
     if stored is None:
-        raise WorkstationError(f"no order {order_id}")
+        raise WorkstationError(f"no order {order_id}", exit_code=2)
     with correlation_scope(prefix="cli"):
-        session = open_cli_session(stored.broker, live)
+        session = open_cli_session(stored.broker, live, reconcile=False)
         try:
             order = session.manager.cancel(order_id)
         finally:
@@ -177,6 +226,7 @@ def cancel_all_cmd(broker: str, live: bool, as_json: bool) -> None:
         session = open_cli_session(broker, live)
         try:
             orders = session.manager.cancel_all()
+            report_skipped(session.manager.store)
         finally:
             session.close()
     if as_json:
@@ -188,17 +238,49 @@ def cancel_all_cmd(broker: str, live: bool, as_json: bool) -> None:
 
 
 @command.command("reconcile")
-@click.option("--broker", type=BROKERS, default="paper", show_default=True)
+@click.option(
+    "--broker",
+    type=click.Choice(["all", "paper", "alpaca"]),
+    default="all",
+    show_default=True,
+    help="all = every configured broker (Alpaca when keys are set).",
+)
 @click.option("--live", is_flag=True)
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None, help="Seconds per broker.")
 @click.option("--json", "as_json", is_flag=True)
-def reconcile_cmd(broker: str, live: bool, as_json: bool) -> None:
-    """Ask the broker about every order not in a final state (also done on every start)."""
+def reconcile_cmd(broker: str, live: bool, timeout: float | None, as_json: bool) -> None:
+    """Settle the book with the broker now: open orders looked up, unknown outcomes re-checked,
+    orders with this workstation's id prefix that the book lacks adopted. Exit 3 while an order's
+    outcome is still unknown."""
+    import time
+
+    from workstation.trading.session import configured_brokers, open_session
+
+    brokers = configured_brokers(live=live) if broker == "all" else [broker]
+    results: list[dict[str, Any]] = []
     with correlation_scope(prefix="cli"):
-        session = open_cli_session(broker, live)
-        session.close()
-    result = session.reconciled
-    payload = {"checked": result.checked, "changed": result.changed, "fills_recovered": result.fills_recovered}
+        confirm_live(live)
+        for name in brokers:
+            session = open_session(app_context().engine, name, live=live and name == "alpaca", reconcile=False)
+            try:
+                budget = timeout or session.manager.timings.reconcile_timeout
+                result = session.manager.reconcile(deadline=time.monotonic() + budget)
+                report_skipped(session.manager.store)
+            finally:
+                session.close()
+            results.append(result.as_dict())
     if as_json:
-        echo_json(payload)
+        echo_json(results if broker == "all" else results[0])
     else:
-        click.echo(f"checked {result.checked}, changed {result.changed}, fills recovered {result.fills_recovered}")
+        for r in results:
+            click.echo(
+                f"{r['broker']}: checked {r['checked']}, changed {r['changed']}, fills recovered "
+                f"{r['fills_recovered']}, adopted {r['adopted']}, never received {r['settled_missing']}, "
+                f"still unknown {r['unknown']}, conflicts {r['conflicts']}"
+                + ("" if r["complete"] else " (incomplete: " + "; ".join(r["errors"][:2]) + ")")
+            )
+    unknown = sum(r["unknown"] for r in results)
+    if unknown:
+        raise OutcomeUnknownError(f"{unknown} order(s) still have an unknown outcome; they are looked up again")
+    if any(r["conflicts"] for r in results):
+        raise RefusedError("the broker disagrees with the book about final orders: see the order_conflict events")

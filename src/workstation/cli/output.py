@@ -25,6 +25,11 @@ def echo_json(payload: Any) -> None:
     click.echo(json.dumps(payload, default=_default, indent=2, sort_keys=False))
 
 
+def echo_json_line(payload: Any) -> None:
+    """One compact JSON object on one line (JSON Lines, for streams of results)."""
+    click.echo(json.dumps(payload, default=_default, separators=(",", ":")))
+
+
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [len(h) for h in headers]

@@ -1,8 +1,14 @@
-"""``workstation trade run``: the live (or replayed) pipeline bar → features → prediction → strategy → risk → orders."""
+"""``workstation trade run``: the live (or replayed) pipeline bar → features → prediction → strategy → risk → orders.
+
+Live, it survives database and broker outages (backoff and retry, nothing lost, a reconciliation
+once the database is back) and never ends with a traceback; ``--json`` prints JSON Lines: one
+object per bar, and one per notice (``{"notice": "database_unavailable", "message": …}``).
+"""
 
 from __future__ import annotations
 
 import importlib
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,7 +16,7 @@ from typing import Any
 import click
 
 from workstation.cli.context import app_context
-from workstation.cli.output import echo_json
+from workstation.cli.output import echo_json_line
 from workstation.cli.progress import progress_and_cancel
 from workstation.errors import WorkstationError
 from workstation.monitoring.correlation import correlation_scope
@@ -71,7 +77,14 @@ def command() -> None:
 @click.option("--notional", default="10000", show_default=True, help="Notional per position (fixed_notional).")
 @click.option("--cash", default=None, help="Replay: starting cash (default: the paper account's).")
 @click.option("--live", is_flag=True, help="Alpaca: trade the live account (asks for typed confirmation).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per bar.")
+@click.option(
+    "--predictions",
+    type=click.Choice(["compute", "stored"]),
+    default="compute",
+    show_default=True,
+    help="Live: compute features and predictions per bar, or trade on predictions another job stores.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines: one object per bar or notice.")
 def run_cmd(**o: Any) -> None:
     """Trade a model's signals: live on new bars, or replayed from stored history through the paper broker."""
     from workstation.cli.backtest import _decimal
@@ -97,7 +110,7 @@ def run_cmd(**o: Any) -> None:
 
     def report(outcome: BarOutcome) -> None:
         if as_json:
-            echo_json(
+            echo_json_line(
                 {
                     "symbol": outcome.symbol,
                     "bar": outcome.timestamp,
@@ -105,6 +118,7 @@ def run_cmd(**o: Any) -> None:
                     "prediction": None if outcome.signal is None else str(outcome.signal.value),
                     "orders": [order.as_dict() for order in outcome.orders],
                     "rejected": outcome.rejected,
+                    "unknown": outcome.unknown,
                 }
             )
         elif outcome.orders or outcome.rejected:
@@ -114,6 +128,14 @@ def run_cmd(**o: Any) -> None:
                 )
             for reason in outcome.rejected:
                 click.echo(f"{outcome.timestamp:%Y-%m-%d %H:%M} {outcome.symbol} rejected: {reason}")
+            for reason in outcome.unknown:
+                click.echo(f"{outcome.timestamp:%Y-%m-%d %H:%M} {outcome.symbol} outcome unknown: {reason}")
+
+    def notice(kind: str, message: str) -> None:
+        if as_json:
+            echo_json_line({"notice": kind, "message": message})
+        else:
+            click.echo(f"{kind.replace('_', ' ')}: {message}", err=True)
 
     if o["replay"]:
         if o["broker"] != "paper":
@@ -140,22 +162,33 @@ def run_cmd(**o: Any) -> None:
     from workstation.trading.session import open_session
 
     confirm_live(bool(o["live"]))
-    build_features, predict = _pipeline_steps(o["model_id"], o["interval"])
+    steps = _pipeline_steps(o["model_id"], o["interval"]) if o["predictions"] == "compute" else (None, None)
     with correlation_scope(prefix="cli"):
         session = open_session(engine, o["broker"], live=bool(o["live"]))
+    if session.reconcile_note:
+        notice("reconcile", session.reconcile_note)
     manager = session.manager
     start_stream = getattr(session.broker, "start_stream", None)
     if start_stream is not None:
-        start_stream(on_connected=manager.reconcile)
-    loop = TradingLoop(
-        engine, manager, strategy, interval=o["interval"], build_features=build_features, predict=predict
-    )
+        start_stream(on_connected=lambda: _reconcile_quietly(manager, notice))
+    loop = TradingLoop(engine, manager, strategy, interval=o["interval"], build_features=steps[0], predict=steps[1])
     click.echo(f"trading {', '.join(symbols)} on {o['broker']} with {o['model_id']}; Ctrl+C stops", err=True)
     try:
         with progress_and_cancel("trade", enabled=False) as (_progress, cancel):
-            loop.run_live(symbols, poll_seconds=float(o["poll"]), cancel=cancel, on_outcome=report)
+            loop.run_live(symbols, poll_seconds=float(o["poll"]), cancel=cancel, on_outcome=report, on_notice=notice)
     finally:
         session.close()
+
+
+def _reconcile_quietly(manager: Any, notice: Callable[[str, str], None]) -> None:
+    """After the trade stream (re)connects: catch up on what happened while it was down."""
+    try:
+        result = manager.reconcile()
+    except Exception as exc:  # the stream thread must go on; the loop reconciles again later
+        notice("reconcile_failed", f"{type(exc).__name__}: {exc}")
+        return
+    if result.changed or result.adopted:
+        notice("reconciled", f"{result.changed} order(s) changed, {result.adopted} adopted after (re)connecting")
 
 
 def _replay_manager(engine: Any, cash: str | None) -> Any:
@@ -170,13 +203,13 @@ def _replay_manager(engine: Any, cash: str | None) -> Any:
     start_cash = _decimal(cash, "--cash") if cash is not None else starting_cash(engine)
     clock_holder: dict[str, datetime] = {}
     broker = PaperBroker(start_cash, PaperConfig(mode="live"))
-    broker.name = "replay"  # its orders and fills stay apart from the paper account's
+    # Its own account per run: the orders and fills stay apart from the paper account's and from
+    # earlier replays' (whose positions the risk checks would otherwise read).
+    broker.name = f"replay-{secrets.token_hex(4)}"
 
     def clock() -> datetime:
         bar = max(broker.last_bars.values(), key=lambda b: b.timestamp, default=None)
         return bar.timestamp if bar is not None else clock_holder.setdefault("now", datetime.now().astimezone())
 
     broker.clock = clock
-    return OrderManager(
-        SqlOrderStore(engine), broker, risk=RiskEngine(load_risk_limits()), clock=clock, load_history=False
-    )
+    return OrderManager(SqlOrderStore(engine), broker, risk=RiskEngine(load_risk_limits()), clock=clock)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workstation.db.base import Base, CreatedAtMixin, TimestampsMixin, in_list
@@ -87,6 +87,10 @@ class Order(TimestampsMixin, Base):
         CheckConstraint("stop_price IS NULL OR stop_price > 0", name="stop_price_positive"),
         CheckConstraint("filled_quantity >= 0", name="filled_quantity_non_negative"),
         Index("ix_orders_symbol_created_at", "symbol", "created_at"),
+        # The order-rate limit counts an account's orders of the last minutes; the risk checks sum one
+        # account's orders in one symbol.
+        Index("ix_orders_broker_created_at", "broker", "created_at"),
+        Index("ix_orders_broker_symbol", "broker", "symbol"),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -110,6 +114,12 @@ class Order(TimestampsMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     correlation_id: Mapped[str | None] = mapped_column(String(64), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Compare-and-set: every change is "UPDATE … WHERE version = <the version read>", version + 1.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Outcome unknown (the broker may hold the order): since when, and when it is looked up next.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    check_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class Fill(CreatedAtMixin, Base):
@@ -118,7 +128,11 @@ class Fill(CreatedAtMixin, Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("commission >= 0", name="commission_non_negative"),
+        CheckConstraint("cumulative_quantity > 0", name="cumulative_quantity_positive"),
         Index("ix_fills_symbol_timestamp", "symbol", "timestamp"),
+        # One fill identity whichever path reports it (stream, REST reconciliation, paper): the order's
+        # cumulative filled quantity after the fill. The broker's execution id, where known, is unique too.
+        UniqueConstraint("order_id", "cumulative_quantity"),
     )
 
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
@@ -131,3 +145,5 @@ class Fill(CreatedAtMixin, Base):
     price: Mapped[Decimal] = mapped_column(Price, nullable=False)
     commission: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    cumulative_quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    execution_id: Mapped[str | None] = mapped_column(String(128), unique=True)

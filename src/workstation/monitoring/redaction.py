@@ -51,13 +51,16 @@ class Redactor:
         self._lock = threading.Lock()
         self._values: tuple[str, ...] = ()
         self._pattern: re.Pattern[str] | None = None
-        self._env_snapshot: tuple[tuple[str, str], ...] = ()
+        # None forces a rebuild: an empty tuple is also what a process without secret variables reads,
+        # so it cannot mark "stale" (a key registered after the first rebuild would never be redacted).
+        self._env_snapshot: tuple[tuple[str, str], ...] | None = None
 
     def register(self, value: str | None) -> None:
         if value and len(value) >= MIN_SECRET_LENGTH:
             with self._lock:
-                self._registered.add(value)
-                self._env_snapshot = ()  # force a rebuild
+                if value not in self._registered:
+                    self._registered.add(value)
+                    self._env_snapshot = None  # force a rebuild
 
     def refresh(self) -> None:
         """Re-read the environment; called once per batch by the writer, not per row."""
@@ -66,7 +69,7 @@ class Redactor:
             for name, value in os.environ.items()
             if value and (name in SECRET_ENV_VARS or _SECRET_ENV_NAME.search(name))
         )
-        if env == self._env_snapshot and self._values:
+        if env == self._env_snapshot:
             return
         with self._lock:
             values = {v for _, v in env if len(v) >= MIN_SECRET_LENGTH} | self._registered

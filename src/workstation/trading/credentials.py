@@ -32,6 +32,20 @@ class AlpacaCredentials:
         return f"AlpacaCredentials(key_id={self.key_id[:4]}…, paper={self.paper}, base_url={self.base_url!r})"
 
 
+def check_url(value: str, name: str, schemes: tuple[str, ...]) -> str:
+    """``value`` if it is a usable URL (scheme, host, a numeric port if any); else ConfigurationError."""
+    parsed = urlparse(value.strip())
+    try:
+        parsed.port  # noqa: B018  # raises ValueError on a port that is not a number in 0..65535
+    except ValueError:
+        raise ConfigurationError(f"{name} has an invalid port: {value!r}") from None
+    if parsed.scheme not in schemes or not parsed.hostname:
+        raise ConfigurationError(f"{name} must be an {' or '.join(schemes)} URL with a host, got {value!r}")
+    if any(ch.isspace() for ch in value.strip()):
+        raise ConfigurationError(f"{name} must not contain spaces, got {value!r}")
+    return value.strip()
+
+
 def derive_stream_url(base_url: str) -> str:
     parsed = urlparse(base_url)
     scheme = "wss" if parsed.scheme == "https" else "ws"
@@ -55,9 +69,10 @@ def load_credentials(*, live: bool = False) -> AlpacaCredentials:
     key, secret = stored.key_id, stored.secret_key
     base_url = os.environ.get(BASE_URL_ENV) or None
     if base_url is not None:
-        parsed = urlparse(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigurationError(f"{BASE_URL_ENV} must be an http(s) URL, got {base_url!r}")
-        base_url = base_url.rstrip("/").removesuffix("/v2")
-    stream_url = os.environ.get(STREAM_URL_ENV) or (derive_stream_url(base_url) if base_url else None)
+        base_url = check_url(base_url, BASE_URL_ENV, ("http", "https")).rstrip("/").removesuffix("/v2")
+    stream_url = os.environ.get(STREAM_URL_ENV) or None
+    if stream_url is not None:
+        stream_url = check_url(stream_url, STREAM_URL_ENV, ("ws", "wss"))
+    elif base_url:
+        stream_url = derive_stream_url(base_url)
     return AlpacaCredentials(key, secret, paper=not live, base_url=base_url, stream_url=stream_url)

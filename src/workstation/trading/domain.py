@@ -7,13 +7,19 @@ value computed here is the value stored and the value reported.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
-from workstation.db.trading import FINAL_ORDER_STATUSES, ORDER_STATUSES
-from workstation.errors import WorkstationError
+from workstation.db.trading import FINAL_ORDER_STATUSES, ORDER_STATUSES, TIME_IN_FORCE
+from workstation.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    OutcomeUnknownError,
+    RefusedError,
+    WorkstationError,
+)
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
@@ -57,7 +63,11 @@ class TradingError(WorkstationError):
     """An order could not be placed, changed or found."""
 
 
-class RiskRejectedError(TradingError):
+class InvalidOrderError(InvalidInputError, TradingError):
+    """An order that can never be valid (bad symbol, quantity or price): refused before anything is written."""
+
+
+class RiskRejectedError(RefusedError, TradingError):
     """A pre-trade risk rule refused an order; the reason is in the message and a risk_rejected event."""
 
     def __init__(self, reason: str, rule: str) -> None:
@@ -66,12 +76,28 @@ class RiskRejectedError(TradingError):
         self.rule = rule
 
 
-class BrokerRejectedError(TradingError):
+class BrokerRejectedError(RefusedError, TradingError):
     """The broker refused the order (definitively: it was not accepted)."""
+
+
+class BrokerAuthError(ConfigurationError, BrokerRejectedError):
+    """HTTP 401/403: the keys are wrong or not allowed to do this. Definitive: nothing was accepted."""
 
 
 class BrokerUnavailableError(TradingError):
     """The broker could not be reached, or the outcome of a request is unknown (timeout, dropped connection)."""
+
+
+class OrderExistsError(BrokerUnavailableError):
+    """The broker answered "client_order_id must be unique": the order exists there, perhaps not visible yet."""
+
+
+class OrderOutcomeUnknownError(OutcomeUnknownError, BrokerUnavailableError):
+    """The order may have reached the broker; it stays open (outcome unknown) and is re-checked until settled."""
+
+    def __init__(self, message: str, order: Order | None = None) -> None:
+        super().__init__(message)
+        self.order = order
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +116,32 @@ class OrderRequest:
     bypass_risk: bool = False
 
     def validate(self) -> None:
-        if not self.symbol or not self.symbol.strip():
-            raise TradingError("an order needs a symbol")
+        """Refuse what can never be a valid order (InvalidOrderError, exit code 2), before anything is written."""
+        self._checked_symbol()
         if self.side not in SIDES:
-            raise TradingError(f"side must be buy or sell, not {self.side!r}")
+            raise InvalidOrderError(f"side must be buy or sell, not {self.side!r}")
         if self.order_type not in SUPPORTED_ORDER_TYPES:
-            raise TradingError(f"order type must be market or limit, not {self.order_type!r}")
-        if self.quantity <= 0:
-            raise TradingError(f"quantity must be positive, got {self.quantity}")
-        if self.order_type == "limit" and (self.limit_price is None or self.limit_price <= 0):
-            raise TradingError("a limit order needs a positive --limit-price")
+            raise InvalidOrderError(f"order type must be market or limit, not {self.order_type!r}")
+        if not isinstance(self.quantity, Decimal):
+            raise InvalidOrderError(f"quantity must be a Decimal, got {type(self.quantity).__name__}")
+        _bounds.check_quantity(self.quantity)
+        if self.order_type == "limit":
+            if self.limit_price is None:
+                raise InvalidOrderError("a limit order needs a positive limit price")
+            _bounds.check_price(self.limit_price, "limit price")
         if self.order_type == "market" and self.limit_price is not None:
-            raise TradingError("a market order takes no limit price")
+            raise InvalidOrderError("a market order takes no limit price")
+        if self.time_in_force not in TIME_IN_FORCE:
+            raise InvalidOrderError(f"time in force must be one of {', '.join(TIME_IN_FORCE)}")
+
+    def normalised(self) -> OrderRequest:
+        """The validated request with its symbol upper-cased."""
+        self.validate()
+        symbol = self._checked_symbol()
+        return self if symbol == self.symbol else replace(self, symbol=symbol)
+
+    def _checked_symbol(self) -> str:
+        return _bounds.normalise_symbol(self.symbol)
 
 
 @dataclass(slots=True)
@@ -127,10 +167,21 @@ class Order:
     created_at: datetime = field(default_factory=utcnow)
     submitted_at: datetime | None = None
     updated_at: datetime | None = None
+    # Compare-and-set: every stored change bumps it; a write that expected another value lost a race.
+    version: int = 0
+    # Set while the broker may or may not hold the order (a send or look-up without a clear answer):
+    # the order stays open and is looked up again at next_check_at, with backoff, until settled.
+    unknown_since: datetime | None = None
+    next_check_at: datetime | None = None
+    check_attempts: int = 0
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_ORDER_STATUSES
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.unknown_since is not None
 
     @property
     def remaining(self) -> Decimal:
@@ -156,6 +207,8 @@ class Order:
             "correlation_id": self.correlation_id,
             "created_at": self.created_at,
             "submitted_at": self.submitted_at,
+            "unknown_since": self.unknown_since,
+            "next_check_at": self.next_check_at,
         }
 
 
@@ -169,6 +222,10 @@ class Fill:
     price: Decimal
     commission: Decimal
     timestamp: datetime
+    # The fill's identity: the order's cumulative filled quantity once this fill is booked (unique per
+    # order), and the broker's execution id when the path that reported it carries one.
+    cumulative_quantity: Decimal | None = None
+    execution_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -180,6 +237,8 @@ class Fill:
             "price": self.price,
             "commission": self.commission,
             "timestamp": self.timestamp,
+            "cumulative_quantity": self.cumulative_quantity,
+            "execution_id": self.execution_id,
         }
 
 
@@ -203,6 +262,20 @@ class ExecutionReport:
     def __post_init__(self) -> None:
         if self.status not in ORDER_STATUSES:
             raise ValueError(f"unknown order status {self.status!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """An order as the broker lists it: enough to adopt it into the book when the book lacks it."""
+
+    report: ExecutionReport
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: str
+    limit_price: Decimal | None
+    time_in_force: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,3 +346,7 @@ def map_alpaca_status(status: str) -> str:
         return ALPACA_STATUS_MAP[key]
     except KeyError:
         raise TradingError(f"unknown Alpaca order status {status!r}") from None
+
+
+# At the end: bounds needs InvalidOrderError from this module, and this module needs bounds' checks.
+from workstation.trading import bounds as _bounds  # noqa: E402

@@ -8,6 +8,7 @@ objects holds the GIL for tens of milliseconds in one stretch, which a GUI threa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,8 +19,9 @@ from sqlalchemy import Engine, Select, select
 from workstation.db.trading import Fill as FillRow
 from workstation.db.trading import Order as OrderRow
 from workstation.trading.domain import Fill, Order
-from workstation.trading.repository import fill_from_row, order_from_row
+from workstation.trading.rows import BadRowError, fill_from_row, order_from_row
 
+log = logging.getLogger(__name__)
 _PARTITION = 100
 # Writers commit out of order (a fill id taken before another commits after it) and clocks differ a
 # little between processes: each poll looks back this far, and duplicates merge by id.
@@ -46,7 +48,8 @@ def read_fills(engine: Engine, broker: str | None = None, *, after_id: int = 0) 
     found = []
     for row in _rows(engine, query):
         fill = fill_from_row(row, row.side)
-        found.append((int(row.id), str(row.broker), fill))
+        if fill is not None:  # an unreadable row is reported (logged) and skipped
+            found.append((int(row.id), str(row.broker), fill))
     return found
 
 
@@ -82,7 +85,11 @@ class OrderFeed:
             cached = self.orders.get(row.order_id)
             if cached is not None and cached.updated_at == row.updated_at:
                 continue  # re-read only because of the look-back: unchanged
-            order = order_from_row(row)
+            try:
+                order = order_from_row(row)
+            except BadRowError as exc:
+                log.warning("order %s skipped: %s", row.order_id, exc)
+                continue
             if self.orders.get(order.order_id) != order:
                 self.orders[order.order_id] = order
                 changed = True

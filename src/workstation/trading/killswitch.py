@@ -1,7 +1,10 @@
 """The kill switch: halt new orders, cancel every open order and, if asked, flatten every position.
 
+The halt is a ``kill_switch`` trading event: every process reads it inside the account lock before
+its next order, so it stops the whole workstation, not just this process, until a resume.
 Flattening goes through the normal order path (so every order is committed, sent, reconciled and
-logged) but bypasses the risk limits: nothing may stop an exit.
+logged) but bypasses the risk limits: nothing may stop an exit. Open orders and positions are the
+database's, so orders placed by other processes are cancelled and flattened too.
 """
 
 from __future__ import annotations
@@ -35,23 +38,24 @@ def kill_switch(manager: OrderManager, *, flatten: bool = False, reason: str = "
     with correlation_scope(prefix="kill"):
         if manager.risk is not None:
             manager.risk.halt(reason)
+        open_orders = manager.open_orders()
         manager.store.record_events(
             [
                 TradingEventRecord(
                     "kill_switch",
                     correlation_id=current_correlation_id(),
-                    metadata={"flatten": flatten, "reason": reason, "open_orders": len(manager.open_orders())},
+                    metadata={"flatten": flatten, "reason": reason, "open_orders": len(open_orders)},
                     timestamp=manager.clock(),
                 )
             ]
         )
-        for order in manager.open_orders():
+        for order in open_orders:
             try:
                 result.cancelled.append(manager.cancel(order.order_id))
             except TradingError as exc:
                 result.errors.append(f"cancel {order.order_id}: {exc}")
         if flatten:
-            for position in manager.book.open_positions():
+            for position in manager.positions().open_positions():
                 side: Side = "sell" if position.quantity > 0 else "buy"
                 request = OrderRequest(
                     position.symbol, side, abs(position.quantity), strategy="kill_switch", bypass_risk=True

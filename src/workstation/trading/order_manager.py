@@ -1,17 +1,22 @@
-"""The order manager: the one state machine every order goes through (backtest, replay, live).
+"""The order manager: the one path every order takes (backtest, replay, live), strategy → risk → broker.
 
-    pending ─► submitted ─► accepted ─► partially_filled ─► filled
-                    │            │               └────────► cancelled | expired
-                    └────────────┴─► rejected | cancelled | expired | replaced
-
-Rules it enforces:
-* the client order id is generated and COMMITTED (status ``pending``) before the broker sees it,
-  and every retry reuses it;
-* after an ambiguous failure (timeout, dropped connection, 5xx) the order is looked up by client
-  order id before anything is sent again, so one intent never becomes two orders;
-* fills are de-duplicated by fill_id and by the broker's cumulative quantity, so a fill reported
-  twice (stream + reconciliation) is booked once;
-* every state change is written together with its trading_events in one transaction.
+Rules it enforces (the state machine itself is ``execution.transitions``):
+* the risk checks read the account from the store inside the account's lock, and the order is
+  committed (status ``pending``) in that same locked transaction, before the broker sees it; every
+  retry reuses its client order id;
+* every state change is a compare-and-set on the order's version, written with its trading events
+  in one transaction under the account lock; a lost race is re-read and decided again, never
+  overwritten; a final state is never left;
+* a failure whose outcome is unknown (timeout, dropped connection, 5xx) is followed by a look-up
+  before anything is resent; a "client order id must be unique" answer means the order exists and
+  is looked up (with retries) and adopted; when no answer settles it the order stays open with its
+  outcome unknown and is looked up again with backoff for ``unknown_window`` before it may be
+  declared never received (``OrderOutcomeUnknownError``, exit code 3);
+* 401/403 reject the order at once, with the reason (``BrokerAuthError``, exit code 2);
+* a local broker (the paper broker, whose state is this database) is called inside the account
+  lock, and its answer is written in the same transaction;
+* reports that cannot be written (the database is down) wait in ``backlog`` and are written, in
+  order, by ``drain_backlog``; reconciliation afterwards recovers anything else.
 """
 
 from __future__ import annotations
@@ -19,52 +24,55 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
-import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
+
+from workstation.errors import DatabaseUnavailableError
 from workstation.monitoring.correlation import current_correlation_id
 from workstation.trading.brokers.base import Broker
 from workstation.trading.domain import (
-    ZERO,
-    BrokerRejectedError,
+    BrokerOrder,
     BrokerUnavailableError,
     ExecutionReport,
-    Fill,
+    InvalidOrderError,
     Order,
+    OrderOutcomeUnknownError,
     OrderRequest,
     RiskRejectedError,
     TradingError,
     TradingEventRecord,
     new_client_order_id,
-    to_price,
     utcnow,
 )
+from workstation.trading.execution import transitions
+from workstation.trading.execution.reconcile import ReconcileResult, reconcile
+from workstation.trading.execution.sending import send_remote
+from workstation.trading.execution.timings import ExecutionTimings
 from workstation.trading.positions import PositionBook
-from workstation.trading.repository import OrderStore
+from workstation.trading.repository import AccountTx, LostRaceError, OrderStore
 from workstation.trading.risk import RiskEngine, RiskSnapshot
 
 log = logging.getLogger(__name__)
 
 CRASH_ENV = "WORKSTATION_CRASH_AT"
-_RANK = {"pending": 0, "submitted": 1, "accepted": 2, "pending_cancel": 3, "partially_filled": 4}
-_FINAL = ("filled", "cancelled", "rejected", "expired", "replaced")
+_RACE_RETRIES = 8
+_NEVER_SENT_LOCALLY = "never reached the paper broker (interrupted before it was sent); place it again if still wanted"
+T = TypeVar("T")
+# What "the database is unreachable" looks like from here.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, DatabaseUnavailableError)
+
+__all__ = ["CRASH_ENV", "OrderManager", "ReconcileResult", "env_crash_hook"]
 
 
 def env_crash_hook(point: str) -> None:
     """Fault injection for the crash tests: ``WORKSTATION_CRASH_AT=after_commit`` kills the process there."""
     if os.environ.get(CRASH_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileResult:
-    checked: int
-    changed: int
-    fills_recovered: int
 
 
 class OrderManager:
@@ -76,54 +84,74 @@ class OrderManager:
         risk: RiskEngine | None = None,
         clock: Callable[[], datetime] = utcnow,
         crash_hook: Callable[[str], None] = env_crash_hook,
-        max_submit_attempts: int = 3,
-        retry_wait_seconds: float = 0.5,
+        timings: ExecutionTimings | None = None,
         id_prefix: str = "ws",
         id_factory: Callable[[], str] | None = None,
-        load_history: bool = True,
     ) -> None:
         self.store = store
         self.broker = broker
         self.risk = risk
         self.clock = clock
         self.crash_hook = crash_hook
-        self.max_submit_attempts = max_submit_attempts
-        self.retry_wait_seconds = retry_wait_seconds
+        self.timings = timings or ExecutionTimings.from_env()
         self.id_prefix = id_prefix
         # Live ids must be unique across restarts (uuid); a backtest's ids only within its own run.
         self._new_id = id_factory or (lambda: new_client_order_id(id_prefix))
-        self.book = PositionBook()
-        self._lock = threading.RLock()
-        self._open: dict[str, Order] = {}
-        self._pnl_day: date | None = None
-        self._pnl_baseline = ZERO
-        if load_history:
-            for fill in store.fills(broker=broker.name):
-                self.book.apply_fill(fill)
-            self._open = {o.order_id: o for o in store.open_orders(broker.name)}
-        broker.set_update_handler(self.apply_report)
+        self.account = broker.name
+        self.local = bool(getattr(broker, "local", False))
+        self.backlog: deque[ExecutionReport] = deque()
+        broker.set_update_handler(self._on_local_report if self.local else self._on_broker_report)
+
+    # ------------------------------------------------------------------ transactions
+    def _locked(self, decide: Callable[[AccountTx], T]) -> T:
+        """Run ``decide`` in one locked transaction; a lost race re-reads and decides again."""
+        for attempt in range(_RACE_RETRIES):
+            try:
+                with self.store.locked(self.account, durable=not self.local) as tx:
+                    return decide(tx)
+            except LostRaceError:
+                if attempt == _RACE_RETRIES - 1:
+                    raise
+                log.info("lost a race on %s; re-reading", self.account)
+        raise AssertionError("unreachable")
+
+    def _change(self, order_id: str, decide: Callable[[Order, datetime], transitions.Change | None]) -> Order | None:
+        def run(tx: AccountTx) -> Order | None:
+            order = tx.order(order_id)
+            if order is None:
+                return None
+            change = decide(order, self.clock())
+            if change is not None:
+                tx.save(order, change)
+            return order
+
+        return self._locked(run)
 
     # ------------------------------------------------------------------ placing
     def submit(self, request: OrderRequest) -> Order:
-        """Risk-check, commit, send. Returns the order in its latest state (possibly rejected).
+        """Validate, risk-check and commit under the account lock, then send. Returns the order's state.
 
-        Raises RiskRejectedError when a risk rule refuses it (no order is created) and
-        BrokerUnavailableError when the outcome stays unknown (the order stays pending and the
-        next reconciliation settles it).
+        Raises InvalidOrderError (nothing recorded), RiskRejectedError (a risk_rejected event, no
+        order), BrokerAuthError (the order is rejected with the reason) and OrderOutcomeUnknownError
+        (the order stays open, outcome unknown, until a look-up settles it).
         """
-        request.validate()
-        symbol = request.symbol.strip().upper()
-        with self._lock:
+        request = request.normalised()
+        check = getattr(self.broker, "check_request", None)
+        if check is not None:
+            check(request)
+
+        def place(tx: AccountTx) -> Order | RiskRejectedError:
             now = self.clock()
             correlation_id = current_correlation_id()
             if self.risk is not None and not request.bypass_risk:
-                verdict = self.risk.check(request, self._snapshot(request, now))
+                snapshot = tx.risk_snapshot(self.account, request, self.risk.limits, now, self.broker.last_price)
+                verdict = self.risk.check(request, snapshot)
                 if verdict is not None:
-                    self.store.record_events(
+                    tx.record_events(
                         [
                             TradingEventRecord(
                                 "risk_rejected",
-                                symbol=symbol,
+                                symbol=request.symbol,
                                 side=request.side,
                                 quantity=request.quantity,
                                 price=request.limit_price,
@@ -134,10 +162,10 @@ class OrderManager:
                             )
                         ]
                     )
-                    raise RiskRejectedError(verdict.reason, verdict.rule)
+                    return RiskRejectedError(verdict.reason, verdict.rule)
             order = Order(
                 order_id=self._new_id(),
-                symbol=symbol,
+                symbol=request.symbol,
                 side=request.side,
                 quantity=request.quantity,
                 order_type=request.order_type,
@@ -149,146 +177,193 @@ class OrderManager:
                 correlation_id=correlation_id,
                 created_at=now,
             )
-            placed = self._event("order_placed", order, now, metadata={"order_type": order.order_type})
-            self.store.create_order(order, [placed])
-            self._open[order.order_id] = order
-        self.crash_hook("after_commit")
-        report = self._send(order)
-        self.crash_hook("after_send")
-        self.apply_report(report)
-        return order
+            placed = transitions.event("order_placed", order, now, metadata={"order_type": order.order_type})
+            tx.insert_order(order, [placed])
+            return order
 
-    def _send(self, order: Order) -> ExecutionReport:
-        last_error: BrokerUnavailableError | None = None
-        for attempt in range(1, self.max_submit_attempts + 1):
-            try:
-                return self.broker.submit(order)
-            except BrokerRejectedError as exc:
-                return ExecutionReport(order.order_id, "rejected", reason=str(exc))
-            except BrokerUnavailableError as exc:
-                last_error = exc
-                log.warning("submit of %s failed ambiguously (attempt %d): %s", order.order_id, attempt, exc)
-            # The broker may have the order even though we saw an error: ask before sending again.
-            try:
-                found = self.broker.lookup(order)
-            except BrokerUnavailableError as exc:
-                last_error = exc
-                break
-            if found is not None:
-                return found
-            if attempt < self.max_submit_attempts:
-                time.sleep(self.retry_wait_seconds * attempt)
-        with self._lock:
-            order.status_reason = f"outcome unknown, will reconcile: {last_error}"
-            self.store.save(order, [], [self._event("order_send_unknown", order, self.clock())])
-        raise BrokerUnavailableError(
-            f"order {order.order_id} may not have reached {self.broker.name} ({last_error}); "
-            "it stays pending and is reconciled on the next start"
-        )
+        placed = self._locked(place)
+        if isinstance(placed, RiskRejectedError):
+            raise placed
+        self.crash_hook("after_commit")
+        return self._send_local(placed) if self.local else self._send_remote(placed)
+
+    def _send_local(self, order: Order) -> Order:
+        def send(tx: AccountTx) -> Order:
+            current = tx.order(order.order_id)
+            if current is None or current.status != "pending":
+                return current or order  # settled meanwhile (e.g. cancelled by another process)
+            report = self.broker.submit(current)
+            self.crash_hook("after_send")
+            return self._apply(tx, report, current) or current
+
+        return self._locked(send)
+
+    def _send_remote(self, order: Order) -> Order:
+        return send_remote(self, order)
 
     # ------------------------------------------------------------------ updates
-    def apply_report(self, report: ExecutionReport) -> None:
-        """Apply a broker report (submit response, stream event, bar fill, look-up) idempotently."""
-        with self._lock:
-            order = self._open.get(report.order_id) or self.store.get_order(report.order_id)
-            if order is None:
-                log.warning("report for unknown order %s ignored", report.order_id)
-                return
-            now = report.timestamp or self.clock()
-            fills = self._new_fills(order, report, now)
-            events: list[TradingEventRecord] = []
-            for fill in fills:
-                previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
-                order.filled_quantity += fill.quantity
-                order.average_fill_price = to_price(
-                    (previous_value + fill.price * fill.quantity) / order.filled_quantity
-                )
-                self.book.apply_fill(fill)
-                kind = "order_filled" if order.filled_quantity >= order.quantity else "order_partially_filled"
-                events.append(
-                    self._event(
-                        kind,
-                        order,
-                        fill.timestamp,
-                        quantity=fill.quantity,
-                        price=fill.price,
-                        metadata={"fill_id": fill.fill_id, "commission": fill.commission},
-                    )
-                )
-            dirty = bool(fills)
-            if report.broker_order_id and not order.broker_order_id:
-                order.broker_order_id = report.broker_order_id
-                dirty = True
-            status = self._next_status(order, report.status)
-            changed = status != order.status
-            if changed:
-                order.status = status
-                if status in ("rejected", "cancelled", "expired", "replaced") or report.reason:
-                    order.status_reason = report.reason
-                if status not in ("filled", "partially_filled"):
-                    events.append(self._event(f"order_{status}", order, now, metadata={"reason": report.reason}))
-            if order.submitted_at is None and order.status != "pending":
-                order.submitted_at = now
-                dirty = True
-            if not (dirty or changed):
-                return
-            self.store.save(order, fills, events)
-            if order.is_final:
-                self._open.pop(order.order_id, None)
-            else:
-                self._open[order.order_id] = order
+    def apply_report(self, report: ExecutionReport) -> Order | None:
+        """Apply a broker report (submit answer, stream event, bar fill, look-up), idempotently."""
+        return self._locked(lambda tx: self._apply(tx, report))
 
-    def _new_fills(self, order: Order, report: ExecutionReport, now: datetime) -> list[Fill]:
-        if report.cumulative_quantity is None:
-            fresh = [f for f in report.fills if not self.store.has_fill(f.fill_id)]
-            room = order.quantity - order.filled_quantity
-            return [f for f in fresh if f.quantity <= room]
-        delta = min(report.cumulative_quantity, order.quantity) - order.filled_quantity
-        if delta <= 0:
-            return []
-        if len(report.fills) == 1 and report.fills[0].quantity == delta:
-            fill = report.fills[0]
-            return [] if self.store.has_fill(fill.fill_id) else [fill]
-        # The broker's totals are ahead of what we booked: recover the missed part as one fill at
-        # the price that makes our average equal the broker's.
-        if report.average_price is None:
-            return []
-        booked_value = (order.average_fill_price or ZERO) * order.filled_quantity
-        price = to_price((report.average_price * report.cumulative_quantity - booked_value) / delta)
-        fill_id = f"{order.broker_order_id or order.order_id}-C{report.cumulative_quantity}"
-        if self.store.has_fill(fill_id):
-            return []
-        commission = sum((f.commission for f in report.fills), ZERO)
-        return [Fill(fill_id, order.order_id, order.symbol, order.side, delta, price, commission, now)]
+    def _apply(self, tx: AccountTx, report: ExecutionReport, order: Order | None = None) -> Order | None:
+        """Apply ``report`` inside ``tx``; ``order`` when the caller has just read it locked in ``tx``."""
+        if order is None or order.order_id != report.order_id:
+            order = tx.order(report.order_id)
+        if order is None:
+            log.warning("report for unknown order %s ignored (reconciliation adopts it)", report.order_id)
+            return None
+        change = transitions.apply(order, report, self.clock())
+        if change is not None:
+            tx.save(order, change)
+        return order
 
-    @staticmethod
-    def _next_status(order: Order, reported: str) -> str:
-        if order.is_final:
-            return order.status
-        if order.filled_quantity >= order.quantity:
-            return "filled"
-        if reported in _FINAL:
-            return reported
-        if order.filled_quantity > 0 and _RANK.get(reported, 0) < _RANK["partially_filled"]:
-            return "partially_filled" if reported != "pending_cancel" else "pending_cancel"
-        if _RANK.get(reported, 0) < _RANK.get(order.status, 0):
-            return order.status
-        return reported
+    def _on_local_report(self, report: ExecutionReport) -> None:
+        """A local broker's report (a fill on a new bar): written in the caller's locked transaction."""
+        self.apply_report(report)
+
+    def _on_broker_report(self, report: ExecutionReport) -> None:
+        """An asynchronous report (stream): written now, or kept in order until the database is back."""
+        if self.backlog:
+            self.backlog.append(report)
+            self.drain_backlog()
+            return
+        try:
+            self.apply_report(report)
+        except DATABASE_ERRORS as exc:
+            log.warning("database unavailable; report for %s kept for later: %s", report.order_id, exc)
+            self.backlog.append(report)
+
+    def drain_backlog(self) -> int:
+        """Write the kept reports in order; stops at the first that still cannot be written."""
+        written = 0
+        while self.backlog:
+            try:
+                self.apply_report(self.backlog[0])
+            except DATABASE_ERRORS:
+                break
+            self.backlog.popleft()
+            written += 1
+        return written
+
+    def mark_unknown(self, order_id: str, reason: str) -> Order | None:
+        delay = self.timings.recheck_delay
+
+        def decide(order: Order, now: datetime) -> transitions.Change | None:
+            return transitions.mark_unknown(order, reason, now, delay(order.check_attempts).total_seconds())
+
+        return self._change(order_id, decide)
+
+    def settle_missing(self, order_id: str) -> Order | None:
+        """The broker does not know the order: unknown (looked up again) until the window has passed."""
+        window = self.timings.unknown_window
+        delay = self.timings.recheck_delay
+
+        def decide(order: Order, now: datetime) -> transitions.Change | None:
+            if self.local:
+                # The paper broker's send and its answer commit together: pending means never sent.
+                if order.status != "pending":
+                    return None
+                reason = (
+                    "never reached the paper broker (interrupted before it was sent); place it again if still wanted"
+                )
+                return transitions.cancel_unsent(order, reason, now)
+            since = order.created_at if order.status == "pending" else (order.unknown_since or now)
+            if (now - since).total_seconds() >= window:
+                return transitions.settle_never_received(order, self.broker.name, now, window)
+            reason = f"not found at {self.broker.name}"
+            return transitions.mark_unknown(order, reason, now, delay(order.check_attempts).total_seconds())
+
+        return self._change(order_id, decide)
+
+    def adopt(self, found: BrokerOrder) -> Order | None:
+        """An order the broker holds under our id prefix that the book lacks: add it, as the broker has it."""
+        report = found.report
+
+        def decide(tx: AccountTx) -> Order | None:
+            existing = tx.order(report.order_id)
+            if existing is not None:
+                return self._apply(tx, report)
+            now = self.clock()
+            order = Order(
+                order_id=report.order_id,
+                symbol=found.symbol,
+                side=found.side,
+                quantity=found.quantity,
+                order_type=found.order_type,  # type: ignore[arg-type]
+                limit_price=found.limit_price,
+                time_in_force=found.time_in_force,
+                broker=self.broker.name,
+                strategy="adopted",
+                correlation_id=current_correlation_id(),
+                created_at=found.created_at or now,
+            )
+            metadata: dict[str, object] = {"broker_order_id": report.broker_order_id, "broker_status": report.status}
+            tx.insert_order(order, [transitions.event("order_adopted", order, now, metadata=metadata)])
+            change = transitions.apply(order, report, now)
+            if change is not None:
+                tx.save(order, change)
+            return order
+
+        return self._locked(decide)
+
+    def on_bar(self, symbol: str, bar: object) -> None:
+        """A new bar for a local broker: its working orders may fill, all inside the account lock."""
+        on_bar = getattr(self.broker, "on_bar", None)
+        if self.local and on_bar is not None:
+            self._locked(lambda tx: on_bar(symbol, bar))
 
     # ------------------------------------------------------------------ cancelling
     def cancel(self, order_id: str) -> Order:
-        with self._lock:
-            order = self._open.get(order_id) or self.store.get_order(order_id)
+        order = self.get(order_id)
         if order is None:
-            raise TradingError(f"no order {order_id}")
+            raise InvalidOrderError(f"no order {order_id}")
         if order.is_final:
             raise TradingError(f"order {order_id} is already {order.status}")
-        if order.status == "pending" and self.broker.lookup(order) is None:
-            self.apply_report(ExecutionReport(order_id, "cancelled", reason="cancelled before it reached the broker"))
-            return order
-        report = self.broker.cancel(order)
-        self.apply_report(report or ExecutionReport(order_id, "pending_cancel", reason="cancel requested"))
-        return order
+        if self.local:
+            return self._cancel_local(order_id)
+        if order.status == "pending" or order.outcome_unknown:
+            found = self.broker.lookup(order)
+            if found is None:
+                settled = self.settle_missing(order_id) or order
+                if settled.is_final:
+                    return settled
+                raise OrderOutcomeUnknownError(
+                    f"order {order_id} is not at {self.broker.name} yet (outcome unknown): it cannot be cancelled "
+                    "until the broker shows it or it is settled as never received",
+                    settled,
+                )
+            order = self.apply_report(found) or order
+            if order.is_final:
+                return order
+        try:
+            report = self.broker.cancel(order)
+        except BrokerUnavailableError as exc:
+            raise OrderOutcomeUnknownError(
+                f"the cancel of {order_id} may have reached {self.broker.name} ({exc}); the order stays open until "
+                "the broker says otherwise",
+                order,
+            ) from None
+        pending_cancel = ExecutionReport(order_id, "pending_cancel", reason="cancel requested")
+        return self.apply_report(report or pending_cancel) or order
+
+    def _cancel_local(self, order_id: str) -> Order:
+        def cancel(tx: AccountTx) -> Order:
+            order = tx.order(order_id)
+            assert order is not None
+            if order.is_final:
+                return order
+            if order.status == "pending":
+                change = transitions.cancel_unsent(order, "cancelled before it reached the broker", self.clock())
+                if change is not None:
+                    tx.save(order, change)
+                return order
+            report = self.broker.cancel(order)
+            if report is None:
+                return order
+            return self._apply(tx, report, order) or order
+
+        return self._locked(cancel)
 
     def cancel_all(self) -> list[Order]:
         cancelled: list[Order] = []
@@ -300,113 +375,36 @@ class OrderManager:
         return cancelled
 
     # ------------------------------------------------------------------ reconciliation
-    def reconcile(self) -> ReconcileResult:
-        """Ask the broker about every order not in a final state, by client order id."""
-        orders = self.store.open_orders(self.broker.name)
-        changed = recovered = 0
-        for stored in orders:
-            with self._lock:
-                order = self._open.setdefault(stored.order_id, stored)
-            before = (order.status, order.filled_quantity)
-            report = self.broker.lookup(order)
-            if report is None:
-                reason = (
-                    "never reached the broker (interrupted before it was sent); place it again if still wanted"
-                    if order.status == "pending"
-                    else f"unknown to {self.broker.name}"
-                )
-                report = ExecutionReport(order.order_id, "cancelled", reason=reason)
-            filled_before = order.filled_quantity
-            self.apply_report(report)
-            if (order.status, order.filled_quantity) != before:
-                changed += 1
-            if order.filled_quantity > filled_before:
-                recovered += 1
-        self.store.record_events(
-            [
-                TradingEventRecord(
-                    "orders_reconciled",
-                    correlation_id=current_correlation_id(),
-                    metadata={"broker": self.broker.name, "checked": len(orders), "changed": changed},
-                    timestamp=self.clock(),
-                )
-            ]
-        )
-        return ReconcileResult(len(orders), changed, recovered)
+    def reconcile(self, *, force: bool = True, deadline: float | None = None) -> ReconcileResult:
+        """Settle the book with the broker: open orders looked up, unknown ones re-checked, ours adopted."""
+        return reconcile(self, force=force, deadline=deadline)
+
+    def recheck_unknown(self) -> ReconcileResult:
+        """Look up the orders whose outcome is unknown and whose next check is due (long-running loops)."""
+        return reconcile(self, force=False, unknown_only=True, adopt=False, record=False)
 
     # ------------------------------------------------------------------ queries
     def open_orders(self) -> list[Order]:
-        with self._lock:
-            return list(self._open.values())
+        return self.store.open_orders(self.account)
 
     def get(self, order_id: str) -> Order | None:
-        with self._lock:
-            return self._open.get(order_id) or self.store.get_order(order_id)
+        return self.store.get_order(order_id)
+
+    def positions(self) -> PositionBook:
+        """The account's positions from its fills (the database's, shared by every process)."""
+        return self.store.position_book(self.account)
+
+    @property
+    def book(self) -> PositionBook:
+        return self.positions()
 
     def position_quantity(self, symbol: str) -> Decimal:
-        return self.book.quantity(symbol)
+        return self.positions().quantity(symbol)
 
     def risk_snapshot(self, request: OrderRequest) -> RiskSnapshot:
-        """The inputs the risk rules would see for ``request`` now (for a preview that places nothing)."""
-        with self._lock:
-            return self._snapshot(request, self.clock())
-
-    # ------------------------------------------------------------------ internals
-    def _snapshot(self, request: OrderRequest, now: datetime) -> RiskSnapshot:
+        """The inputs the risk rules would see for ``request`` now (a preview that places nothing)."""
         assert self.risk is not None
-        limits = self.risk.limits
-        symbol = request.symbol.upper()
-        pending = ZERO
-        for order in self._open.values():
-            if order.symbol == symbol:
-                pending += order.remaining if order.side == "buy" else -order.remaining
-        gross = ZERO
-        pnl = ZERO
-        needs_marks = limits.max_gross_exposure is not None or limits.daily_loss_limit is not None
-        if needs_marks:
-            for position in self.book.open_positions():
-                last = self.broker.last_price(position.symbol)
-                if last is not None:
-                    position.last_price = last
-            gross = self.book.gross_exposure()
-            total = self.book.realised_pnl - self.book.commission
-            total += sum((p.unrealised_pnl for p in self.book.open_positions()), ZERO)
-            if self._pnl_day != now.date():
-                self._pnl_day, self._pnl_baseline = now.date(), total
-            pnl = total - self._pnl_baseline
-        needs_price = (
-            limits.max_order_notional is not None
-            or limits.limit_collar is not None
-            or limits.max_gross_exposure is not None
-        )
-        return RiskSnapshot(
-            position_quantity=self.book.quantity(symbol),
-            open_order_quantity=pending,
-            last_price=self.broker.last_price(symbol) if needs_price else None,
-            gross_exposure=gross,
-            daily_pnl=pnl,
-            now=now,
-        )
-
-    def _event(
-        self,
-        event_type: str,
-        order: Order,
-        when: datetime,
-        *,
-        quantity: Decimal | None = None,
-        price: Decimal | None = None,
-        metadata: dict[str, object] | None = None,
-    ) -> TradingEventRecord:
-        return TradingEventRecord(
-            event_type,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=quantity if quantity is not None else order.quantity,
-            price=price if price is not None else order.limit_price,
-            order_id=order.order_id,
-            strategy=order.strategy,
-            correlation_id=current_correlation_id() or order.correlation_id,
-            metadata={k: v for k, v in (metadata or {}).items() if v is not None} or None,
-            timestamp=when,
+        request = request.normalised()
+        return self._locked(
+            lambda tx: tx.risk_snapshot(self.account, request, self.risk.limits, self.clock(), self.broker.last_price)  # type: ignore[union-attr]
         )

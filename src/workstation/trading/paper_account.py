@@ -1,8 +1,9 @@
 """The persisted paper account: starting cash in ``paper_accounts``, everything else from the fills.
 
-Every CLI invocation (and the GUI) rebuilds the same paper broker from the database: cash and
-positions from the fills of broker='paper' orders, working orders from the open ones, last prices
-from the newest stored bar of each symbol.
+Every process (CLI invocations, the window, ``trade run``) shares one paper account through the
+database: cash and positions come from the fills of broker='paper' orders, working orders from the
+open ones, read afresh inside the account lock before each decision (``SqlPaperLedger``); last
+prices come from the newest stored bar of each symbol.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from sqlalchemy import Engine, inspect, select, update
 from workstation.db.market import MarketData
 from workstation.db.upsert import conflict_insert
 from workstation.errors import ConfigurationError, WorkstationError
+from workstation.trading import ledger
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
-from workstation.trading.domain import to_price, utcnow
-from workstation.trading.repository import SqlOrderStore
+from workstation.trading.domain import Order, to_price, utcnow
+from workstation.trading.positions import PositionBook
+from workstation.trading.rows import readable_orders
+from workstation.trading.store_sql import SqlOrderStore
 from workstation.trading.tables import paper_accounts
 
 DEFAULT_ACCOUNT = "default"
@@ -101,8 +105,38 @@ def latest_bar_lookup(engine: Engine) -> Callable[[str], Bar | None]:
     return lookup
 
 
+class SqlPaperLedger:
+    """The paper account's state from the database, on the thread's locked connection when it holds one."""
+
+    def __init__(self, store: SqlOrderStore, account: str = DEFAULT_ACCOUNT, broker: str = "paper") -> None:
+        self.store = store
+        self.account = account
+        self.broker = broker
+
+    def state(self, symbol: str | None) -> tuple[Decimal, Decimal]:
+        """(cash, position in ``symbol``) in one statement; the starting cash is read too (it may change)."""
+        starting, flow, position = self.store.query(
+            lambda conn: ledger.paper_state(conn, self.broker, self.account, symbol)
+        )
+        return starting + flow, position
+
+    def book(self) -> PositionBook:
+        return self.store.position_book(self.broker)
+
+    def working(self) -> list[Order]:
+        rows = self.store.query(lambda conn: ledger.open_order_rows(conn, self.broker, accepted_only=True))
+        return readable_orders(rows, self.store.skipped)
+
+    def order(self, order_id: str) -> Order | None:
+        return self.store.get_order(order_id)
+
+
 def load_paper_broker(
-    engine: Engine, account: str = DEFAULT_ACCOUNT, *, config: PaperConfig | None = None
+    engine: Engine,
+    account: str = DEFAULT_ACCOUNT,
+    *,
+    config: PaperConfig | None = None,
+    store: SqlOrderStore | None = None,
 ) -> PaperBroker:
     cash = starting_cash(engine, account)
     config = config or PaperConfig(
@@ -114,7 +148,7 @@ def load_paper_broker(
             minimum=_env_decimal(PAPER_COMMISSION_MIN_ENV, Decimal(0)),
         ),
     )
-    broker = PaperBroker(cash, config, price_lookup=latest_bar_lookup(engine))
-    store = SqlOrderStore(engine)
-    broker.restore(store.fills(broker="paper"), store.open_orders("paper"))
-    return broker
+    store = store or SqlOrderStore(engine)
+    return PaperBroker(
+        cash, config, price_lookup=latest_bar_lookup(engine), ledger=SqlPaperLedger(store, account, "paper")
+    )

@@ -2,13 +2,12 @@
 
 The order ticket shows the estimated notional, the position before and after, the buying power
 left and the first risk rule the order would break — the same rules, on the same account
-snapshot, that ``OrderManager.submit`` applies. Nothing is written and no rate-limit slot is used:
-the checks run on a copy of the session's risk engine.
+snapshot, that ``OrderManager.submit`` applies: the account as the database has it, read under the
+account lock. Nothing is written; the risk engine is stateless, so a preview uses up nothing.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -61,15 +60,19 @@ def preview_order(session: TradingSession, request: OrderRequest, *, account: Ac
     ``account`` may be passed from a recent read (a remote broker's account is a network call, and a
     ticket previews on every keystroke). Raises TradingError when the request itself is invalid.
     """
-    request.validate()
+    request = request.normalised()
+    check = getattr(session.broker, "check_request", None)
+    if check is not None:
+        check(request)
     manager = session.manager
-    symbol = request.symbol.strip().upper()
+    symbol = request.symbol
     last = session.broker.last_price(symbol)
     if last is None:
         last = latest_close(session.engine, symbol)
     price = request.limit_price if request.limit_price is not None else last
     notional = to_price(request.quantity * price) if price is not None else None
-    before = manager.position_quantity(symbol)
+    snapshot = manager.risk_snapshot(request) if manager.risk is not None else None
+    before = snapshot.position_quantity if snapshot is not None else manager.position_quantity(symbol)
     after = before + (request.quantity if request.side == "buy" else -request.quantity)
     warnings: list[str] = []
     buying_power: Decimal | None = None
@@ -82,13 +85,10 @@ def preview_order(session: TradingSession, request: OrderRequest, *, account: Ac
     if price is None:
         warnings.append(f"no last price for {symbol}")
     rule = reason = None
-    if manager.risk is not None and not request.bypass_risk:
-        # A copy: a passing check counts towards the order-rate limit, and a preview is not an order.
-        risk = copy.deepcopy(manager.risk)
-        # The manager's own account snapshot (position, open orders, exposure, day P&L) so the preview
-        # and the real check can never disagree about the inputs.
-        snapshot = manager.risk_snapshot(request)
-        verdict = risk.check(request, snapshot)
+    if manager.risk is not None and snapshot is not None and not request.bypass_risk:
+        # The manager's own account snapshot (position, open orders, exposure, day P&L, order rate,
+        # halt) so the preview and the real check can never disagree about the inputs.
+        verdict = manager.risk.check(request, snapshot)
         if verdict is not None:
             rule, reason = verdict.rule, verdict.reason
     return RiskPreview(

@@ -7,14 +7,29 @@ by the exposure limits or the daily-loss halt: blocking an exit would *increase*
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workstation.errors import ConfigurationError
 from workstation.trading.domain import OrderRequest
+
+# No limit is meaningful beyond this (and a Decimal this size still compares exactly).
+_LIMIT_CEILING = Decimal(10) ** 15
+
+
+def _positive(name: str, value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ConfigurationError(f"risk limit {name} must be a positive number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ConfigurationError(f"risk limit {name} must be a positive number, got {value!r}") from None
+    if not number.is_finite() or number <= 0 or number > _LIMIT_CEILING:
+        raise ConfigurationError(f"risk limit {name} must be a positive number, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,10 @@ class RiskLimits:
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> RiskLimits:
+        """Limits from JSON: every value checked (finite, positive, symbols that are tickers); one clear line."""
+        from workstation.trading.bounds import normalise_symbol
+        from workstation.trading.domain import InvalidOrderError
+
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -43,28 +62,49 @@ class RiskLimits:
             if value is None:
                 converted[name] = None
             elif name == "allowed_symbols":
+                if not isinstance(value, str | list):
+                    raise ConfigurationError("risk limit allowed_symbols must be a list of symbols")
                 items = value.split(",") if isinstance(value, str) else value
-                converted[name] = frozenset(s.strip().upper() for s in items if s.strip())
+                try:
+                    converted[name] = frozenset(normalise_symbol(str(s)) for s in items if str(s).strip())
+                except InvalidOrderError as exc:
+                    raise ConfigurationError(f"risk limit allowed_symbols: {exc}") from None
             elif name == "max_orders_per_window":
-                converted[name] = int(value)
+                number = _positive(name, value)
+                if number != number.to_integral_value():
+                    raise ConfigurationError(f"risk limit {name} must be a whole number, got {value!r}")
+                converted[name] = int(number)
             elif name == "rate_window_seconds":
-                converted[name] = float(value)
+                seconds = float(_positive(name, value))
+                if not math.isfinite(seconds) or seconds > 366 * 86_400:
+                    raise ConfigurationError(f"risk limit {name} must be at most a year, got {value!r}")
+                converted[name] = seconds
             else:
-                converted[name] = Decimal(str(value))
+                converted[name] = _positive(name, value)
         return replace(cls(), **converted)
+
+    @property
+    def needs_marks(self) -> bool:
+        return self.max_gross_exposure is not None or self.daily_loss_limit is not None
 
 
 @dataclass(frozen=True, slots=True)
 class RiskSnapshot:
-    """What the risk checks need to know about the account at the moment of the order."""
+    """What the risk checks need to know about the account at the moment of the order.
+
+    Read from the database under the account's lock, so every process sees the same account.
+    """
 
     position_quantity: Decimal
-    # Signed remaining quantity of this symbol's open orders (buys positive).
+    # Signed remaining quantity of this symbol's open orders (buys positive), pending ones included.
     open_order_quantity: Decimal
     last_price: Decimal | None
     gross_exposure: Decimal
     daily_pnl: Decimal
     now: datetime
+    # Orders the account placed within the rate window (every process's), and the kill switch's halt.
+    orders_in_window: int = 0
+    halted: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,26 +115,22 @@ class RiskVerdict:
 
 @dataclass
 class RiskEngine:
+    """The rules, applied to a snapshot. Stateless: everything that must hold across processes is in
+    the snapshot (the database); ``halted_reason`` only adds this process's own halt on top."""
+
     limits: RiskLimits = field(default_factory=RiskLimits)
     halted_reason: str | None = None
-    _halted_on: date | None = None
-    _recent: deque[float] = field(default_factory=deque)
 
     def halt(self, reason: str) -> None:
-        """Stop all new risk-increasing orders until ``resume`` (the kill switch calls this)."""
+        """Stop new risk-increasing orders in this process at once (the kill switch also records it)."""
         self.halted_reason = reason
-        self._halted_on = None
 
     def resume(self) -> None:
         self.halted_reason = None
-        self._halted_on = None
 
     def check(self, request: OrderRequest, snapshot: RiskSnapshot) -> RiskVerdict | None:
-        """None when the order may go; else the first rule it breaks. Passing orders count for the rate limit."""
-        verdict = self._evaluate(request, snapshot)
-        if verdict is None and self.limits.max_orders_per_window is not None:
-            self._recent.append(snapshot.now.timestamp())
-        return verdict
+        """None when the order may go; else the first rule it breaks."""
+        return self._evaluate(request, snapshot)
 
     def _evaluate(self, request: OrderRequest, snap: RiskSnapshot) -> RiskVerdict | None:
         limits = self.limits
@@ -127,32 +163,23 @@ class RiskEngine:
                     f"limit {request.limit_price} is {distance:.2%} from the last price {snap.last_price} "
                     f"(collar {limits.limit_collar:.2%})",
                 )
-        if limits.max_orders_per_window is not None:
-            horizon = snap.now.timestamp() - limits.rate_window_seconds
-            while self._recent and self._recent[0] <= horizon:
-                self._recent.popleft()
-            if len(self._recent) >= limits.max_orders_per_window:
-                return RiskVerdict(
-                    "order_rate_limit",
-                    f"{len(self._recent)} orders in the last {limits.rate_window_seconds:g}s "
-                    f"(limit {limits.max_orders_per_window})",
-                )
+        if limits.max_orders_per_window is not None and snap.orders_in_window >= limits.max_orders_per_window:
+            return RiskVerdict(
+                "order_rate_limit",
+                f"{snap.orders_in_window} orders in the last {limits.rate_window_seconds:g}s "
+                f"(limit {limits.max_orders_per_window})",
+            )
         if reduces:
             return None
-        if self.halted_reason is not None:
-            return RiskVerdict("halted", f"new orders are halted: {self.halted_reason}")
-        if limits.daily_loss_limit is not None:
-            today = snap.now.date()
-            if self._halted_on is not None and self._halted_on != today:
-                self._halted_on = None
-            if self._halted_on is None and snap.daily_pnl <= -limits.daily_loss_limit:
-                self._halted_on = today
-            if self._halted_on == today:
-                return RiskVerdict(
-                    "daily_loss_limit",
-                    f"today's P&L {snap.daily_pnl:.2f} breached the daily loss limit {limits.daily_loss_limit}; "
-                    "new orders are halted for the day",
-                )
+        halted = snap.halted or self.halted_reason
+        if halted is not None:
+            return RiskVerdict("halted", f"new orders are halted: {halted}")
+        if limits.daily_loss_limit is not None and snap.daily_pnl <= -limits.daily_loss_limit:
+            return RiskVerdict(
+                "daily_loss_limit",
+                f"today's P&L {snap.daily_pnl:.2f} breached the daily loss limit {limits.daily_loss_limit}; "
+                "new orders are halted for the day",
+            )
         if limits.max_position_quantity is not None:
             projected = abs(after + snap.open_order_quantity)
             if projected > limits.max_position_quantity:

@@ -145,7 +145,6 @@ def _run_backtest(
         risk=RiskEngine(config.risk),
         clock=clock,
         crash_hook=lambda _point: None,
-        load_history=False,
         id_factory=_sequential_ids("bt"),
     )
     names = list(series)

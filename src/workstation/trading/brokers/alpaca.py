@@ -4,6 +4,11 @@ alpaca-py sets no timeout and retries 429/504 on every method, POST /orders incl
 own retries are switched off and the session gets connect/read timeouts; a failure whose outcome is
 unknown becomes BrokerUnavailableError, and the order manager then looks the order up by client
 order id before anything is sent again. Idempotent reads (GET) are retried here on 429/5xx.
+
+Answers that are definitive become their own errors: 401/403 ``BrokerAuthError`` (wrong or
+unauthorised keys: nothing was accepted), 422 "client_order_id must be unique" ``OrderExistsError``
+(the order exists: look it up), other 4xx ``BrokerRejectedError``. Error texts are redacted (an
+error body may echo the keys it was sent).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,23 +27,34 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
-from workstation.trading.brokers.alpaca_parse import error_message, parse_decimal, report_from_order
+from workstation.monitoring.redaction import register_secrets
+from workstation.trading.bounds import check_alpaca_rules
+from workstation.trading.brokers.alpaca_parse import (
+    error_message,
+    order_from_body,
+    parse_decimal,
+    report_from_order,
+)
 from workstation.trading.brokers.base import UpdateHandler
 from workstation.trading.credentials import AlpacaCredentials
 from workstation.trading.domain import (
     ZERO,
     Account,
+    BrokerAuthError,
+    BrokerOrder,
     BrokerRejectedError,
     BrokerUnavailableError,
     ExecutionReport,
     Order,
+    OrderExistsError,
+    OrderRequest,
     TradingError,
 )
+from workstation.trading.execution.timings import ExecutionTimings
 from workstation.trading.positions import Position
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 _RETRYABLE = (429, 500, 502, 503, 504)
 
 
@@ -68,11 +85,18 @@ class AlpacaBroker:
         self,
         credentials: AlpacaCredentials,
         *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timings: ExecutionTimings | None = None,
+        timeout: tuple[float, float] | None = None,
         read_retries: int = 3,
-        retry_wait_seconds: float = 0.5,
+        retry_wait_seconds: float | None = None,
     ) -> None:
+        timings = timings or ExecutionTimings.from_env()
+        self.timings = timings
+        timeout = timeout or (timings.connect_timeout, timings.read_timeout)
+        retry_wait_seconds = timings.retry_wait if retry_wait_seconds is None else retry_wait_seconds
         self.credentials = credentials
+        # Keys that came from the keyring are not in the environment the redactor scans.
+        register_secrets([credentials.key_id, credentials.secret_key])
         self.client = TradingClient(
             credentials.key_id,
             credentials.secret_key,
@@ -99,16 +123,20 @@ class AlpacaBroker:
                 return fn()
             except APIError as exc:
                 status = _status(exc)
+                message = error_message(str(exc))
                 if status in _RETRYABLE:
                     if attempt < attempts:
                         time.sleep(self.retry_wait_seconds * attempt)
                         continue
-                    raise BrokerUnavailableError(f"Alpaca {what}: HTTP {status}: {error_message(str(exc))}") from None
+                    raise BrokerUnavailableError(f"Alpaca {what}: HTTP {status}: {message}") from None
                 if status == 404:
-                    raise _NotFound(error_message(str(exc))) from None
-                if status in (401,):
-                    raise TradingError(f"Alpaca {what}: not authorised (check the API keys)") from None
-                raise BrokerRejectedError(f"Alpaca {what}: HTTP {status}: {error_message(str(exc))}") from None
+                    raise _NotFound(message) from None
+                if status in (401, 403):
+                    raise BrokerAuthError(f"Alpaca {what}: HTTP {status}: {message} (check the API keys)") from None
+                # 40010001 is Alpaca's code for any invalid request: only the message tells a duplicate id.
+                if status == 422 and "client_order_id must be unique" in message:
+                    raise OrderExistsError(f"Alpaca {what}: {message}") from None
+                raise BrokerRejectedError(f"Alpaca {what}: HTTP {status}: {message}") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt < attempts:
                     time.sleep(self.retry_wait_seconds * attempt)
@@ -119,6 +147,9 @@ class AlpacaBroker:
     # -- the broker interface --
     def set_update_handler(self, handler: UpdateHandler) -> None:
         self._handler = handler
+
+    def check_request(self, request: OrderRequest) -> None:
+        check_alpaca_rules(request)
 
     def submit(self, order: Order) -> ExecutionReport:
         common: dict[str, Any] = {
@@ -144,6 +175,23 @@ class AlpacaBroker:
             return None
         return report_from_order(body)
 
+    def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
+        """Orders submitted after ``since`` (any status), oldest first, up to 500; without ``since``
+        the 500 most recent (a first reconciliation)."""
+        from alpaca.common.enums import Sort
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        request = GetOrdersRequest(
+            status=QueryOrderStatus.ALL,
+            after=since,
+            limit=500,
+            direction=Sort.ASC if since is not None else Sort.DESC,
+        )
+        bodies = self._call("list orders", lambda: self.client.get_orders(request), idempotent=True)
+        found = [order_from_body(body) for body in bodies]
+        return [order for order in found if order is not None]
+
     def cancel(self, order: Order) -> ExecutionReport | None:
         broker_id = order.broker_order_id
         if broker_id is None:
@@ -155,6 +203,8 @@ class AlpacaBroker:
             self._call("cancel order", lambda: self.client.cancel_order_by_id(str(broker_id)), idempotent=True)
         except _NotFound:
             pass
+        except BrokerAuthError:
+            raise
         except BrokerRejectedError as exc:  # 422: already filled/cancelled; the look-up tells which
             log.info("cancel of %s refused: %s", order.order_id, exc)
         return self.lookup(order)
@@ -204,6 +254,8 @@ class AlpacaBroker:
 
         if self._stream is not None:
             return
+        backoff.setdefault("min_backoff", self.timings.stream_backoff_min)
+        backoff.setdefault("max_backoff", self.timings.stream_backoff_max)
         self._stream = TradeUpdatesThread(self.credentials, self._dispatch, on_connected=on_connected, **backoff)
         self._stream.start()
 

@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from workstation.trading.domain import ExecutionReport, Fill, map_alpaca_status, to_price, to_quantity
+from workstation.monitoring.redaction import redact_text
+from workstation.trading.domain import (
+    BrokerOrder,
+    ExecutionReport,
+    Fill,
+    map_alpaca_status,
+    to_price,
+    to_quantity,
+)
 
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -58,9 +66,9 @@ def report_from_trade_update(data: dict[str, Any]) -> ExecutionReport:
         cumulative = to_quantity(Decimal(str(order["filled_qty"])))
         fills = (
             Fill(
-                # Keyed by the broker's cumulative quantity, so the same execution seen again via
-                # reconciliation (which only knows totals) maps to the same booking.
-                fill_id=f"{order['id']}-F{cumulative}",
+                # The order manager derives the fill's identity (order, cumulative quantity) from the
+                # report; the execution id travels along.
+                fill_id=str(data.get("execution_id") or f"{order['id']}-{cumulative}"),
                 order_id=str(order["client_order_id"]),
                 symbol=str(order["symbol"]),
                 side=str(order["side"]),  # type: ignore[arg-type]
@@ -68,6 +76,8 @@ def report_from_trade_update(data: dict[str, Any]) -> ExecutionReport:
                 price=to_price(Decimal(str(data["price"]))),
                 commission=Decimal(0),
                 timestamp=parse_time(data.get("timestamp")) or parse_time(order.get("updated_at")) or datetime.now(UTC),
+                cumulative_quantity=cumulative,
+                execution_id=str(data["execution_id"]) if data.get("execution_id") else None,
             ),
         )
     report = report_from_order(order, fills=fills)
@@ -76,14 +86,33 @@ def report_from_trade_update(data: dict[str, Any]) -> ExecutionReport:
     return report
 
 
+def order_from_body(body: dict[str, Any]) -> BrokerOrder | None:
+    """A listed order (GET /v2/orders) with what adopting it needs; None when it cannot be represented."""
+    quantity = parse_decimal(body.get("qty"))
+    if quantity is None or quantity <= 0 or str(body.get("side")) not in ("buy", "sell"):
+        return None  # notional (dollar-amount) orders have no quantity to book
+    limit = parse_decimal(body.get("limit_price"))
+    return BrokerOrder(
+        report=report_from_order(body),
+        symbol=str(body.get("symbol", "")),
+        side=str(body["side"]),  # type: ignore[arg-type]
+        quantity=to_quantity(quantity),
+        order_type=str(body.get("order_type") or body.get("type") or "market"),
+        limit_price=to_price(limit) if limit is not None else None,
+        time_in_force=str(body.get("time_in_force") or "day"),
+        created_at=parse_time(body.get("submitted_at")) or parse_time(body.get("created_at")),
+    )
+
+
 def error_message(body: str) -> str:
-    """Alpaca error bodies are {"code": …, "message": …}; fall back to the raw text."""
+    """Alpaca error bodies are {"code": …, "message": …}; fall back to the raw text. Secrets redacted:
+    an error body may echo what it was sent."""
     import json
 
     try:
         parsed = json.loads(body)
     except (ValueError, TypeError):
-        return body.strip()[:200] or "no details"
+        return redact_text(body.strip()[:200]) or "no details"
     if isinstance(parsed, dict) and parsed.get("message"):
-        return f"{parsed['message']} (code {parsed.get('code')})"
-    return str(parsed)[:200]
+        return redact_text(f"{parsed['message']} (code {parsed.get('code')})")
+    return redact_text(str(parsed)[:200])

@@ -4,15 +4,20 @@ Brokers know nothing of strategies. They take orders that already carry their cl
 report what happened as ``ExecutionReport``s (from the call itself, or later through the update
 handler for fills that arrive on a stream or a new bar), and can be asked about any order by its
 client order id — the basis of reconciliation.
+
+A broker whose state lives in this database (the paper broker) sets ``local = True``: the order
+manager then calls it inside the account lock. A broker may offer ``check_request(request)`` to
+refuse, before anything is written, what it would never accept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from workstation.trading.domain import Account, ExecutionReport, Order
+from workstation.trading.domain import Account, BrokerOrder, ExecutionReport, Order
 from workstation.trading.positions import Position
 
 UpdateHandler = Callable[[ExecutionReport], None]
@@ -32,7 +37,11 @@ class Broker(Protocol):
         """Ask the broker to cancel; returns the resulting report when known at once."""
 
     def lookup(self, order: Order) -> ExecutionReport | None:
-        """The broker's current view of the order, found by client order id; None if it never arrived."""
+        """The broker's current view of the order, found by client order id; None if it is not there
+        (yet: a broker may show an order some time after receiving it)."""
+
+    def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
+        """Open orders and orders submitted since ``since`` (reconciliation adopts ours it lacks)."""
 
     def account(self) -> Account: ...
 

@@ -4,6 +4,12 @@ Backtest mode: a market order placed on a bar's close fills at the next bar's op
 mode: a market order fills at once at the last price plus slippage. Limit orders fill when a bar
 trades through the limit (at the open when it gaps through). When ``max_volume_share`` is set, an
 order fills at most that share of each bar's volume and the rest waits for the following bars.
+
+State: a backtest keeps cash, positions and working orders in memory (one process owns the whole
+simulated account). The persisted paper account gives a ``ledger`` instead: before every decision
+the broker re-reads cash, the symbol's position and the working orders from the database, inside
+the account lock the order manager holds around every call to a local broker — so two processes
+selling the same 416 shares, or spending the same cash, cannot both succeed.
 """
 
 from __future__ import annotations
@@ -12,20 +18,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from workstation.trading.bounds import check_alpaca_rules
 from workstation.trading.brokers.base import UpdateHandler
 from workstation.trading.domain import (
     ZERO,
     Account,
+    BrokerOrder,
     ExecutionReport,
     Fill,
     Order,
+    OrderRequest,
     to_price,
     to_quantity,
     utcnow,
 )
+from workstation.trading.execution.fills import fill_id_for
 from workstation.trading.positions import Position, PositionBook
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -73,8 +83,24 @@ class _Working:
 PriceLookup = Callable[[str], Bar | None]
 
 
+class PaperLedger(Protocol):
+    """The persisted paper account's state, read on the connection that holds the account lock."""
+
+    def state(self, symbol: str | None) -> tuple[Decimal, Decimal]:
+        """(cash, position in ``symbol``)."""
+
+    def book(self) -> PositionBook: ...
+
+    def working(self) -> list[Order]:
+        """Open orders the paper broker has accepted (not the pending ones it has not seen yet)."""
+
+    def order(self, order_id: str) -> Order | None: ...
+
+
 class PaperBroker:
     name = "paper"
+    # A local broker: the order manager calls it inside the account lock (see the module docstring).
+    local = True
 
     def __init__(
         self,
@@ -83,6 +109,7 @@ class PaperBroker:
         *,
         price_lookup: PriceLookup | None = None,
         clock: Callable[[], datetime] = utcnow,
+        ledger: PaperLedger | None = None,
     ) -> None:
         self.config = config or PaperConfig()
         self.cash = cash
@@ -93,14 +120,24 @@ class PaperBroker:
         self._handler: UpdateHandler | None = None
         self.clock = clock
         self._known: dict[str, ExecutionReport] = {}
+        self.ledger = ledger
 
-    # -- state restore (the CLI rebuilds the account from the database on every invocation) --
-    def restore(self, fills: list[Fill], open_orders: list[Order]) -> None:
-        for fill in sorted(fills, key=lambda f: f.timestamp):
-            self._book_fill(fill)
-        for order in open_orders:
-            if order.status != "pending":
-                self.working[order.order_id] = _Working(_copy(order))
+    def _sync(self, symbol: str | None = None, *, full_book: bool = False) -> None:
+        """Persisted account: replace the in-memory view by the database's (no-op in a backtest)."""
+        ledger = self.ledger
+        if ledger is None:
+            return
+        self.cash, position = ledger.state(symbol)
+        if full_book:
+            self.book = ledger.book()
+        else:
+            self.book = PositionBook()
+            if symbol is not None:
+                self.book.get(symbol).quantity = position
+        self.working = {}
+        for order in ledger.working():
+            since = order.submitted_at or order.created_at
+            self.working[order.order_id] = _Working(_copy(order), since.astimezone(_NEW_YORK).date())
 
     def set_update_handler(self, handler: UpdateHandler) -> None:
         self._handler = handler
@@ -118,7 +155,17 @@ class PaperBroker:
         return found.close if found is not None else None
 
     # -- the broker interface --
+    def check_request(self, request: OrderRequest) -> None:
+        """The paper account simulates Alpaca: its tick and fractional rules apply (not in backtests)."""
+        if self.config.mode == "live":
+            check_alpaca_rules(request)
+
+    def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
+        """Nothing to adopt: the paper broker's orders are the book's own rows."""
+        return []
+
     def submit(self, order: Order) -> ExecutionReport:
+        self._sync(order.symbol)
         bar = self.bar(order.symbol)
         if bar is None:
             return self._report(order, "rejected", reason=f"unknown symbol {order.symbol}: no market data")
@@ -136,22 +183,32 @@ class PaperBroker:
         return self._report(working.order, "accepted")
 
     def cancel(self, order: Order) -> ExecutionReport | None:
+        self._sync(order.symbol)
         working = self.working.pop(order.order_id, None)
         if working is None:
             return self.lookup(order)
         return self._report(working.order, "cancelled", reason="cancelled by request")
 
     def lookup(self, order: Order) -> ExecutionReport | None:
+        if self.ledger is not None:
+            # The book is the paper broker's state: a pending row never reached it (the send and its
+            # answer commit together), any other row is what it knows.
+            stored = self.ledger.order(order.order_id)
+            if stored is None or stored.status == "pending":
+                return None
+            return self._report(stored, stored.status, reason=stored.status_reason)
         working = self.working.get(order.order_id)
         if working is not None:
             return self._report(working.order, working.order.status)
         return self._known.get(order.order_id)
 
     def account(self) -> Account:
+        self._sync(full_book=True)
         equity = self.cash + sum((p.market_value for p in self.book.open_positions()), ZERO)
         return Account(broker=self.name, cash=self.cash, buying_power=self._buying_power(), equity=equity)
 
     def positions(self) -> list[Position]:
+        self._sync(full_book=True)
         for position in self.book.open_positions():
             price = self.last_price(position.symbol)
             if price is not None:
@@ -172,6 +229,7 @@ class PaperBroker:
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
         """A new bar for ``symbol``: working orders may fill on it; then it becomes the last price."""
+        self._sync(symbol)
         self.last_bars[symbol] = bar
         for working in [w for w in self.working.values() if w.order.symbol == symbol]:
             report = self._try_fill(working, bar, immediate=False)
@@ -208,7 +266,7 @@ class PaperBroker:
         cumulative = order.filled_quantity + quantity
         when = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
         fill = Fill(
-            fill_id=f"{order.order_id}-F{cumulative}",
+            fill_id=fill_id_for(order, f"paper-{order.order_id}", cumulative),
             order_id=order.order_id,
             symbol=order.symbol,
             side=order.side,
@@ -216,6 +274,7 @@ class PaperBroker:
             price=price,
             commission=commission,
             timestamp=when,
+            cumulative_quantity=cumulative,
         )
         self._book_fill(fill)
         previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
@@ -323,4 +382,6 @@ def _copy(order: Order) -> Order:
         filled_quantity=order.filled_quantity,
         average_fill_price=order.average_fill_price,
         broker_order_id=order.broker_order_id,
+        submitted_at=order.submitted_at,
+        created_at=order.created_at,
     )

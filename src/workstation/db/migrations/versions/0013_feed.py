@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_feed"
-down_revision: str | Sequence[str] | None = "0008_features_write_speed"
+down_revision: str | Sequence[str] | None = "0010_execution_integrity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
