@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Qt tests run without a screen; set before anything imports Qt.
@@ -24,8 +26,17 @@ from sqlalchemy.engine import make_url
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "alpaca-fixtures"
+
+def _shared(name: str) -> Path:
+    """``shared/<name>`` next to the checkout, or next to a folder holding it (a worktree in wt/…)."""
+    for folder in Path(__file__).resolve().parents[1].parents:
+        if (folder / "shared" / name).is_dir():
+            return folder / "shared" / name
+    return Path(__file__).resolve().parents[1].parent / "shared" / name
+
+
+SHARED_DATA = _shared("data")
+SHARED_FIXTURES = _shared("alpaca-fixtures")
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()
@@ -37,6 +48,28 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("WORKSTATION_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
     for name in ("WORKSTATION_DATABASE_URL", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "APCA_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def workstation_command() -> list[str]:
+    """The installed console script, what a user runs (``python -m workstation`` where there is none)."""
+    script = Path(sys.executable).parent / "workstation"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "workstation"]
+
+
+@pytest.fixture
+def workstation_cli(workstation_command: list[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``workstation`` in a real subprocess: ``workstation_cli(*args, env=…, input=…)``."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*workstation_command, *args],
+            capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input, timeout=timeout,
+        )  # fmt: skip
+
+    return run
 
 
 @pytest.fixture(scope="session")

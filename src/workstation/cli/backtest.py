@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError, WorkstationError
 from workstation.monitoring.correlation import correlation_scope
 
 
@@ -22,9 +22,9 @@ def _decimal(value: str, name: str) -> Decimal:
     try:
         result = Decimal(value)
     except InvalidOperation:
-        raise WorkstationError(f"{name} must be a number, got {value!r}", exit_code=2) from None
+        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
     if not result.is_finite() or result < 0:
-        raise WorkstationError(f"{name} must be a non-negative number, got {value!r}", exit_code=2)
+        raise InvalidInputError(f"{name} must be a non-negative number, got {value!r}")
     return result
 
 
@@ -34,7 +34,7 @@ def _date(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise WorkstationError(f"{name} must be a date like 2014-01-31, got {value!r}", exit_code=2) from None
+        raise InvalidInputError(f"{name} must be a date like 2014-01-31, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -79,7 +79,7 @@ def command(**options: object) -> None:
     as_json = bool(o["as_json"])
     start, end = _date(o["start"], "--start"), _date(o["end"], "--end")  # type: ignore[arg-type]
     if (o["symbol"] is None) == (o["csv_path"] is None):
-        raise WorkstationError("give exactly one of --symbol SYM or --csv PATH", exit_code=2)
+        raise InvalidInputError("give exactly one of --symbol SYM or --csv PATH")
     ctx = app_context()
     if o["csv_path"] is not None:
         path = o["csv_path"]
@@ -94,7 +94,7 @@ def command(**options: object) -> None:
         strategy: SmaCross | ModelStrategy = SmaCross(int(o["fast"]), int(o["slow"]), qty)  # type: ignore[call-overload]
     else:
         if not o["model_id"]:
-            raise WorkstationError("--strategy model needs --model-id", exit_code=2)
+            raise InvalidInputError("--strategy model needs --model-id")
         config = ModelStrategyConfig(
             model_id=str(o["model_id"]),
             entry_threshold=_decimal(str(o["threshold"]), "--threshold"),

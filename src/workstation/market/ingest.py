@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from workstation.db.models import MarketData
-from workstation.errors import WorkstationError
+from workstation.errors import ExitCode, InvalidInputError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, no_progress
 from workstation.market.corporate_actions import adjust_splits
 from workstation.market.frame import INTERVALS, ProviderBatch, Reject, is_intraday
@@ -68,9 +68,9 @@ class IngestSummary:
         return len(self.rejects)
 
     @property
-    def exit_code(self) -> int:
-        """0 when everything asked for was stored, 1 when a symbol failed or a row was rejected."""
-        return 1 if (self.failures or self.rejects or self.aborted) else 0
+    def exit_code(self) -> ExitCode:
+        """OK when everything asked for was stored, REFUSED when a symbol failed or a row was rejected."""
+        return ExitCode.REFUSED if (self.failures or self.rejects or self.aborted) else ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,7 +154,7 @@ def ingest_csv(
 
 def _check_source(source: str) -> None:
     if not source or len(source) > 32:
-        raise WorkstationError("the source name must be 1 to 32 characters", exit_code=2)
+        raise InvalidInputError("the source name must be 1 to 32 characters")
 
 
 def latest_stored(engine: Engine, symbols: list[str], interval: str, source: str) -> dict[str, pd.Timestamp]:
@@ -189,10 +189,10 @@ def merge_summaries(parts: list[IngestSummary]) -> IngestSummary:
 def _symbols(symbols: list[str]) -> list[str]:
     cleaned = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
     if not cleaned:
-        raise WorkstationError("no symbols given", exit_code=2)
+        raise InvalidInputError("no symbols given")
     too_long = [s for s in cleaned if len(s) > 32]
     if too_long:
-        raise WorkstationError(f"symbol too long: {too_long[0]}", exit_code=2)
+        raise InvalidInputError(f"symbol too long: {too_long[0]}")
     return cleaned
 
 
@@ -274,7 +274,7 @@ def ingest_alpaca(
     names = _symbols(symbols)
     interval = TIMEFRAMES.get(timeframe)
     if interval is None:
-        raise WorkstationError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}", exit_code=2)
+        raise InvalidInputError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
     if start is None:  # Alpaca's own default is "today"; a useful history is what people expect
         back = pd.DateOffset(years=5) if not is_intraday(interval) else pd.DateOffset(days=30)
         start = (end or pd.Timestamp.now(tz="UTC")).normalize() - back

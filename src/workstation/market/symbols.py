@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from workstation.db.models import MarketData, StockInfo
 from workstation.db.upsert import conflict_insert
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError, WorkstationError
 from workstation.market.frame import Reject
 
 METADATA_FIELDS = ("company_name", "sector", "industry", "market_cap", "country", "currency", "exchange")
@@ -89,7 +89,7 @@ def import_symbols_csv(engine: Engine, path: Path | str, *, source: str = "csv")
     """Read a metadata CSV (symbol plus any of the stock_info fields, common header spellings accepted)."""
     path = Path(path)
     if not path.is_file():
-        raise WorkstationError(f"no such file: {path}", exit_code=2)
+        raise InvalidInputError(f"no such file: {path}")
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -102,7 +102,7 @@ def import_symbols_csv(engine: Engine, path: Path | str, *, source: str = "csv")
                 columns[name] = normalised[alias]
                 break
     if "symbol" not in columns:
-        raise WorkstationError(f"{path.name}: no symbol column among {', '.join(map(str, table.columns))}", exit_code=2)
+        raise InvalidInputError(f"{path.name}: no symbol column among {', '.join(map(str, table.columns))}")
     summary = SymbolImportSummary()
     with engine.begin() as conn:
         for index, row in table.iterrows():

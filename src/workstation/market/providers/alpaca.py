@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from workstation.errors import ConfigurationError, WorkstationError
+from workstation.errors import ConfigurationError, InvalidInputError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.frame import ProviderBatch, empty_bars
 
@@ -25,6 +25,9 @@ ADJUSTMENTS = ("raw", "split", "dividend", "all")
 # Symbols per request: Alpaca pages across all of them, so a moderate group keeps pages useful.
 GROUP_SIZE = 50
 
+# Wrong keys (401) or a data subscription that does not cover the request (403): a configuration to fix
+# (exit 2), not a symbol that failed.
+REFUSED_ACCESS = (401, 403)
 _STATUS_HINTS = {
     401: "Alpaca refused the API keys (HTTP 401): check APCA_API_KEY_ID and APCA_API_SECRET_KEY",
     403: "Alpaca refused the request (HTTP 403): the account's data subscription does not cover it "
@@ -75,11 +78,11 @@ def fetch_alpaca(
     from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
     if timeframe not in TIMEFRAMES:
-        raise WorkstationError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}", exit_code=2)
+        raise InvalidInputError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
     if feed not in FEEDS:
-        raise WorkstationError(f"unknown feed {feed!r}: use iex or sip", exit_code=2)
+        raise InvalidInputError(f"unknown feed {feed!r}: use iex or sip")
     if adjustment not in ADJUSTMENTS:
-        raise WorkstationError(f"unknown adjustment {adjustment!r}: use {', '.join(ADJUSTMENTS)}", exit_code=2)
+        raise InvalidInputError(f"unknown adjustment {adjustment!r}: use {', '.join(ADJUSTMENTS)}")
     client = client or make_client()
     amount = int("".join(ch for ch in timeframe if ch.isdigit()))
     unit = {"Min": TimeFrameUnit.Minute, "Hour": TimeFrameUnit.Hour, "Day": TimeFrameUnit.Day,
@@ -111,6 +114,8 @@ def fetch_alpaca(
             barset = client.get_stock_bars(request)
         except APIError as exc:
             reason = describe_api_error(exc)
+            if getattr(exc, "status_code", None) in REFUSED_ACCESS:  # every further request would fail alike
+                raise ConfigurationError(reason) from None
             failures.update(dict.fromkeys(names, reason))
             continue
         except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError, WorkstationError
 from workstation.market.frame import INTERVALS, ProviderBatch, Reject, empty_splits, is_intraday
 
 DEFAULT_TZ = "America/New_York"
@@ -45,9 +45,9 @@ def detect_columns(columns: list[str], mapping: Mapping[str, str] | None = None)
     explicit = dict(mapping or {})
     for field, column in explicit.items():
         if field not in ALIASES:
-            raise WorkstationError(f"unknown field {field!r} in the column mapping", exit_code=2)
+            raise InvalidInputError(f"unknown field {field!r} in the column mapping")
         if column not in columns:
-            raise WorkstationError(f"column {column!r} (mapped to {field}) is not in the file", exit_code=2)
+            raise InvalidInputError(f"column {column!r} (mapped to {field}) is not in the file")
         found[field] = column
     keys = {column: _key(column) for column in columns}
     for field, aliases in ALIASES.items():
@@ -121,7 +121,7 @@ def read_bars_csv(
     """Read a bar file. Returns the batch and the interval used (given, or detected from the spacing)."""
     path = Path(path)
     if not path.is_file():
-        raise WorkstationError(f"no such file: {path}", exit_code=2)
+        raise InvalidInputError(f"no such file: {path}")
     try:
         text = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -136,10 +136,9 @@ def read_bars_csv(
                 break
     missing = [f for f in REQUIRED if f not in found]
     if missing:
-        raise WorkstationError(
+        raise InvalidInputError(
             f"{path.name}: cannot find column(s) {', '.join(missing)} among {', '.join(columns)}; "
             "name them with a mapping such as --columns close=Last",
-            exit_code=2,
         )
     if "symbol" not in found and not symbol:
         symbol = symbol_from_filename(path)
@@ -159,9 +158,9 @@ def read_bars_csv(
     if interval is None:
         interval = detected or "1d"
     elif interval not in INTERVALS:
-        raise WorkstationError(f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}", exit_code=2)
+        raise InvalidInputError(f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}")
     elif detected and is_intraday(detected) and not is_intraday(interval):
-        raise WorkstationError(f"{path.name} holds {detected} bars but the interval given is {interval}", exit_code=2)
+        raise InvalidInputError(f"{path.name} holds {detected} bars but the interval given is {interval}")
     daily = not is_intraday(interval)
     times = parse_timestamps(raw_times, tz=tzname, daily=True) if daily else probe
     rejects = [
