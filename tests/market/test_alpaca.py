@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,3 +153,14 @@ def test_ingest_alpaca_exit_codes_through_the_installed_script(
         "exit_code": 2,
     }
     assert refused.stderr.startswith("error: Alpaca refused the API keys")
+
+
+def test_alpaca_imports_raise_no_deprecation_warning() -> None:
+    probe = (
+        "import warnings; warnings.simplefilter('error');"
+        "import os; os.environ.update(APCA_API_KEY_ID='k', APCA_API_SECRET_KEY='s');"
+        "from workstation.market.providers.alpaca import make_client; make_client()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -17,6 +17,7 @@ import pandas as pd
 from workstation.errors import ConfigurationError, InvalidInputError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.frame import ProviderBatch, empty_bars
+from workstation.vendor_warnings import importing_alpaca
 
 SOURCE = "alpaca"
 TIMEFRAMES = {"1Min": "1m", "5Min": "5m", "15Min": "15m", "30Min": "30m", "1Hour": "1h", "1Day": "1d", "1Week": "1wk"}
@@ -38,7 +39,8 @@ _STATUS_HINTS = {
 
 
 def make_client(url_override: str | None = None) -> Any:
-    from alpaca.data.historical import StockHistoricalDataClient
+    with importing_alpaca():
+        from alpaca.data.historical import StockHistoricalDataClient
 
     key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
     if not key or not secret:
@@ -72,10 +74,11 @@ def fetch_alpaca(
     cancel: CancelToken | None = None,
 ) -> ProviderBatch:
     """Bars for ``symbols``; with ``starts`` (the --since last case) each symbol is asked from its own start."""
-    from alpaca.common.exceptions import APIError
-    from alpaca.data.enums import Adjustment, DataFeed
-    from alpaca.data.requests import StockBarsRequest
-    from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+    with importing_alpaca():
+        from alpaca.common.exceptions import APIError
+        from alpaca.data.enums import Adjustment, DataFeed
+        from alpaca.data.requests import StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
     if timeframe not in TIMEFRAMES:
         raise InvalidInputError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
