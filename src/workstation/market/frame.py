@@ -83,6 +83,9 @@ class ProviderBatch:
     # Set when the provider already delivers split-adjusted prices (Yahoo, Alpaca adjustment=split):
     # the split events are then informational and must not be applied again.
     prices_adjusted: bool = False
+    # Set when the source has no volume at all (a CSV read with --no-volume): volume is 0 on every bar,
+    # which does not mean that nothing traded.
+    no_volume: bool = False
 
 
 def normalise_bars(frame: pd.DataFrame) -> pd.DataFrame:
