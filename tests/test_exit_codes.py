@@ -93,6 +93,9 @@ USAGE_ERRORS = [
     (["logs", "tail", "--since", "whenever"], "cannot read --since"),
     (["models", "show", "no_such_model"], "no_such_model"),
     (["predict", "--model-id", "no_such_model"], "no_such_model"),
+    (["backtest", "--symbol", "X", "--start", "someday"], "--start must be a date"),
+    (["backtest", "--csv", "{tmp}/bad.csv", "--symbol", "B", "--cash", "lots"], "--cash must be a number"),
+    (["backtest", "--csv", "{tmp}/bad.csv", "--delimiter", "ab"], "one character, or tab"),
     # The execution commands get the same generic handling without knowing about it.
     (["orders", "submit", "--bogus"], "No such option '--bogus'"),
     (["trade", "run", "--bogus"], "No such option '--bogus'"),
@@ -162,6 +165,7 @@ def test_nothing_to_work_on_is_refused_not_a_usage_error(workstation_cli: Cli, s
         ["features", "build", "--symbols", "NOPE"],
         ["report", "--kind", "backtest", "--out", str(tmp_path / "r.html")],
         ["logs", "trace", "cli-no-such-id"],
+        ["backtest", "--symbol", "NOPE"],
     ):
         done = workstation_cli("--database-url", sqlite_url, *args)
         assert done.returncode == ExitCode.REFUSED, (args, done.stderr)
