@@ -85,7 +85,5 @@ def exit_code_for(exc: BaseException | None) -> int:
     if isinstance(exc, click.exceptions.Exit | click.ClickException | WorkstationError):
         return int(exc.exit_code)
     if isinstance(exc, SystemExit):
-        if isinstance(exc.__context__, BrokenPipeError):  # click's exit after a closed pipe
-            return ExitCode.OK
         return exc.code if isinstance(exc.code, int) else (ExitCode.OK if exc.code is None else ExitCode.REFUSED)
     return ExitCode.REFUSED

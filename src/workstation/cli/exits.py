@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import sys
 from collections.abc import Sequence
 
 import click
 
-from workstation.errors import WorkstationError, exit_code_for
+from workstation.errors import ExitCode, WorkstationError, exit_code_for
 
 JSON_FLAG = "--json"
 
@@ -51,8 +52,9 @@ def finish_with(exc: BaseException, *, as_json: bool, result_printed: bool) -> i
     if isinstance(exc, BrokenPipeError):
         _silence_stdout()
         return code
-    # Exit: a command that printed its own result and chose its code. SystemExit: someone chose a code
-    # (click also exits this way, quietly, when the reader of stdout has gone).
+    if isinstance(exc, SystemExit) and code != ExitCode.OK and _stdout_reader_gone(exc):
+        return ExitCode.OK  # click catches the broken pipe itself and exits 1: the reader left, nothing failed
+    # Exit: a command that printed its own result and chose its code. SystemExit: someone chose a code.
     if isinstance(exc, click.exceptions.Exit | SystemExit):
         return code
     if isinstance(exc, click.ClickException):
@@ -66,6 +68,23 @@ def finish_with(exc: BaseException, *, as_json: bool, result_printed: bool) -> i
     if not isinstance(exc, click.ClickException | click.exceptions.Abort | KeyboardInterrupt | WorkstationError):
         raise exc
     return code
+
+
+def _stdout_reader_gone(exc: SystemExit) -> bool:
+    """Whether nobody reads our stdout any more (``workstation … | head``): the write end of a pipe whose
+    read end is closed polls as an error. Click raises the exit after the BrokenPipeError (8.4) or
+    after leaving its handler (8.5), so the exception alone does not always tell."""
+    if isinstance(exc.__context__, BrokenPipeError):
+        return True
+    stdout = sys.__stdout__
+    if stdout is None or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def _silence_stdout() -> None:
