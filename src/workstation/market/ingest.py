@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from workstation.db.models import MarketData
-from workstation.errors import ExitCode, InvalidInputError, WorkstationError
+from workstation.errors import ConfigurationError, ExitCode, InvalidInputError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, no_progress
 from workstation.market.corporate_actions import adjust_splits
 from workstation.market.frame import INTERVALS, ProviderBatch, Reject, is_intraday
@@ -335,6 +335,8 @@ def ingest_alpaca(
         progress=progress,
         cancel=cancel,
     )
+    if batch.access_refused:  # the keys or the subscription: exit 2, not a list of failed symbols
+        raise ConfigurationError(batch.access_refused)
     _forgive_empty_increments(batch, set(starts))
     summary = process_batch(
         engine, batch, strict=strict, interval=interval, source=SOURCE, progress=progress, cancel=cancel

@@ -26,8 +26,8 @@ ADJUSTMENTS = ("raw", "split", "dividend", "all")
 # Symbols per request: Alpaca pages across all of them, so a moderate group keeps pages useful.
 GROUP_SIZE = 50
 
-# Wrong keys (401) or a data subscription that does not cover the request (403): a configuration to fix
-# (exit 2), not a symbol that failed.
+# Wrong keys (401) or a data subscription that does not cover the request (403): a configuration to fix,
+# not a symbol that failed (ProviderBatch.access_refused; ingest alpaca exits 2).
 REFUSED_ACCESS = (401, 403)
 _STATUS_HINTS = {
     401: "Alpaca refused the API keys (HTTP 401): check APCA_API_KEY_ID and APCA_API_SECRET_KEY",
@@ -101,6 +101,7 @@ def fetch_alpaca(
     ]
     frames: list[pd.DataFrame] = []
     failures: dict[str, str] = {}
+    refused: str | None = None
     for done, (group_start, names) in enumerate(requests_to_make):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -117,8 +118,8 @@ def fetch_alpaca(
             barset = client.get_stock_bars(request)
         except APIError as exc:
             reason = describe_api_error(exc)
-            if getattr(exc, "status_code", None) in REFUSED_ACCESS:  # every further request would fail alike
-                raise ConfigurationError(reason) from None
+            if getattr(exc, "status_code", None) in REFUSED_ACCESS:
+                refused = refused or reason
             failures.update(dict.fromkeys(names, reason))
             continue
         except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)
@@ -149,4 +150,6 @@ def fetch_alpaca(
     progress(ProgressUpdate(len(requests_to_make), len(requests_to_make), "Alpaca done"))
     bars_frame = pd.concat(frames, ignore_index=True) if frames else empty_bars()
     # Alpaca applies the adjustment itself; its split events are not in the bars answer.
-    return ProviderBatch(bars=bars_frame, failures=failures, prices_adjusted=adjustment != "raw")
+    return ProviderBatch(
+        bars=bars_frame, failures=failures, prices_adjusted=adjustment != "raw", access_refused=refused
+    )
