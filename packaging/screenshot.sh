@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Start the workstation window under Xvfb on demo data and save a PNG of the main window.
-#   packaging/screenshot.sh [OUT.png] [--theme dark|light]
+# Start the workstation window under Xvfb on demo data and save PNGs of the main window at 1920x1200
+# (OUT.png) and 1366x768 (OUT-1366x768.png).
+#   packaging/screenshot.sh [OUT.png] [--theme dark|light] [--sizes 1920x1200,1366x768]
+# XVFB_DISPLAY=91 picks the X display number (default: the first free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshot.png}"
@@ -20,4 +22,6 @@ fi
 
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export QT_QPA_PLATFORM=xcb
-exec xvfb-run -a -s "-screen 0 1920x1200x24" python3 tests/gui/screenshot.py "$out" "$@"
+display_args=(-a)
+[ -n "${XVFB_DISPLAY:-}" ] && display_args=(-n "$XVFB_DISPLAY")
+exec xvfb-run "${display_args[@]}" -s "-screen 0 1920x1200x24" python3 tests/gui/screenshot.py "$out" "$@"

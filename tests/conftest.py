@@ -27,16 +27,20 @@ from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
 
-def _shared(name: str) -> Path:
-    """``shared/<name>`` next to the checkout, or next to a folder holding it (a worktree in wt/…)."""
+def _shared_folder() -> Path:
+    """``../shared`` next to the checkout, or next to a folder holding it (a git worktree lives deeper);
+    WORKSTATION_SHARED_DIR points elsewhere."""
+    if os.environ.get("WORKSTATION_SHARED_DIR"):
+        return Path(os.environ["WORKSTATION_SHARED_DIR"])
     for folder in Path(__file__).resolve().parents[1].parents:
-        if (folder / "shared" / name).is_dir():
-            return folder / "shared" / name
-    return Path(__file__).resolve().parents[1].parent / "shared" / name
+        if (folder / "shared").is_dir():
+            return folder / "shared"
+    return Path(__file__).resolve().parents[1].parent / "shared"
 
 
-SHARED_DATA = _shared("data")
-SHARED_FIXTURES = _shared("alpaca-fixtures")
+SHARED = _shared_folder()
+SHARED_DATA = SHARED / "data"
+SHARED_FIXTURES = SHARED / "alpaca-fixtures"
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()

@@ -118,7 +118,7 @@ def test_downgrade_refuses_ids_beyond_32_bits(pg_engine: Engine) -> None:
     _insert(pg_engine, 2, BEYOND_32_BITS)
     with pytest.raises(RefusedError, match="beyond the 32-bit range"):
         downgrade(pg_engine, BEFORE)
-    assert current_revisions(pg_engine) == (AFTER,)
+    assert AFTER in current_revisions(pg_engine)  # nothing was downgraded (other branches' heads may follow 0008)
     assert _rows(pg_engine) == [(BEYOND_32_BITS, 2.0)]
 
 

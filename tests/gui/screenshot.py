@@ -1,6 +1,9 @@
-"""Open the workstation window, load the demo universe through it, and save a PNG (run by packaging/screenshot.sh).
+"""Open the workstation window, load the demo universe through it, and save PNGs (run by packaging/screenshot.sh).
 
-    python3 tests/gui/screenshot.py OUT.png [--database-url URL] [--theme dark|light]
+    python3 tests/gui/screenshot.py OUT.png [--database-url URL] [--theme dark|light] [--sizes 1920x1200,1366x768]
+
+The first size is saved as OUT.png, every other one next to it as OUT-<width>x<height>.png (the same
+session, resized: the docks keep their shares of the window, so the chart stays at the centre).
 
 Without --database-url the window starts on a fresh SQLite file and loads the synthetic demo universe
 the way a new user does (File → Load demo universe: bars, then features, in workers), so the log
@@ -22,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from PySide6.QtWidgets import QApplication
 from sqlalchemy.engine import make_url
 
-# Six panels need a full-HD-class window to show their tables; packaging/screenshot.sh's screen fits it.
-WINDOW_SIZE = (1920, 1200)
+# A full-HD-class window and a laptop's; packaging/screenshot.sh's screen fits the larger.
+WINDOW_SIZES = "1920x1200,1366x768"
 
 
 def settle(app: QApplication, seconds: float, until: object = None) -> None:
@@ -84,7 +87,9 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--theme", default="dark", choices=("dark", "light"))
+    parser.add_argument("--sizes", default=WINDOW_SIZES, help="comma-separated WIDTHxHEIGHT, the first for OUT.png")
     args = parser.parse_args()
+    sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="workstation-shot-"))
     os.environ["WORKSTATION_DATA_DIR"] = str(workdir)  # a fresh layout and settings, not the user's
     url = args.database_url or f"sqlite:///{workdir / 'demo.db'}"
@@ -94,7 +99,7 @@ def main() -> None:
     app = ensure_application()
     window, _reporter = build_window(make_url(url))
     window.set_theme(args.theme)
-    window.resize(*WINDOW_SIZE)
+    window.resize(*sizes[0])
     window.show()
     context = window.context
     settle(app, 30, lambda: context.monitoring is not None and not context.jobs.running_jobs())
@@ -114,7 +119,11 @@ def main() -> None:
     chart.set_indicator("bbands", True)
     chart.set_indicator("macd", True)
     chart.view.show_last(250)
-    chart._show_readout(chart.view.bar_count() - 1)
+    # A price alert 3 % above the last close, placed as a user would (Alert tool, a click on the chart).
+    last = chart.view.last_close()
+    if last is not None:
+        chart.tools.buttons["alert"].click()
+        chart.tools.layer.click(chart.view.bar_count() - 1, last * 1.03)
     monitor = window.docks["logMonitorPanel"].widget()
     settle(app, 3, lambda: monitor.model.rowCount() > 5)
     entries = monitor.model.entries()
@@ -130,15 +139,18 @@ def main() -> None:
         toast.dismiss()  # alerts evaluated meanwhile: they are in the log monitor's alert strip
     settle(app, 0.3)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    # A status line that was long for a moment (a poll before the schema existed) can have widened the
-    # window beyond the requested size; the picture is taken at the size a user starts with.
-    window.resize(*WINDOW_SIZE)
-    settle(app, 0.5)
-    window._apply_default_sizes()
-    settle(app, 0.5)
-    if not window.grab().save(str(args.output)):
-        raise SystemExit(f"could not write {args.output}")
-    print(f"saved {args.output}")
+    for number, (width, height) in enumerate(sizes):
+        # A status line that was long for a moment (a poll before the schema existed) can have widened the
+        # window beyond the requested size; the picture is taken at the size a user starts with.
+        window.resize(width, height)
+        settle(app, 1.0, lambda w=width, h=height: window.size().toTuple() == (w, h) and window.dock_layout.settled())
+        settle(app, 0.5)
+        chart._show_readout(-1)
+        out = args.output if number == 0 else args.output.with_name(f"{args.output.stem}-{width}x{height}.png")
+        if not window.grab().save(str(out)):
+            raise SystemExit(f"could not write {out}")
+        share = window.dock_layout.share("chartPanel")
+        print(f"saved {out} ({width}x{height}, chart {share:.0%} of the window)")
     window.close()
     context.close()
     window.deleteLater()

@@ -136,16 +136,16 @@ def test_indicator_panes_are_reused_across_reloads(qtbot: object) -> None:
     first = _random_bars(500, seed=1)
     view.set_bars(*first)
     view.set_subplot("RSI 14", SubplotSpec({"rsi": np.linspace(0, 100, 500)}, (0, 100), (30, 70)))
-    plot = view._subplots["RSI 14"][0]
+    plot = view.pane("RSI 14").plot
     # A reload (another symbol): the pane stays, blank until its new values arrive — never the old ones.
     view.set_bars(*_random_bars(300, seed=2))
     assert view.subplot_names() == ["RSI 14"]
-    assert np.isnan(view._subplots["RSI 14"][1][0].values).all()
-    assert len(view._subplots["RSI 14"][1][0].values) == 300
+    assert np.isnan(view.pane("RSI 14").lines[0].values).all()
+    assert len(view.pane("RSI 14").lines[0].values) == 300
     view.set_subplot("RSI 14", SubplotSpec({"rsi": np.full(300, 55.0)}, (0, 100), (30, 70)))
-    assert view._subplots["RSI 14"][0] is plot  # no new PlotItem on the GUI thread
-    np.testing.assert_array_equal(view._subplots["RSI 14"][1][0].values, np.full(300, 55.0))
+    assert view.pane("RSI 14").plot is plot  # no new PlotItem on the GUI thread
+    np.testing.assert_array_equal(view.pane("RSI 14").lines[0].values, np.full(300, 55.0))
     # Different lines: the pane is rebuilt.
     view.set_subplot("RSI 14", SubplotSpec({"rsi": np.full(300, 50.0), "signal": np.full(300, 45.0)}))
-    assert view._subplots["RSI 14"][0] is not plot
-    assert [line.name for line in view._subplots["RSI 14"][1]] == ["rsi", "signal"]
+    assert view.pane("RSI 14").plot is not plot
+    assert [line.name for line in view.pane("RSI 14").lines] == ["rsi", "signal"]

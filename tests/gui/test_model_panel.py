@@ -64,10 +64,17 @@ def test_train_from_the_dialog_then_status_and_predict_latest(
     panel = _panel(qtbot, window)
     assert window.findChild(type(window.docks["modelPanel"]), "modelPanel") is not None
     dialog = _open_dialog(qtbot, panel)
-    # The selected symbol is ticked by default; every stock_info symbol is offered.
+    # The selected symbol is ticked by default and listed above the list; every stock_info symbol is offered.
     assert dialog.chosen_symbols() == ["AAPL"]
+    assert dialog.ticked.text() == "Ticked (1): AAPL"
     assert dialog.symbols.count() == 3
+    # Nothing ticked: Train is refused with a message, no job starts.
+    dialog.set_symbols([])
+    assert not dialog.train_button.isEnabled()
+    assert dialog.train() is None
+    assert "Tick at least one symbol" in dialog.hint.text()
     _small_forest(dialog, ["AAPL", "MSFT"])
+    assert dialog.ticked.text() == "Ticked (2): AAPL, MSFT"
     progress: list[tuple[int, int, str]] = []
     handle = dialog.train()
     assert handle is not None
@@ -84,14 +91,18 @@ def test_train_from_the_dialog_then_status_and_predict_latest(
     info = get_model(window.context.engine, model_id)
     held_out, baseline = info.metrics["held_out"], info.metrics["baseline"]
     row = next(i for i in range(panel.models.model().rowCount()) if _cell(panel.models, i, "Model") == model_id)
-    assert _cell(panel.models, row, "Status") == "active"
+    assert _cell(panel.models, row, "Status") == info.status
+    assert info.status == ("active" if info.metrics["verdict"] == "beats_baseline" else "deprecated")
     assert _cell(panel.models, row, "Type") == "random_forest"
     assert _cell(panel.models, row, "Target") == "price_direction"
     assert f"acc {held_out['accuracy']:.3f}" in _cell(panel.models, row, "Held-out")
     assert f"acc {baseline['accuracy']:.3f}" in _cell(panel.models, row, "Baseline")
-    verdict = info.metrics["beats_baseline"]
-    better = sum(1 for k in ("accuracy", "roc_auc", "log_loss") if verdict.get(k))
-    assert f"({better}/3)" in _cell(panel.models, row, "Beats baseline")
+    # The verdict in words with the interval of the primary metric, not a tick.
+    from workstation.ml.uncertainty import VERDICT_WORDS
+
+    verdict_cell = _cell(panel.models, row, "Verdict")
+    assert verdict_cell.startswith(VERDICT_WORDS[info.metrics["verdict"]])
+    assert "Log loss" in verdict_cell and "[" in verdict_cell and "✓" not in verdict_cell
     # Metrics tab: every held-out metric with its baseline; importance tab: the stored importances.
     metrics = {m.metric: m for m in panel.metrics_model.records()}
     assert metrics["Accuracy"].model == pytest.approx(held_out["accuracy"])
@@ -102,14 +113,26 @@ def test_train_from_the_dialog_then_status_and_predict_latest(
         r["feature"] for r in stored
     ]
 
-    # Deprecate, then activate again.
-    assert panel.deprecate_button.isEnabled() and not panel.activate_button.isEnabled()
+    # Activate (a model without demonstrated skill asks first), deprecate, then activate again.
+    def activate() -> None:
+        panel.activate_button.click()
+        if info.metrics["verdict"] != "beats_baseline":
+            prompt = panel.activation_prompt
+            assert prompt is not None and prompt.isVisible()
+            assert "no demonstrated skill" in prompt.text() or "worse than the baseline" in prompt.text()
+            accept = next(b for b in prompt.buttons() if b.text() == "Activate anyway")
+            accept.click()
+        qtbot.waitUntil(lambda: get_model(window.context.engine, model_id).status == "active", timeout=10_000)
+
+    if info.status != "active":
+        activate()
+    qtbot.waitUntil(lambda: panel.deprecate_button.isEnabled(), timeout=10_000)
+    assert not panel.activate_button.isEnabled()
     panel.deprecate_button.click()
     qtbot.waitUntil(lambda: get_model(window.context.engine, model_id).status == "deprecated", timeout=10_000)
     qtbot.waitUntil(lambda: _cell(panel.models, 0, "Status") == "deprecated", timeout=10_000)
     assert not panel.predict_button.isEnabled()  # a deprecated model does not predict
-    panel.activate_button.click()
-    qtbot.waitUntil(lambda: get_model(window.context.engine, model_id).status == "active", timeout=10_000)
+    activate()
     qtbot.waitUntil(lambda: panel.predict_button.isEnabled(), timeout=10_000)
 
     # Predict latest for the selected symbol: the prediction shows, and the chart reloads its markers.
@@ -174,27 +197,46 @@ def test_lstm_without_torch_says_what_to_install(
     QApplication.processEvents()
 
 
-def test_volatility_rows_compare_errors_with_persistence() -> None:
-    """Lower-is-better metrics: MAE/RMSE below the persistence baseline count as beating it."""
+def test_build_features_from_the_panel(window_factory: Any, filled_url: str, qtbot: Any) -> None:
+    """The window's Build features action: a job with progress and cancel, through the features service."""
+    window = window_factory(filled_url)
+    panel = _panel(qtbot, window)
+    progress: list[tuple[int, int, str]] = []
+    handle = panel.build_features()
+    assert handle is not None and not panel.features_button.isEnabled()
+    handle.progressed.connect(lambda d, t, m: progress.append((d, t, m)))
+    qtbot.waitUntil(lambda: handle.state != "running", timeout=120_000)
+    assert handle.state == "succeeded", handle.error
+    assert handle.result.rows_written > 0
+    qtbot.waitUntil(lambda: panel.features_button.isEnabled(), timeout=10_000)
+
+
+def test_volatility_rows_show_intervals_against_persistence() -> None:
+    """Lower-is-better metrics: the interval says which side is better, the verdict reads the MAE's."""
     from datetime import UTC, datetime
 
     from workstation.gui.panels.model_data import ModelRow, metric_rows
-    from workstation.ml.metrics import beats_baseline
     from workstation.ml.registry import ModelInfo
 
     held_out = {"mae": 0.004, "rmse": 0.006, "r2": 0.12}
     baseline = {"mae": 0.005, "rmse": 0.0055, "r2": 0.05}
+    intervals = {
+        "mae": {"difference": -0.001, "low": -0.0015, "high": -0.0004, "better": "model"},
+        "rmse": {"difference": 0.0005, "low": -0.0002, "high": 0.0011, "better": None},
+        "r2": {"difference": 0.07, "low": 0.01, "high": 0.12, "better": "model"},
+    }
     moment = datetime(2024, 1, 2, tzinfo=UTC)
     info = ModelInfo(
         "rf_volatility_1d_v1", "vol", "1", "RandomForest", "active",
         {"target": "volatility", "interval": "1d", "horizon": 5, "symbols": ["AAPL"]},
-        {"held_out": held_out, "baseline": baseline, "baseline_kind": "persistence",
-         "beats_baseline": beats_baseline(held_out, baseline)},
+        {"held_out": held_out, "baseline": baseline, "baseline_kind": "persistence", "intervals": intervals,
+         "verdict": "beats_baseline"},
         None, None, moment, moment,
     )  # fmt: skip
     row = ModelRow.of(info)
     assert row.summary(row.held_out) == "MAE 0.004 · RMSE 0.006 · R² 0.120"
-    assert row.beats == (2, 3) and row.beats_text == "~ partly (2/3)"
-    verdicts = {m.metric: m.better for m in metric_rows(row)}
-    assert verdicts == {"MAE": True, "RMSE": False, "R²": True}
+    assert row.verdict_text == "beats the baseline · MAE −0.001 [−0.0015, −0.0004]"
+    shown = {m.metric: (m.interval, m.better) for m in metric_rows(row)}
+    assert shown["RMSE"] == ("+0.0005 [−0.0002, +0.0011]", None)
+    assert shown["MAE"][1] == "model"
     assert "persistence" in row.tooltip()

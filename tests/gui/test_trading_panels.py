@@ -36,7 +36,13 @@ def _fill_ticket(ticket: Any, *, side: str = "buy", quantity: float = 10, limit:
         ticket.limit_price.setValue(limit)
 
 
+def _wait_ready(qtbot: Any, ticket: Any) -> None:
+    """The ticket enables submit once the preview of exactly this form is back and passes."""
+    qtbot.waitUntil(lambda: ticket.submit_button.isEnabled(), timeout=15_000)
+
+
 def _submit(qtbot: Any, window: Any, ticket: Any) -> None:
+    _wait_ready(qtbot, ticket)
     handle = ticket.submit()
     assert handle is not None
     qtbot.waitUntil(lambda: handle.state != "running", timeout=20_000)
@@ -162,15 +168,17 @@ def test_kill_switch_shortcut_confirms_cancels_flattens_and_halts(
     assert [(o.side, o.quantity) for o in flatten] == [("sell", Decimal(10))]
     qtbot.waitUntil(lambda: blotter.positions_model.rowCount() == 1, timeout=10_000)
     qtbot.waitUntil(lambda: blotter.positions_model.record(0).quantity == 0, timeout=10_000)
-    qtbot.waitUntil(lambda: "TRADING HALTED" in blotter.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: blotter.halt_banner.isVisible(), timeout=10_000)
+    assert "TRADING HALTED" in blotter.halt_banner.text.text()
     assert blotter.resume_button.isVisible()
     assert SqlOrderStore(window.context.engine).events(event_type="kill_switch")
-    # While halted, a new order is refused with the reason; after resuming it goes through.
+    # While halted, a new order cannot be sent and the ticket says why; after resuming it goes through.
     _fill_ticket(ticket, quantity=1)
-    _submit(qtbot, window, ticket)
-    assert "halted" in ticket.status.text()
+    qtbot.waitUntil(lambda: "halted" in ticket.risk.text(), timeout=10_000)
+    assert not ticket.submit_button.isEnabled()
+    assert ticket.submit() is None and "halted" in ticket.status.text()
     blotter.resume()
-    qtbot.waitUntil(lambda: blotter.resume_button.isHidden(), timeout=10_000)
+    qtbot.waitUntil(lambda: blotter.halt_banner.isHidden(), timeout=10_000)
     _submit(qtbot, window, ticket)
     assert "filled" in ticket.status.text()
 
@@ -182,10 +190,13 @@ def test_risk_rejection_shows_the_rule_and_reason(
     window = window_factory(filled_url)
     ticket, blotter = _ready(qtbot, window)
     _fill_ticket(ticket, quantity=500)
-    qtbot.waitUntil(lambda: ticket.risk.text().startswith("✗ max_order_quantity"), timeout=15_000)
+    qtbot.waitUntil(lambda: ticket.risk.text().startswith("✗ Order size limit"), timeout=15_000)
     assert "exceeds the limit 100" in ticket.risk.text()
-    _submit(qtbot, window, ticket)
-    assert "max_order_quantity" in ticket.status.text() and "exceeds the limit 100" in ticket.status.text()
+    # The ticket refuses to send it; the core's own check refuses it too if it is asked anyway.
+    assert not ticket.submit_button.isEnabled() and ticket.submit() is None
+    ticket.sending.send(ticket.choice(), ticket.request())
+    qtbot.waitUntil(lambda: "Order size limit" in ticket.status.text(), timeout=15_000)
+    assert "exceeds the limit 100" in ticket.status.text()
     qtbot.waitUntil(lambda: any("exceeds the limit 100" in t.message for t in window.notifications.active()))
     rejected = SqlOrderStore(window.context.engine).events(event_type="risk_rejected")
     assert [e.metadata["rule"] for e in rejected if e.metadata] == ["max_order_quantity"]
@@ -234,6 +245,7 @@ def test_buy_and_sell_ticket_shortcuts(window_factory: Any, filled_url: str, qtb
     assert window.shortcuts.get("trading.kill_switch").sequences() == ["Ctrl+Shift+X"]
     # Ctrl+Return inside the ticket submits it.
     ticket.quantity.setValue(2)
+    _wait_ready(qtbot, ticket)
     QTest.keyClick(ticket.quantity, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "filled" in ticket.status.text(), timeout=15_000)
     assert "BUY 2 MSFT" in ticket.status.text()
@@ -274,6 +286,7 @@ def test_live_orders_need_live_typed(
     ticket.broker.setCurrentIndex(1)
     assert "LIVE" in ticket.submit_button.text()
     _fill_ticket(ticket, quantity=1)
+    _wait_ready(qtbot, ticket)
     assert ticket.submit() is None
     dialog = ticket.live_dialog
     assert dialog is not None and dialog.isVisible()
@@ -307,6 +320,7 @@ def test_clicking_submit_is_a_user_action_whose_id_the_order_carries(
     context = window.context
     qtbot.waitUntil(lambda: context.monitoring is not None, timeout=15_000)
     _fill_ticket(ticket, quantity=3)
+    _wait_ready(qtbot, ticket)
     qtbot.mouseClick(ticket.submit_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(o.status == "filled" for o in _orders(blotter)), timeout=20_000)
     order = _orders(blotter)[0]

@@ -56,16 +56,17 @@ def test_selecting_a_symbol_loads_its_chart(window_factory: Any, filled_url: str
     qtbot.waitUntil(lambda: chart.title.text().startswith("XOM ·") and "300 bars" in chart.title.text(), timeout=15_000)
     assert window.context.symbol == "XOM"
     assert chart.view.bar_count() == 300
-    assert "RSI 14" in chart.view.subplot_names()
+    assert "rsi" in chart.view.subplot_names()
     # The crosshair readout shows the bar under the mouse.
     chart._show_readout(299)
     assert chart.readout_text().startswith("20")
     assert " C " in chart.readout_text()
     # Indicators come and go from the picker.
     chart.set_indicator("macd", True)
-    assert "MACD" in chart.view.subplot_names()
+    assert "macd" in chart.view.subplot_names()
+    assert "sma20:SMA(20)" in chart.view.overlay_names()
     chart.set_indicator("sma20", False)
-    assert "SMA 20" not in chart.view.overlay_names()
+    assert not [n for n in chart.view.overlay_names() if n.startswith("sma20:")]
 
 
 def test_live_bar_updates_the_last_candle_and_appends(window_factory: Any, filled_url: str, qtbot: Any) -> None:
@@ -127,7 +128,7 @@ def test_shortcuts_trigger_their_actions(window_factory: Any, filled_url: str, q
     assert rows == 3
     with (tmp_path / "watch.csv").open() as handle:
         exported = list(csv.reader(handle))
-    assert exported[0][:4] == ["Symbol", "Name", "Sector", "Last"]
+    assert exported[0][:5] == ["Symbol", "Last", "Chg %", "Name", "Sector"]
     assert {r[0] for r in exported[1:]} == {"AAPL", "MSFT", "XOM"}
     # Ctrl+K opens the palette, which jumps to a symbol.
     QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)

@@ -27,11 +27,20 @@ def test_train_compare_activate_predict_delete(db_url: str, engine: Engine, caps
     )  # fmt: skip
     assert code == 0, err
     summary = json.loads(out)
-    assert set(summary) >= {"model_id", "metrics", "baseline_metrics", "folds"}
+    assert set(summary) >= {"model_id", "metrics", "baseline_metrics", "folds", "verdict", "intervals", "status"}
     model_id = summary["model_id"]
     assert model_id == "rf_direction_1d_v1"
     assert len(summary["folds"]) == 3
     assert summary["metrics"]["rows"] == sum(f["test_rows"] for f in summary["folds"])
+    # Random walks: no skill to find, so the model is registered but not activated.
+    assert summary["verdict"] in ("no_demonstrated_skill", "worse_than_baseline")
+    assert summary["status"] == "deprecated"
+    log_loss = summary["intervals"]["log_loss"]
+    assert log_loss["low"] <= log_loss["difference"] <= log_loss["high"]
+    assert log_loss["difference"] == pytest.approx(
+        summary["metrics"]["log_loss"] - summary["baseline_metrics"]["log_loss"]
+    )
+    assert summary["baseline_metrics"]["roc_auc"] == 0.5  # constant within each fold: no ranking at all
 
     code, out, _ = _cli(capsys, db_url, "models", "train", "--model-type", "gradient_boosting", "--target",
                         "volatility", "--horizon", "2", "--symbols", "AAA", "--start", "2015-03-01", "--end",
@@ -39,6 +48,8 @@ def test_train_compare_activate_predict_delete(db_url: str, engine: Engine, caps
     assert code == 0
     assert "gb_volatility_1d_h2_v1" in out
     assert "baseline: persistence" in out
+    assert "verdict: " in out
+    assert "95% interval" in out
 
     code, out, _ = _cli(capsys, db_url, "models", "list", "--json")
     listed = json.loads(out)
@@ -48,11 +59,25 @@ def test_train_compare_activate_predict_delete(db_url: str, engine: Engine, caps
 
     code, out, _ = _cli(capsys, db_url, "models", "show", model_id)
     assert code == 0
-    assert "beats baseline" in out
+    assert "verdict: " in out
+    assert "model − baseline [95% interval]" in out
     assert "reliability" in out
     assert "feature importance" in out
     code, out, _ = _cli(capsys, db_url, "models", "show", model_id, "--json")
     assert json.loads(out)["parameters"]["symbols"] == ["AAA", "BBB"]
+
+    # A model without demonstrated skill predicts only once it is activated, after a warning; without a
+    # terminal to confirm on, only --yes activates it.
+    code, _, err = _cli(capsys, db_url, "predict", "--model-id", model_id)
+    assert code == 1
+    assert "activate it first" in err
+    code, _, err = _cli(capsys, db_url, "models", "set-status", model_id, "active")
+    assert code == 1
+    assert "warning: model rf_direction_1d_v1:" in err
+    assert "--yes" in err
+    code, out, err = _cli(capsys, db_url, "models", "set-status", model_id, "active", "--yes")
+    assert (code, out.strip()) == (0, f"{model_id}: active")
+    assert "predictions may be noise" in err
 
     code, out, _ = _cli(capsys, db_url, "predict", "--model-id", model_id, "--json")
     assert code == 0

@@ -103,6 +103,27 @@ def test_calibration_tail_is_after_the_purged_fit_rows() -> None:
     frame = add_labels(_long_frame({"A": 300, "B": 300}), "price_direction", 4)
     frame = frame[frame["label"].notna()].reset_index(drop=True)
     positions = np.arange(len(frame))
-    fit, tail = calibration_split(positions, frame["timestamp"], frame["label_end"], 0.2)
+    fit, tail = calibration_split(positions, frame["timestamp"], frame["label_end"], frame["symbol"], 0.2)
     assert frame["label_end"].iloc[fit].max() < frame["timestamp"].iloc[tail].min()
     assert 0.15 < len(tail) / len(frame) < 0.25
+
+
+def test_each_symbol_calibrates_on_its_latest_share() -> None:
+    """Histories that end at different times: every symbol has its share of the calibration rows, and no
+    fit row's label window overlaps any calibration period."""
+    frame = add_labels(_long_frame({"LONG": 600, "EARLY": 300}), "price_direction", 3)
+    early = frame["symbol"] == "EARLY"
+    frame.loc[early, "timestamp"] -= pd.Timedelta(days=400)  # EARLY ends long before LONG
+    frame.loc[early, "label_end"] -= pd.Timedelta(days=400)
+    frame = frame[frame["label"].notna()].reset_index(drop=True)
+    fit, tail = calibration_split(np.arange(len(frame)), frame["timestamp"], frame["label_end"], frame["symbol"], 0.2)
+    shares = frame.iloc[tail]["symbol"].value_counts() / frame["symbol"].value_counts()
+    assert shares.min() > 0.15 and shares.max() < 0.25  # a global cut would give EARLY none
+    assert not set(fit) & set(tail)
+    periods = [(rows["timestamp"].min(), rows["timestamp"].max()) for _, rows in frame.iloc[tail].groupby("symbol")]
+    fitted = frame.iloc[fit]
+    for start, stop in periods:
+        assert not ((fitted["timestamp"] <= stop) & (fitted["label_end"] >= start)).any()
+    for symbol, rows in fitted.groupby("symbol"):
+        own_start = frame.iloc[tail].loc[lambda f, s=symbol: f["symbol"] == s, "timestamp"].min()
+        assert rows["label_end"].max() < own_start

@@ -27,7 +27,8 @@ def _train(engine: Engine, **overrides: object) -> str:
         "hyperparameters": {"n_estimators": 20}, "n_folds": 3,
     }  # fmt: skip
     values.update(overrides)
-    return train_and_register(engine, TrainingSpec(**values)).model.model_id  # type: ignore[arg-type]
+    # Active whatever the verdict (random walks show no skill): these tests are about the registry.
+    return train_and_register(engine, TrainingSpec(**values), status="active").model.model_id  # type: ignore[arg-type]
 
 
 def _count(engine: Engine) -> int:
@@ -39,12 +40,17 @@ def test_registry_rows_are_readable_and_complete(two_synthetic_symbols: Engine) 
     first, second = _train(two_synthetic_symbols), _train(two_synthetic_symbols)
     assert (first, second) == ("rf_direction_1d_v1", "rf_direction_1d_v2")
     assert _train(two_synthetic_symbols, target="volatility", horizon=5) == "rf_volatility_1d_h5_v1"
+    wide = registry.get_model(two_synthetic_symbols, _train(two_synthetic_symbols, include_price_levels=True))
+    assert wide.parameters["features"] == ["returns", "rsi_1d", "price_ma_short", "bb_upper", "macd", "atr"]
     info = registry.get_model(two_synthetic_symbols, first)
     assert info.model_type == "RandomForest"
     assert info.version == "1"
     assert info.status == "active"
     p = info.parameters
-    assert p["features"] == ["returns", "rsi_1d", "price_ma_short", "bb_upper", "macd", "atr"]
+    # Price levels and price-unit columns are not default inputs.
+    assert p["features"] == ["returns", "rsi_1d"]
+    assert p["include_price_levels"] is False
+    assert p["model_type"] == "random_forest"
     assert (p["feature_version"], p["target"], p["horizon"], p["interval"]) == ("3.0", "price_direction", 1, "1d")
     assert p["symbols"] == ["AAA", "BBB"]
     assert p["hyperparameters"]["n_estimators"] == 20
@@ -56,7 +62,7 @@ def test_registry_rows_are_readable_and_complete(two_synthetic_symbols: Engine) 
     path = Path(info.file_path or "")
     assert path.parent == user_data_dir() / "models"
     assert artifacts.sha256_of(path.read_bytes()) == info.artifact_sha256
-    assert [m.model_id for m in registry.list_models(two_synthetic_symbols)][:1] == ["rf_volatility_1d_h5_v1"]
+    assert [m.model_id for m in registry.list_models(two_synthetic_symbols)][:1] == ["rf_direction_1d_v3"]
     with pytest.raises(ModelNotFoundError):
         registry.get_model(two_synthetic_symbols, "nope_v1")
 

@@ -36,6 +36,22 @@ def test_models_report_tables_equal_the_stored_metrics(engine: Engine, shared_da
     assert held_out["Accuracy"]["model"] == stored["held_out"]["accuracy"]
     assert held_out["Accuracy"]["baseline"] == stored["baseline"]["accuracy"]
     assert held_out["Log loss"]["better"] == "lower"
+    # The interval of (model − baseline) and the verdict, as stored.
+    stored_interval = stored["intervals"]["log_loss"]
+    assert (held_out["Log loss"]["difference"], held_out["Log loss"]["low"], held_out["Log loss"]["high"]) == (
+        stored_interval["difference"],
+        stored_interval["low"],
+        stored_interval["high"],
+    )
+    from workstation.ml.uncertainty import VERDICT_WORDS
+
+    paragraphs = " ".join(b.text for section in document.sections for b in section.blocks if hasattr(b, "text"))
+    assert f"Verdict: {VERDICT_WORDS[stored['verdict']]}" in paragraphs
+    # Importances keep three significant digits (they are far below 1e-4 on noise), never 0.0000.
+    importance = tables["importance"]
+    largest = max(abs(r["importance"]) for r in importance.rows)
+    decimals = next(c.decimals for c in importance.columns if c.key == "importance")
+    assert round(largest, decimals) != 0 and f"{largest:.{decimals}f}".strip("0.-") != ""
     assert len(tables["folds"].rows) == len(stored["folds"]) == 3
     assert tables["folds"].rows[0]["m_accuracy"] == stored["folds"][0]["metrics"]["accuracy"]
     confusion = tables["confusion"].rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -12,8 +13,8 @@ from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
 from workstation.db.trading import MODEL_STATUSES
-from workstation.errors import ConfigurationError
-from workstation.ml.constants import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, MODEL_TYPES, REGRESSION_METRICS, TARGETS
+from workstation.errors import ConfigurationError, RefusedError
+from workstation.ml.constants import CLASSIFICATION_METRICS, MODEL_CHOICES, REGRESSION_METRICS, TARGETS
 
 
 def parse_when(value: str | None, *, end_of_day: bool = False) -> datetime | None:
@@ -54,23 +55,49 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _comparison_rows(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def _interval(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("low") is None:
+        return "—"
+    return f"{entry['difference']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]"
+
+
+def _better(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("low") is None:
+        return "n/a"
+    return {"model": "model", "baseline": "baseline"}.get(str(entry.get("better")), "not shown")
+
+
+def _comparison_rows(
+    metrics: dict[str, Any], baseline: dict[str, Any], intervals: dict[str, Any]
+) -> list[tuple[str, str, str, str, str]]:
     names = CLASSIFICATION_METRICS if "accuracy" in metrics else REGRESSION_METRICS
-    rows = []
-    for name in names:
-        model, base = metrics.get(name), baseline.get(name)
-        if model is None or base is None:
-            verdict = "n/a"
-        else:
-            verdict = "yes" if (model > base if HIGHER_IS_BETTER[name] else model < base) else "no"
-        rows.append((name, _fmt(model), _fmt(base), verdict))
-    return rows
+    return [
+        (name, _fmt(metrics.get(name)), _fmt(baseline.get(name)), _interval(intervals.get(name)),
+         _better(intervals.get(name)))
+        for name in names
+    ]  # fmt: skip
 
 
-def _print_evaluation(metrics: dict[str, Any], baseline: dict[str, Any], folds: list[dict[str, Any]]) -> None:
+def verdict_line(verdict: str | None, primary: str | None, intervals: dict[str, Any]) -> str:
+    from workstation.ml.uncertainty import VERDICT_WORDS
+
+    if not verdict:
+        return "verdict: none recorded (trained before verdicts were kept)"
+    difference = _interval(intervals.get(primary or ""))
+    return f"verdict: {VERDICT_WORDS.get(verdict, verdict)} ({verdict}; {primary} model − baseline {difference})"
+
+
+def _print_evaluation(
+    metrics: dict[str, Any], baseline: dict[str, Any], folds: list[dict[str, Any]], intervals: dict[str, Any],
+    verdict: str | None, primary: str | None,
+) -> None:  # fmt: skip
     kind = "majority class" if "accuracy" in metrics else "persistence"
     click.echo(f"held-out metrics, pooled over {len(folds)} walk-forward folds (baseline: {kind}):")
-    echo_table(("metric", "model", "baseline", "beats baseline"), _comparison_rows(metrics, baseline))
+    echo_table(
+        ("metric", "model", "baseline", "model − baseline [95% interval]", "better (interval)"),
+        _comparison_rows(metrics, baseline, intervals),
+    )
+    click.echo(verdict_line(verdict, primary, intervals))
     key = "roc_auc" if "accuracy" in metrics else "mae"
     click.echo("")
     echo_table(
@@ -96,7 +123,10 @@ def command() -> None:
 
 
 @command.command("train")
-@click.option("--model-type", type=click.Choice(MODEL_TYPES), required=True)
+@click.option(
+    "--model-type", type=click.Choice(MODEL_CHOICES), default="auto", show_default=True,
+    help="auto: gradient boosting from 20,000 labelled rows on, a random forest below.",
+)  # fmt: skip
 @click.option("--target", type=click.Choice(TARGETS), required=True)
 @click.option("--horizon", type=click.IntRange(min=1), default=1, show_default=True, help="Bars ahead.")
 @click.option("--symbols", required=True, help="Comma-separated symbols, e.g. AAPL,MSFT.")
@@ -107,14 +137,22 @@ def command() -> None:
 @click.option("--folds", "n_folds", type=click.IntRange(min=1, max=50), default=5, show_default=True)
 @click.option("--features", help="Comma-separated feature columns (default: every numeric feature column).")
 @click.option("--feature-version", default="3.0", show_default=True)
+@click.option(
+    "--include-price-levels", is_flag=True,
+    help="Also feed columns measured in price units (moving averages, bands, MACD, ATR …); off by default.",
+)  # fmt: skip
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_cmd(
     model_type: str, target: str, horizon: int, symbols: str, interval: str, start: str | None, end: str | None,
-    name: str | None, n_folds: int, features: str | None, feature_version: str, params: tuple[str, ...],
-    as_json: bool,
+    name: str | None, n_folds: int, features: str | None, feature_version: str, include_price_levels: bool,
+    params: tuple[str, ...], as_json: bool,
 ) -> None:  # fmt: skip
-    """Train with purged walk-forward validation; every figure printed is from held-out bars."""
+    """Train with purged walk-forward validation; every figure printed is from held-out bars.
+
+    The model is activated only when its verdict is beats_baseline (the 95% block-bootstrap interval of
+    log loss / MAE minus the baseline's excludes zero in its favour); otherwise it is registered as
+    deprecated, and 'models set-status ID active' activates it after a warning."""
     from workstation.ml.service import train_and_register
     from workstation.ml.training import TrainingSpec
 
@@ -125,7 +163,7 @@ def train_cmd(
         model_type=model_type, target=target, symbols=tuple(chosen), interval=interval, horizon=horizon,
         start=parse_when(start), end=parse_when(end, end_of_day=True), feature_version=feature_version,
         features=tuple(f.strip() for f in features.split(",") if f.strip()) if features else None,
-        n_folds=n_folds, hyperparameters=_parse_params(params), name=name,
+        n_folds=n_folds, hyperparameters=_parse_params(params), name=name, include_price_levels=include_price_levels,
     )  # fmt: skip
     engine = app_context().engine
     with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
@@ -134,8 +172,16 @@ def train_cmd(
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"model {outcome.model.model_id} registered ({outcome.model.status})")
-    _print_evaluation(summary["metrics"], summary["baseline_metrics"], summary["folds"])
+    info = outcome.model
+    if info.status == "active":
+        click.echo(f"model {info.model_id} registered and active ({summary['model_type']})")
+    else:
+        click.echo(
+            f"model {info.model_id} registered but not activated ({summary['model_type']}): {summary['verdict']}; "
+            f"'workstation models set-status {info.model_id} active' activates it anyway"
+        )
+    _print_evaluation(summary["metrics"], summary["baseline_metrics"], summary["folds"], summary["intervals"],
+                      summary["verdict"], summary["primary_metric"])  # fmt: skip
 
 
 @command.command("list")
@@ -160,6 +206,7 @@ def list_cmd(status: str | None, as_json: bool) -> None:
                 m.interval,
                 ",".join(m.symbols)[:30],
                 m.status,
+                str(m.metrics.get("verdict") or "—"),
                 head.get("metric", ""),
                 _fmt(head.get("model")),
                 _fmt(head.get("baseline")),
@@ -167,15 +214,31 @@ def list_cmd(status: str | None, as_json: bool) -> None:
             )
         )
     echo_table(
-        ("model_id", "type", "target", "interval", "symbols", "status", "metric", "model", "baseline", "created"),
+        (
+            "model_id",
+            "type",
+            "target",
+            "interval",
+            "symbols",
+            "status",
+            "verdict",
+            "metric",
+            "model",
+            "baseline",
+            "created",
+        ),
         rows,
     )
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The primary metric (log loss / MAE), model and baseline, the interval of the difference, the verdict."""
     held_out, baseline = metrics.get("held_out", {}), metrics.get("baseline", {})
-    key = "roc_auc" if "accuracy" in held_out else "mae"
-    return {"metric": key, "model": held_out.get(key), "baseline": baseline.get(key)}
+    key = metrics.get("primary_metric") or ("log_loss" if "accuracy" in held_out else "mae")
+    return {
+        "metric": key, "model": held_out.get(key), "baseline": baseline.get(key),
+        "interval": (metrics.get("intervals") or {}).get(key), "verdict": metrics.get("verdict"),
+    }  # fmt: skip
 
 
 @command.command("show")
@@ -202,7 +265,8 @@ def show_cmd(model_id: str, as_json: bool) -> None:
     click.echo(f"artifact:   {info.file_path}  sha256 {info.artifact_sha256}")
     click.echo(f"predictions stored: {prediction_count(engine, model_id)}")
     click.echo("")
-    _print_evaluation(m.get("held_out", {}), m.get("baseline", {}), m.get("folds", []))
+    _print_evaluation(m.get("held_out", {}), m.get("baseline", {}), m.get("folds", []), m.get("intervals") or {},
+                      m.get("verdict"), m.get("primary_metric"))  # fmt: skip
     reliability = m.get("reliability", [])
     if reliability and "bin_lower" in reliability[0]:
         click.echo("\nreliability (held-out): predicted P(up) vs observed frequency")
@@ -227,18 +291,32 @@ def show_cmd(model_id: str, as_json: bool) -> None:
     importance = info.feature_importance[:10]
     if importance:
         click.echo("\nfeature importance (permutation, last held-out fold; loss increase):")
-        echo_table(("feature", "importance", "std"), [(r["feature"], f"{r['importance']:.5f}",
-                                                      f"{r['std']:.5f}") for r in importance])  # fmt: skip
+        echo_table(("feature", "importance", "std"), [(r["feature"], f"{r['importance']:.3g}",
+                                                      f"{r['std']:.2g}") for r in importance])  # fmt: skip
 
 
 @command.command("set-status")
 @click.argument("model_id")
 @click.argument("status", type=click.Choice(MODEL_STATUSES))
-def set_status_cmd(model_id: str, status: str) -> None:
-    """Mark a model active (used for predictions) or deprecated (kept for its history)."""
-    from workstation.ml.registry import set_status
+@click.option("--yes", is_flag=True, help="Activate a model without demonstrated skill without asking.")
+def set_status_cmd(model_id: str, status: str, yes: bool) -> None:
+    """Mark a model active (used for predictions) or deprecated (kept for its history).
 
-    info = set_status(app_context().engine, model_id, status)
+    Activating a model whose verdict is not beats_baseline prints a warning and asks first (--yes: do
+    not ask; without a terminal and without --yes it is refused)."""
+    from workstation.ml.registry import get_model, set_status
+    from workstation.ml.service import activation_warning
+
+    engine = app_context().engine
+    if status == "active":
+        warning = activation_warning(get_model(engine, model_id))
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise RefusedError(f"{model_id} not activated: confirm with --yes to activate it anyway")
+                click.confirm("Activate it anyway?", abort=True)
+    info = set_status(engine, model_id, status)
     click.echo(f"{info.model_id}: {info.status}")
 
 

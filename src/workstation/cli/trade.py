@@ -57,7 +57,13 @@ def command() -> None:
 @click.option("--interval", default="1d", show_default=True)
 @click.option("--replay", nargs=2, metavar="START END", default=None, help="Replay stored bars between two dates.")
 @click.option("--speed", type=float, default=0.0, show_default=True, help="Replay speed × real time (0 = max).")
-@click.option("--poll", type=float, default=5.0, show_default=True, help="Live: seconds between checks for new bars.")
+@click.option(
+    "--poll",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Live: new bars are announced by the feed; check the store at least this often anyway.",
+)
 @click.option("--threshold", default="0.55", show_default=True, help="Confidence needed to enter.")
 @click.option("--exit-threshold", default="0.5", show_default=True, help="Exit when confidence drops below.")
 @click.option("--sizing", type=click.Choice(["fixed_shares", "fixed_notional", "volatility"]), default="fixed_shares")

@@ -52,6 +52,7 @@ class BrokerStatusWidget(QWidget):
         service.currentChanged.connect(lambda _key: self.refresh(force=True))
         service.stateChanged.connect(self._state_changed)
         service.ordersChanged.connect(lambda _broker: self.refresh(force=True))
+        service.haltChanged.connect(lambda _reason: self._show_state())
         self._show_state()
         QTimer.singleShot(0, self.refresh)
 
@@ -59,6 +60,8 @@ class BrokerStatusWidget(QWidget):
         key = self._service.current
         state = self._service.states.get(key, "not connected")
         label = self._service.choice(key).label
+        if self._service.halted is not None and state in ("ready", "connected"):
+            state = "halted"  # never "ready" while the kill switch refuses new orders
         self.broker.setText(f"{label} · {state.split(':')[0]}")
         self.broker.setToolTip(f"{label}: {state}")
         ok = state in ("ready", "connected")
@@ -91,6 +94,7 @@ class BrokerStatusWidget(QWidget):
             self._service.states[figures.key] = "connected"
         self._show_state()
         account = figures.account
+        self._service.remember_account(figures.key, account)
         self.account.setText(f"Equity {account.equity:,.2f} · BP {account.buying_power:,.2f}")
         self.account.setToolTip(f"Cash {account.cash:,.2f} {account.currency} · account status {account.status}")
         self.pnl.setText(f"Day P&L {figures.day_pnl:+,.2f}")

@@ -4,12 +4,22 @@ One object per window, created at start-up and handed to each panel factory (no 
 Panels talk to each other only through its signals: the watchlist sets the symbol, the chart (and
 later the model and ticket panels) follow it. Panels run what the user does through ``perform`` so
 that it is recorded in user_action_logs and the jobs it starts share its correlation id.
+
+Shared by every panel as well:
+
+* ``selected_symbols`` / ``selectedSymbolsChanged``: the watchlist's multi-selection (training and
+  strategies read it; the current symbol is one of them, or the only one).
+* ``publish_price(symbol, price)`` / ``priceUpdated``: the one path of a new last price (the chart's
+  live bar calls it, a stream will); price alerts, the ticket's preview and its limit price follow it.
+* ``quit_guards``: what should make the user confirm quitting (open orders, a running strategy).
+* ``display_time``: the zone times are shown in (exchange time unless the user picks another).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -18,7 +28,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from workstation.config import mask_url, normalize_database_url
+from workstation.dashboard.drawings import DrawingStore
 from workstation.db.engine import create_db_engine
+from workstation.gui.display_time import DisplayTime
+from workstation.gui.price_alerts import PriceAlertWatcher
+from workstation.gui.quit_guards import QuitGuards
 from workstation.gui.shortcuts import ShortcutRegistry
 from workstation.gui.trading_service import TradingService
 from workstation.gui.user_actions import UserActionRecorder
@@ -28,6 +42,7 @@ from workstation.monitoring.install import MonitoringHandle, install_monitoring
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 MONITORING_COMPONENT = "gui"
+SYMBOL_KEY = "session/symbol"  # the symbol shown when the window closed: shown again at the next start
 
 
 class WorkstationContext(QObject):
@@ -37,6 +52,8 @@ class WorkstationContext(QObject):
     notify = Signal(str, str)  # level ("info", "warning", "error"), message
     databaseChanged = Signal()
     statusWidgetAdded = Signal(object)  # a QWidget for the status bar (e.g. broker and equity, from a panel)
+    selectedSymbolsChanged = Signal(list)  # the watchlist's selected symbols (list[str])
+    priceUpdated = Signal(str, object)  # symbol, last price (Decimal)
 
     def __init__(self, database_url: URL, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +64,12 @@ class WorkstationContext(QObject):
         self._engine: Engine = create_db_engine(database_url)
         self._symbol = ""
         self.symbols: list[str] = []  # kept current by the watchlist; the command palette offers them
+        self.symbol_names: dict[str, str] = {}  # symbol → company name, for the palette's name search
+        self._selected: list[str] = []
+        self.quit_guards = QuitGuards()
+        self.display_time = DisplayTime(settings, self)
+        self.drawings = DrawingStore()  # chart drawings and price alerts, per symbol (a JSON file)
+        self.price_alerts = PriceAlertWatcher(self, self.drawings)
         self.actions = UserActionRecorder()  # one session id per window run
         self.monitoring: MonitoringHandle | None = None
         self.status_widgets: list[QWidget] = []
@@ -113,7 +136,28 @@ class WorkstationContext(QObject):
         symbol = symbol.strip().upper()
         if symbol and symbol != self._symbol:
             self._symbol = symbol
+            self.settings.setValue(SYMBOL_KEY, symbol)
             self.symbolChanged.emit(symbol)
+
+    def remembered_symbol(self) -> str:
+        """The symbol of the previous session ('' the first time)."""
+        return str(self.settings.value(SYMBOL_KEY, "") or "")
+
+    @property
+    def selected_symbols(self) -> list[str]:
+        """The symbols selected in the watchlist, in its order (the current symbol alone when just one)."""
+        return list(self._selected) if self._selected else ([self._symbol] if self._symbol else [])
+
+    def set_selected_symbols(self, symbols: Sequence[str]) -> None:
+        cleaned = [s.strip().upper() for s in symbols if s.strip()]
+        if cleaned != self._selected:
+            self._selected = cleaned
+            self.selectedSymbolsChanged.emit(list(cleaned))
+
+    def publish_price(self, symbol: str, price: Decimal | float) -> None:
+        """A new last price for ``symbol`` (the chart's live bar, a stream): listeners re-check what depends on it."""
+        value = price if isinstance(price, Decimal) else Decimal(repr(float(price)))
+        self.priceUpdated.emit(symbol.strip().upper(), value)
 
     def close(self) -> None:
         self.jobs.shutdown()

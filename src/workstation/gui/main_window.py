@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QTableView,
     QWidget,
 )
 
@@ -28,18 +27,23 @@ from workstation.gui.dialogs.command_palette import CommandPalette
 from workstation.gui.dialogs.report_dialog import ReportDialog
 from workstation.gui.dialogs.settings_dialog import THEME_KEY, SettingsDialog
 from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from workstation.gui.display_time import fill_zone_menu
+from workstation.gui.dock_layout import DockLayout
 from workstation.gui.export import export_model_csv, focused_table
+from workstation.gui.halt_status import HaltStatusWidget
+from workstation.gui.named_layouts import NamedLayouts
 from workstation.gui.notifications import NotificationArea
 from workstation.gui.onboarding import OnboardingBar
 from workstation.gui.panels.models import ModelPanel
+from workstation.gui.quit_guards import QuitConfirmDialog
 from workstation.gui.registry import PanelRegistry, default_registry
 from workstation.gui.statusbar import STATUS_ROW_HEIGHT, DatabaseStatus, JobsWidget
 from workstation.gui.theme import DEFAULT_THEME, apply_theme
+from workstation.gui.window_layout import WindowLayout
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 
 logger = logging.getLogger(__name__)
-_LAYOUT_VERSION = 1
 _FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -62,24 +66,24 @@ class MainWindow(QMainWindow):
         self.settings = context.settings
         self.shortcuts = context.shortcuts
         self.docks: dict[str, QDockWidget] = {}
-        self._first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
-        # Two docks side by side under the first dock of an area (models | blotter under the chart).
-        self._second_rows: dict[Qt.DockWidgetArea, tuple[QDockWidget, QDockWidget]] = {}
         self._sized = False
-        self._layout_restored = False
+        self._quit_confirmed = False
+        self.quit_dialog: QuitConfirmDialog | None = None
         self.notifications = NotificationArea(self)
         self._last_table: QAbstractItemView | None = None
         self.onboarding = OnboardingBar(context, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.onboarding)
         self.onboarding.hide()
         self._build_menus()
-        self.resize(1500, 900)  # before the docks: their default sizes are in pixels of this window
+        self.resize(1500, 900)  # until the saved geometry is restored; dock sizes are shares of whatever size
         self._build_docks(registry or default_registry())
+        self.window_layout = WindowLayout(self, self.docks, self.dock_layout, self.settings)
+        self.layouts = NamedLayouts(self.settings, self.window_layout, self)
         self._build_status_bar()
         # Everything else with a QAction (dock toggles, toolbar buttons) is recorded as a user action too.
         context.actions.watch(self)
-        self._default_state = self.saveState(_LAYOUT_VERSION)
-        self._restore_layout()
+        self.window_layout.remember_default()
+        self.window_layout.restore()
         context.notify.connect(self.notifications.show_message)
         context.jobs.jobFailed.connect(self._job_failed)
         context.engineChanged.connect(self._database_changed)
@@ -119,32 +123,29 @@ class MainWindow(QMainWindow):
         self.view_menu.addMenu(self.focus_menu)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self._action("view.reset", "Reset layout", (), "View", self.reset_layout))
+        self.layouts_menu = QMenu("Layouts", self)
+        self.layouts_menu.aboutToShow.connect(lambda: self.layouts.fill_menu(self.layouts_menu, self))
+        self.view_menu.addMenu(self.layouts_menu)
+        self.view_menu.addAction(
+            self._action("view.save_layout", "Save layout as…", (), "View", lambda: self.layouts.ask_and_save(self))
+        )
         self.view_menu.addAction(self._action("view.theme", "Toggle dark/light theme", (), "View", self.toggle_theme))
+        self.zone_menu = QMenu("Time zone", self)
+        self.zone_menu.aboutToShow.connect(lambda: fill_zone_menu(self.zone_menu, self.context.display_time))
+        self.view_menu.addMenu(self.zone_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("help.shortcuts", "Keyboard shortcuts…", "F1", "Help", self.open_shortcuts))
         help_menu.addAction(self._action("help.about", "About workstation", (), "Help", self._about))
 
     def _build_docks(self, registry: PanelRegistry) -> None:
-        first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
-        for spec in registry.specs():
+        specs = registry.specs()
+        for spec in specs:  # in menu order
             dock = QDockWidget(spec.title, self)
             dock.setObjectName(spec.object_name)
             dock.setFeatures(_FEATURES)
-            widget = spec.factory(self.context)
-            dock.setWidget(widget)
-            target = self.docks.get(spec.tab_with) if spec.tab_with else None
-            neighbour = self.docks.get(spec.beside) if spec.beside else None
-            if target is not None:
-                self.tabifyDockWidget(target, dock)
-            elif neighbour is not None:
-                self.splitDockWidget(neighbour, dock, Qt.Orientation.Horizontal)
-                self._second_rows.setdefault(spec.area, (neighbour, dock))
-            else:
-                self.addDockWidget(spec.area, dock)
-                first_in_area.setdefault(spec.area, dock)
+            dock.setWidget(spec.factory(self.context))
             self.docks[spec.object_name] = dock
-            toggle = dock.toggleViewAction()
-            self.panels_menu.addAction(toggle)
+            self.panels_menu.addAction(dock.toggleViewAction())
             if spec.slot is not None:
                 self.focus_menu.addAction(
                     self._action(
@@ -155,25 +156,22 @@ class MainWindow(QMainWindow):
                         lambda _checked=False, name=spec.object_name: self.focus_panel(name),
                     )
                 )
-        self._first_in_area = first_in_area
-        self._apply_default_sizes()
+        # Placed in areas first, then beside a placed dock, then as tabs (Qt cannot split beside a tab).
+        for spec in specs:
+            if not (spec.beside in self.docks or spec.tab_with in self.docks):
+                self.addDockWidget(spec.area, self.docks[spec.object_name])
+        for spec in specs:
+            if spec.beside in self.docks and spec.tab_with not in self.docks:
+                self.splitDockWidget(self.docks[spec.beside], self.docks[spec.object_name], Qt.Orientation.Horizontal)
+        for spec in specs:
+            if spec.tab_with in self.docks:
+                self.tabifyDockWidget(self.docks[spec.tab_with], self.docks[spec.object_name])
+        defaults = {spec.object_name: spec.size for spec in specs if spec.size is not None}
+        self.dock_layout = DockLayout(self, self.docks, defaults)
 
-    def _apply_default_sizes(self) -> None:
-        """Watchlist narrow on the left, chart wide, the log monitor a strip at the bottom (~30 %)."""
-        left = self._first_in_area.get(Qt.DockWidgetArea.LeftDockWidgetArea)
-        right = self._first_in_area.get(Qt.DockWidgetArea.RightDockWidgetArea)
-        bottom = self._first_in_area.get(Qt.DockWidgetArea.BottomDockWidgetArea)
-        width, height = max(self.width(), 800), max(self.height(), 500)
-        if left is not None and right is not None:
-            self.resizeDocks([left, right], [int(width * 0.29), int(width * 0.71)], Qt.Orientation.Horizontal)
-        if bottom is not None and (left is not None or right is not None):
-            # Only the strip's own height: the columns above share the rest among their stacked docks
-            # (asking the watchlist for 62 % would push the ticket below it into the log monitor's room).
-            self.resizeDocks([bottom], [int(height * 0.3)], Qt.Orientation.Vertical)
-        row = self._second_rows.get(Qt.DockWidgetArea.RightDockWidgetArea)
-        if right is not None and row is not None:  # the chart keeps most of the height over the row below it
-            self.resizeDocks([right, row[0]], [int(height * 0.36), int(height * 0.26)], Qt.Orientation.Vertical)
-            self.resizeDocks(list(row), [int(width * 0.36), int(width * 0.35)], Qt.Orientation.Horizontal)
+    def apply_default_sizes(self) -> None:
+        """The default shares: the chart at the centre with over half the window (see panels/__init__.py)."""
+        self.dock_layout.reset()
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -188,6 +186,11 @@ class MainWindow(QMainWindow):
             self._add_status_widget(widget)
         self.broker_status = BrokerStatusWidget(self.context.trading, self)
         self._add_status_widget(self.broker_status)
+        trading = self.context.trading
+        self.halt_status = HaltStatusWidget(
+            trading, lambda: self.context.perform("status/resume", trading.resume), self
+        )
+        self._add_status_widget(self.halt_status)
 
     def _add_status_widget(self, widget: QWidget) -> None:
         """The hook for sections owned by panels (broker, equity, buying power, day P&L): right of the jobs."""
@@ -197,52 +200,18 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized:
-            # Dock sizes only stick once the window is laid out; a restored layout keeps its own.
+            # Dock sizes only stick once the window is laid out; from then on they follow its size.
             self._sized = True
-            if not self._layout_restored:
-                QTimer.singleShot(0, self._apply_default_sizes)
+            QTimer.singleShot(0, self._start_layout)
 
-    def _restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        self._layout_restored = isinstance(state, QByteArray)
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, _LAYOUT_VERSION)
-        for key, view in self._tables():
-            header_state = self.settings.value(key)
-            if isinstance(header_state, QByteArray):
-                view.horizontalHeader().restoreState(header_state)
+    def _start_layout(self) -> None:
+        self.window_layout.start()
 
     def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(_LAYOUT_VERSION))
-        for key, view in self._tables():
-            self.settings.setValue(key, view.horizontalHeader().saveState())
-        self.settings.sync()
-
-    def _tables(self) -> list[tuple[str, QTableView]]:
-        found = []
-        for name, dock in self.docks.items():
-            for view in dock.findChildren(QTableView):
-                if view.objectName():
-                    found.append((f"columns/{name}/{view.objectName()}", view))
-        return found
+        self.window_layout.save()
 
     def reset_layout(self) -> None:
-        for dock in self.docks.values():
-            dock.setFloating(False)
-            dock.show()
-        self.restoreState(self._default_state, _LAYOUT_VERSION)
-        self._apply_default_sizes()
-        for key, view in self._tables():
-            self.settings.remove(key)
-            header = view.horizontalHeader()
-            for column in range(header.count()):
-                header.showSection(column)
-                header.moveSection(header.visualIndex(column), column)
-            view.resizeColumnsToContents()
+        self.window_layout.reset()
 
     # -- commands ------------------------------------------------------------------------------------
     def focus_panel(self, object_name: str) -> None:
@@ -289,7 +258,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_palette(self) -> CommandPalette:
-        palette = CommandPalette(self.shortcuts, self.context.symbols, self.context.set_symbol, self)
+        palette = CommandPalette(
+            self.shortcuts, self.context.symbols, self.context.set_symbol, self, names=self.context.symbol_names
+        )
         geometry = self.geometry()
         palette.move(geometry.center().x() - palette.width() // 2, geometry.top() + 80)
         palette.show()
@@ -358,10 +329,23 @@ class MainWindow(QMainWindow):
         self.database_status.set_state(None)
         self.check_database()
 
+    def _quit_anyway(self) -> None:
+        self._quit_confirmed = True
+        self.close()
+
     def _job_failed(self, handle: JobHandle, message: str) -> None:
         self.notifications.show_message("error", f"{handle.label} failed: {message}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quit_confirmed:
+            reasons = self.context.quit_guards.reasons()
+            if reasons:
+                # Asked without blocking (open(), not exec()): a confirmed quit closes the window again.
+                event.ignore()
+                self.quit_dialog = QuitConfirmDialog(reasons, self)
+                self.quit_dialog.accepted.connect(self._quit_anyway)
+                self.quit_dialog.open()
+                return
         self.save_layout()
         self.context.jobs.shutdown(3000)
         self.context.stop_monitoring()

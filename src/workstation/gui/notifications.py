@@ -1,7 +1,9 @@
 """Non-modal notifications ("toasts") stacked in the window's bottom-right corner.
 
-Errors stay until dismissed (a user who looked away must still see them); information fades after a
-few seconds. Every notification also goes to the status bar and the log.
+Errors stay until dismissed (a user who looked away must still see them); warnings fade after 20 s
+and information after a few seconds. The same message is never stacked twice: the toast already
+showing it counts the repeats ("×3") and starts its time again. At most four toasts are stacked; a
+fifth pushes the oldest non-error one out. Every notification also goes to the status bar and the log.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QToolBut
 
 logger = logging.getLogger(__name__)
 _INFO_MS = 6000
+_WARNING_MS = 20_000
+MAX_TOASTS = 4
 
 
 class Toast(QFrame):
@@ -22,8 +26,10 @@ class Toast(QFrame):
         self.setProperty("level", level)
         self.level = level
         self.message = message
+        self.repeats = 1
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        text = QLabel(message)
+        self._timer: QTimer | None = None
+        self.text = text = QLabel(message)
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         text.setMaximumWidth(380)
@@ -36,6 +42,18 @@ class Toast(QFrame):
         layout.addWidget(text, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.dismissed = False
+
+    def expire_after(self, milliseconds: int) -> None:
+        """Dismiss after ``milliseconds`` from now (restarted by a repeat)."""
+        if self._timer is None:
+            self._timer = QTimer(self, singleShot=True)
+            self._timer.timeout.connect(self.dismiss)
+        self._timer.start(milliseconds)
+
+    def repeat(self) -> None:
+        self.repeats += 1
+        self.text.setText(f"{self.message}  (×{self.repeats})")
+        self.adjustSize()
 
     def dismiss(self) -> None:
         self.dismissed = True
@@ -61,14 +79,26 @@ class NotificationArea(QObject):
     def show_message(self, level: str, message: str) -> Toast:
         log = logger.error if level == "error" else logger.warning if level == "warning" else logger.info
         log("notification: %s", message)
+        self._window.statusBar().showMessage(message, 10_000)
+        lifetime = _INFO_MS if level == "info" else _WARNING_MS if level == "warning" else None
+        for shown in self.active():
+            if shown.level == level and shown.message == message:
+                shown.repeat()  # the same message again: counted, not stacked
+                if lifetime is not None:
+                    shown.expire_after(lifetime)
+                self.restack()
+                return shown
         toast = Toast(level, message, self._window)
         self._toasts.append(toast)
         toast.adjustSize()
         toast.show()
         toast.raise_()
-        if level == "info":
-            QTimer.singleShot(_INFO_MS, toast.dismiss)
-        self._window.statusBar().showMessage(message, 10_000)
+        if lifetime is not None:
+            toast.expire_after(lifetime)
+        active = self.active()
+        if len(active) > MAX_TOASTS:
+            oldest = next((t for t in active if t.level != "error"), active[0])
+            oldest.dismiss()
         self.restack()
         return toast
 

@@ -3,7 +3,14 @@
 A panel module registers a ``PanelSpec``; the main window builds one QDockWidget per spec, in
 ``order``, with the spec's objectName (part of the interface: layouts are saved under it and tests
 find panels by it). Ctrl+<slot> focuses the panel; ``tab_with`` stacks it as a tab on another dock,
-``beside`` places it to the right of another dock.
+``beside`` places it to the right of another dock (docks are placed in areas first, then beside
+others, then tabbed, whatever their ``order``, which is only the order of the View → Panels menu).
+``size`` is the panel's default width and height as fractions of the window (dock_layout.py keeps
+them when the window is resized); a tabbed panel without one shares its group's.
+
+A later panel joins the same way, e.g. the strategies panel (Ctrl+7)::
+
+    registry.register(PanelSpec("strategiesPanel", "Strategies", StrategiesPanel, order=70, tab_with="modelPanel"))
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from workstation.gui.context import WorkstationContext
 
 PanelFactory = Callable[[WorkstationContext], QWidget]
 
-# The six panels of the workstation, by objectName, and their Ctrl+1…6 slots.
+# The panels of the workstation, by objectName, and their Ctrl+1…8 slots (7 and 8 are reserved for the
+# strategies and backtest panels: a slot is used only when a panel of that name is registered).
 PANEL_SLOTS = {
     "watchlistPanel": 1,
     "chartPanel": 2,
@@ -26,6 +34,8 @@ PANEL_SLOTS = {
     "orderTicketPanel": 4,
     "blotterPanel": 5,
     "logMonitorPanel": 6,
+    "strategiesPanel": 7,
+    "backtestPanel": 8,
 }
 
 
@@ -37,7 +47,8 @@ class PanelSpec:
     area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     order: int = 100
     tab_with: str | None = None
-    beside: str | None = None  # split side by side with this (already built) dock instead of stacking below it
+    beside: str | None = None  # split side by side with this dock instead of stacking below it
+    size: tuple[float, float] | None = None  # default (width, height) as fractions of the window
 
     @property
     def slot(self) -> int | None:

@@ -12,9 +12,13 @@ DEFAULT_THEME = "dark"
 
 
 def load_stylesheet(name: str) -> str:
+    """The theme's QSS, its ``url(icons/…)`` made absolute (Qt resolves relative URLs against the
+    working directory, not the file)."""
     if name not in THEMES:
         raise ConfigurationError(f"unknown theme {name!r}: choose one of {', '.join(THEMES)}")
-    return (ui_dir() / "themes" / f"{name}.qss").read_text(encoding="utf-8")
+    themes = ui_dir() / "themes"
+    text = (themes / f"{name}.qss").read_text(encoding="utf-8")
+    return text.replace("url(icons/", f"url({(themes / 'icons').as_posix()}/")
 
 
 def apply_theme(app: QApplication, name: str) -> None:

@@ -59,9 +59,12 @@ class MissingSymbolsError(WorkstationError):
 
 @dataclass
 class BatchCounts:
-    """Per-symbol counts of one batch: symbol -> [inserted, updated, unchanged]."""
+    """Per-symbol counts of one batch: symbol -> [inserted, updated, unchanged]; and which rows of the
+    batch were new and which revised (the rest were stored unchanged)."""
 
     by_symbol: dict[str, list[int]]
+    new: np.ndarray | None = None
+    revised: np.ndarray | None = None
 
     def add(self, symbols: pd.Series, column: int) -> None:
         for symbol, n in symbols.value_counts(sort=False).items():
@@ -170,6 +173,7 @@ def write_batch(conn: Connection, batch: pd.DataFrame, *, bulk_fk_min_rows: int 
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         new, revised = classify(cursor, batch)
+        counts.new, counts.revised = new, revised
         counts.add(batch["symbol"][~new & ~revised], 2)
         fresh = batch[new]
         if not fresh.empty:

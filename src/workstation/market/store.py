@@ -10,9 +10,10 @@ SQLite: the stored bars of the range are read, compared, and new/revised ones wr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,11 @@ _SQLITE_UPDATE = (
     "UPDATE market_data SET open = ?, high = ?, low = ?, close = ?, volume = ? "
     "WHERE symbol = ? AND interval = ? AND timestamp = ? AND source = ?"
 )
+
+
+# Called inside a batch's transaction with the rows it inserted or revised (a bool column ``revised``
+# tells which); market.notify announces them there, so an announcement commits with its bars or not at all.
+WrittenHook = Callable[[Connection, pd.DataFrame], None]
 
 
 @dataclass
@@ -78,6 +84,7 @@ def store_bars(
     workers: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    on_written: WrittenHook | None = None,
 ) -> StoreResult:
     """Write validated bars; returns per-symbol counts and the symbols whose batch failed (with why).
 
@@ -105,7 +112,7 @@ def store_bars(
         progress(ProgressUpdate(done, total, f"stored {symbols[-1]}"))
 
     def write(batch: pd.DataFrame) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
-        return _write_batch(engine, batch, symbol_source, postgres)
+        return _write_batch(engine, batch, symbol_source, postgres, on_written)
 
     if parallel == 1:
         for batch in _batches(bars, batch_rows):
@@ -131,7 +138,7 @@ def store_bars(
 
 
 def _write_batch(
-    engine: Engine, batch: pd.DataFrame, symbol_source: str | None, postgres: bool
+    engine: Engine, batch: pd.DataFrame, symbol_source: str | None, postgres: bool, on_written: WrittenHook | None
 ) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
     """One batch in one transaction: (its symbols, its rows, counts per symbol or why it failed)."""
     from workstation.market.pgwrite import MissingSymbolsError
@@ -140,7 +147,12 @@ def _write_batch(
     try:
         with engine.begin() as conn:
             ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
-            counts = _write_postgres(conn, batch) if postgres else _write_sqlite(conn, batch)
+            new = np.zeros(len(batch), dtype=bool)
+            revised = np.zeros(len(batch), dtype=bool)
+            writer = _write_postgres if postgres else _write_sqlite
+            counts = writer(conn, batch, new, revised)
+            if on_written is not None and (new.any() or revised.any()):
+                on_written(conn, batch[new | revised].assign(revised=revised[new | revised]))
     except (DBAPIError, MissingSymbolsError, engine.dialect.loaded_dbapi.Error) as exc:
         # The PostgreSQL path works on the driver's cursor, so its errors arrive unwrapped.
         orig = exc.orig if isinstance(exc, DBAPIError) else None
@@ -153,10 +165,16 @@ def _write_batch(
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _write_postgres(conn: Connection, batch: pd.DataFrame) -> dict[str, StoreCounts]:
+def _write_postgres(
+    conn: Connection, batch: pd.DataFrame, new: np.ndarray, revised: np.ndarray
+) -> dict[str, StoreCounts]:
+    """Store ``batch``; ``new`` and ``revised`` are filled with which of its rows were inserted / updated."""
     from workstation.market.pgwrite import write_batch
 
     written = write_batch(conn, batch)
+    if written.new is not None and written.revised is not None:
+        new[:] = written.new
+        revised[:] = written.revised
     return {symbol: StoreCounts(*values) for symbol, values in written.by_symbol.items()}
 
 
@@ -169,9 +187,14 @@ def sqlite_timestamps(values: pd.Series) -> np.ndarray:
     return np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
 
 
-def _write_sqlite(conn: Connection, batch: pd.DataFrame) -> dict[str, StoreCounts]:
+def _write_sqlite(
+    conn: Connection, batch: pd.DataFrame, new: np.ndarray, revised: np.ndarray
+) -> dict[str, StoreCounts]:
+    """Store ``batch``; ``new`` and ``revised`` are filled with which of its rows were inserted / updated."""
     counts: dict[str, StoreCounts] = {}
-    for (symbol, interval, source), group in batch.groupby(list(KEY), sort=True):
+    groups: dict[Any, Any] = batch.groupby(list(KEY), sort=True).indices  # (symbol, interval, source) -> rows
+    for (symbol, interval, source), where in sorted(groups.items()):
+        group = batch.iloc[where]
         c = counts.setdefault(str(symbol), StoreCounts())
         stamps = sqlite_timestamps(group["timestamp"])
         stored = conn.exec_driver_sql(
@@ -193,8 +216,10 @@ def _write_sqlite(conn: Connection, batch: pd.DataFrame) -> dict[str, StoreCount
             old = existing.get(ts)
             if old is None:
                 inserts.append((symbol, interval, ts, o, h, lo, cl, v, source))
+                new[where[i]] = True
             elif old != (o, h, lo, cl, v):
                 updates.append((o, h, lo, cl, v, symbol, interval, ts, source))
+                revised[where[i]] = True
             else:
                 c.unchanged += 1
         if inserts:

@@ -35,6 +35,9 @@ class TrainedModel:
     sequence_length: int = 1  # bars per input (the LSTM reads the last N feature vectors)
     regression_confidence: RegressionConfidence | None = None
     library_versions: dict[str, str] = field(default_factory=dict)
+    # What the estimator was trained on: inputs are cast to it, so a prediction reads the same bits
+    # as training did (artifacts from before float32 training have float64).
+    input_dtype: str = "float64"
 
     @property
     def classification(self) -> bool:
@@ -47,6 +50,7 @@ class TrainedModel:
         direction. volatility: value = forecast realised volatility, confidence = held-out hit rate
         of forecasts of that size (see RegressionConfidence).
         """
+        x = np.asarray(x, dtype=self.input_dtype)
         if self.classification:
             p_up = np.clip(self.estimator.predict_proba(x)[:, 1], 0.0, 1.0)
             value = np.where(p_up >= 0.5, 1.0, -1.0)

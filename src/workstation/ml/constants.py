@@ -11,3 +11,5 @@ HIGHER_IS_BETTER = {
     "accuracy": True, "precision": True, "recall": True, "f1": True, "roc_auc": True,
     "log_loss": False, "brier": False, "mae": False, "rmse": False, "r2": True,
 }  # fmt: skip
+# What --model-type accepts: "auto" picks gradient boosting on large data, a random forest on small.
+MODEL_CHOICES = ("auto", *MODEL_TYPES)

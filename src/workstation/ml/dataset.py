@@ -1,31 +1,33 @@
-"""Reading feature rows for training and prediction.
+"""Reading feature rows for training and prediction, exactly as stored.
 
 The reader reflects feature_engineered_data at run time: every numeric column that is not an
-identifier, a timestamp or a raw price/volume level is a feature, so the full feature catalog is used
-as soon as its migration lands. (When ``workstation.features.store.load_features`` is available this
-module can delegate the per-symbol history reads to it; the one-query "latest rows" read below stays,
-because predicting for a thousand symbols must not issue a thousand queries.)
+identifier, a timestamp or raw OHLCV is a feature column, so the full feature catalog is used as soon
+as its migration lands; which of them a model is fed by default is decided in :mod:`workstation.ml.inputs`
+(columns measured in price units are left out). The one-query "latest rows" read below exists because
+predicting for a thousand symbols must not issue a thousand queries.
 
-Raw OHLCV is read alongside for the labels but is not a default feature: price levels differ by
-orders of magnitude between symbols and drift over time, so they would teach a model the symbol and
-the era rather than the setup.
+Values arrive bit for bit as stored on both databases (PostgreSQL: binary COPY, see
+:mod:`workstation.ml.pgread`), so a bar's model input is the same whichever path read it.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, MetaData, Table, bindparam, select, text
+from numpy.typing import NDArray
+from sqlalchemy import Engine, MetaData, Table, bindparam, func, select, text
 from sqlalchemy.sql import sqltypes
 
 from workstation.errors import ConfigurationError
 from workstation.ml.errors import InsufficientDataError
+from workstation.ml.inputs import model_inputs
+from workstation.ml.pgread import read_feature_rows
 
 TABLE = "feature_engineered_data"
 KEY_COLUMNS = ("symbol", "interval", "timestamp", "source")
@@ -68,9 +70,12 @@ def available_features(engine: Engine) -> list[str]:
     ]
 
 
-def resolve_features(engine: Engine, requested: Sequence[str] | None) -> list[str]:
-    columns = available_features(engine)
+def resolve_features(
+    engine: Engine, requested: Sequence[str] | None, *, include_price_levels: bool = False
+) -> list[str]:
+    """The columns asked for (checked), or by default every feature column that is not price-scaled."""
     if not requested:
+        columns = model_inputs(available_features(engine), include_price_levels=include_price_levels)
         if not columns:
             raise ConfigurationError(f"{TABLE} has no feature columns")
         return columns
@@ -81,14 +86,121 @@ def resolve_features(engine: Engine, requested: Sequence[str] | None) -> list[st
     return list(dict.fromkeys(requested))
 
 
-def _prefer_one_source(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per symbol, keep the source with the most rows (never a mix of two vendors' features)."""
-    if frame.empty or frame.groupby("symbol")["source"].nunique().max() <= 1:
-        return frame
-    counts = frame.groupby(["symbol", "source"]).size().reset_index(name="n")
+@dataclass(frozen=True)
+class FeatureRows:
+    """Feature rows sorted by symbol then timestamp, one source per symbol: the keys as a small frame
+    (symbol, timestamp, source) and each numeric column as a float64 array read exactly as stored."""
+
+    keys: pd.DataFrame
+    columns: dict[str, NDArray[np.float64]]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def frame(self) -> pd.DataFrame:
+        """Keys and columns as one frame (float64 copies)."""
+        data = {name: np.asarray(values, dtype=np.float64) for name, values in self.columns.items()}
+        return pd.concat([self.keys, pd.DataFrame(data, index=self.keys.index)], axis=1)
+
+
+def _preferred_sources(counts: pd.DataFrame) -> dict[str, str]:
+    """Per symbol, the source with the most rows (ties: the first by name) — never a mix of two vendors."""
     best = counts.sort_values(["symbol", "n", "source"], ascending=[True, False, True]).drop_duplicates("symbol")
-    keep = frame.set_index(["symbol", "source"]).index.isin(best.set_index(["symbol", "source"]).index)
-    return frame[keep]
+    return dict(zip(best["symbol"].astype(str), best["source"].astype(str), strict=True))
+
+
+def _scope(table: Table, symbols: Sequence[str], interval: str, version: str, start: datetime | None,
+           end: datetime | None) -> list[Any]:  # fmt: skip
+    clauses = [table.c.symbol.in_(list(symbols)), table.c.interval == interval, table.c.feature_version == version]
+    if start is not None:
+        clauses.append(table.c.timestamp >= start)
+    if end is not None:
+        clauses.append(table.c.timestamp <= end)
+    return clauses
+
+
+def read_rows(
+    engine: Engine,
+    symbols: Sequence[str],
+    interval: str,
+    columns: Sequence[str],
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    feature_version: str = DEFAULT_FEATURE_VERSION,
+) -> FeatureRows:
+    """The rows of ``symbols`` with ``columns`` (numeric), exactly as stored; missing symbols raise."""
+    wanted = list(dict.fromkeys(columns))
+    table = _table_with(engine, wanted)
+    scope = _scope(table, symbols, interval, feature_version, start, end)
+    counts_query = (
+        select(table.c.symbol, table.c.source, func.count().label("n"))
+        .where(*scope)
+        .group_by(table.c.symbol, table.c.source)
+    )
+    with engine.connect() as conn:
+        counts = pd.DataFrame(conn.execute(counts_query).all(), columns=["symbol", "source", "n"])
+    sources = _preferred_sources(counts) if len(counts) else {}
+    missing = sorted(set(symbols) - set(sources))
+    if missing:
+        raise InsufficientDataError(
+            f"no {interval} feature rows (feature_version {feature_version}) for: {', '.join(missing)}; "
+            "compute features first"
+        )
+    chosen = sorted(sources)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        rows = _read_postgres(
+            engine, chosen, [sources[s] for s in chosen], wanted, interval, feature_version, start, end
+        )
+    else:
+        rows = _read_generic(engine, table, chosen, sources, wanted, scope)
+    return rows
+
+
+def _read_postgres(
+    engine: Engine, symbols: list[str], sources: list[str], columns: list[str], interval: str, version: str,
+    start: datetime | None, end: datetime | None,
+) -> FeatureRows:  # fmt: skip
+    where = "interval = %s AND feature_version = %s"
+    params: list[object] = [interval, version]
+    if start is not None:
+        where += " AND timestamp >= %s"
+        params.append(start)
+    if end is not None:
+        where += " AND timestamp <= %s"
+        params.append(end)
+    read = read_feature_rows(engine, TABLE, symbols, sources, columns, where, params)
+    order = np.lexsort((read.timestamp_ns, read.symbol_index))
+    ordered = bool(np.all(order == np.arange(len(order))))
+    index = read.symbol_index if ordered else read.symbol_index[order]
+    names, codes = np.asarray(symbols, dtype=object), np.asarray(sources, dtype=object)
+    keys = pd.DataFrame(
+        {
+            "symbol": names[index],
+            "timestamp": pd.to_datetime(read.timestamp_ns if ordered else read.timestamp_ns[order], utc=True),
+            "source": codes[index],
+        }
+    )
+    values = {n: (v if ordered else v[order]) for n, v in read.columns.items()}
+    return FeatureRows(keys, values)
+
+
+def _read_generic(
+    engine: Engine, table: Table, symbols: list[str], sources: dict[str, str], columns: list[str], scope: list[Any]
+) -> FeatureRows:
+    query = select(table.c.symbol, table.c.timestamp, table.c.source, *(table.c[c] for c in columns)).where(*scope)
+    query = query.order_by(table.c.symbol, table.c.timestamp, table.c.source)
+    with engine.connect() as conn:
+        result = conn.execute(query).all()
+    symbol = np.asarray([r[0] for r in result], dtype=object)
+    source = np.asarray([r[2] for r in result], dtype=object)
+    keep = np.asarray([sources.get(str(a)) == b for a, b in zip(symbol, source, strict=True)], dtype=bool)
+    stamps = pd.to_datetime([r[1] for r in result], utc=True)
+    keys = pd.DataFrame({"symbol": symbol[keep], "timestamp": stamps[keep], "source": source[keep]})
+    # numpy reads None (NULL) as NaN in a float64 array; SQLite hands back the stored doubles exactly.
+    matrix = np.array([tuple(r[3:]) for r in result], dtype=np.float64).reshape(len(result), len(columns))[keep]
+    values = {name: matrix[:, j] for j, name in enumerate(columns)}
+    return FeatureRows(keys, values)
 
 
 def _to_frame(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
@@ -111,74 +223,9 @@ def load_history(
     feature_version: str = DEFAULT_FEATURE_VERSION,
 ) -> pd.DataFrame:
     """Long frame (symbol, timestamp, source, OHLCV, features) sorted by symbol then timestamp."""
-    wanted = list(dict.fromkeys(["symbol", "timestamp", "source", *RAW_COLUMNS, *features]))
-    table = _table_with(engine, wanted)
-    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-        frame = _copy_history(engine, wanted, symbols, interval, feature_version, start, end)
-    else:
-        query = select(*(table.c[name] for name in wanted)).where(
-            table.c.symbol.in_(list(symbols)),
-            table.c.interval == interval,
-            table.c.feature_version == feature_version,
-        )
-        if start is not None:
-            query = query.where(table.c.timestamp >= start)
-        if end is not None:
-            query = query.where(table.c.timestamp <= end)
-        query = query.order_by(table.c.symbol, table.c.timestamp)
-        with engine.connect() as conn:
-            frame = _to_frame(conn.execute(query).all(), wanted)
-    frame = _prefer_one_source(frame)
-    missing = sorted(set(symbols) - set(frame["symbol"].unique()))
-    if missing:
-        raise InsufficientDataError(
-            f"no {interval} feature rows (feature_version {feature_version}) for: {', '.join(missing)}; "
-            "compute features first"
-        )
-    return frame.reset_index(drop=True)
-
-
-def _copy_history(
-    engine: Engine,
-    columns: Sequence[str],
-    symbols: Sequence[str],
-    interval: str,
-    feature_version: str,
-    start: datetime | None,
-    end: datetime | None,
-) -> pd.DataFrame:
-    """PostgreSQL: stream the rows with COPY … TO STDOUT (CSV) and parse them in C with pandas, about 20x
-    faster than building a Python object per value when training on millions of rows."""
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    where = "symbol = ANY(%s) AND interval = %s AND feature_version = %s"
-    params: list[object] = [list(symbols), interval, feature_version]
-    if start is not None:
-        where += " AND timestamp >= %s"
-        params.append(start)
-    if end is not None:
-        where += " AND timestamp <= %s"
-        params.append(end)
-    statement = (
-        f"COPY (SELECT {quoted} FROM {TABLE} WHERE {where} ORDER BY symbol, timestamp) TO STDOUT WITH (FORMAT csv)"
-    )
-    buffer = io.BytesIO()
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-    buffer.seek(0)
-    text_columns = ("symbol", "source", "timestamp")
-    numeric = [c for c in columns if c not in text_columns]
-    dtypes: dict[str, Any] = dict.fromkeys(text_columns, str) | dict.fromkeys(numeric, np.float64)
-    # keep_default_na=False: a ticker like "NA" stays a ticker; only empty fields (NULL) become NaN.
-    frame = pd.read_csv(
-        buffer, names=list(columns), header=None, dtype=dtypes, keep_default_na=False,
-        na_values={c: [""] for c in numeric},
-    )  # fmt: skip
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-    return frame
+    wanted = list(dict.fromkeys([*RAW_COLUMNS, *features]))
+    rows = read_rows(engine, symbols, interval, wanted, start=start, end=end, feature_version=feature_version)
+    return rows.frame().reset_index(drop=True)
 
 
 def _latest_sql(dialect: str, columns: Sequence[str], with_end: bool) -> str:

@@ -1,10 +1,16 @@
 """The model families as sklearn Pipelines, with fitting that reports progress and can be cancelled.
 
-* random_forest: median imputation of warm-up NULLs → RandomForest (trees need no scaling);
-* gradient_boosting: HistGradientBoosting, which handles NULLs natively (no imputer needed);
-  early stopping is off because its validation split would be a random, shuffled sample;
+* gradient_boosting: HistGradientBoosting, which handles NULLs natively; early stopping is off because
+  its validation split would be a random, shuffled sample. The default (``auto``) from
+  AUTO_BOOSTING_MIN_ROWS labelled rows on: it bins the data once per fit, so its cost grows far more
+  slowly with rows than a forest's, and above MAX_TRAIN_ROWS each fit sees a fixed-seed random sample;
+* random_forest: RandomForest on the NULLs directly (scikit-learn's trees handle missing values); each
+  tree sees a bootstrap sample of at most FOREST_SAMPLE_ROWS rows (``max_samples``) and leaves hold at
+  least 50 rows, which is what bounds its cost on large data. The ``auto`` choice below the threshold;
 * logistic: median imputation → standard scaling → LogisticRegression (classifier only);
 * lstm: see :mod:`workstation.ml.lstm` (optional extra).
+
+Inputs are float32 (half the memory of float64, and what the forests compute in anyway).
 
 Forests and boosted models are grown in chunks (warm start), so a GUI sees trees being added and a
 cancel request is honoured within one chunk instead of after the whole fit.
@@ -40,9 +46,17 @@ REGISTRY_NAMES = {
 }
 ID_PREFIXES = {"random_forest": "rf", "gradient_boosting": "gb", "logistic": "logit", "lstm": "lstm"}
 SEED = 42
-# Beyond this many training rows each forest tree sees a bootstrap sample of this size: the forest
-# stays as accurate (trees are decorrelated anyway) while fit time stops growing with the data.
-FOREST_MAX_SAMPLES = 200_000
+AUTO = "auto"
+# From this many labelled rows on, ``auto`` picks gradient boosting; below it, a random forest.
+AUTO_BOOSTING_MIN_ROWS = 20_000
+# Each forest tree sees a bootstrap sample of at most this many rows: the forest stays as accurate
+# (trees are decorrelated anyway) while fit time stops growing with the data.
+FOREST_SAMPLE_ROWS = 50_000
+# Boosted fits on more rows than this use a fixed-seed random sample of this size (``max_train_rows``;
+# null = all rows): on noisy daily returns the extra rows add little and cost linear time.
+MAX_TRAIN_ROWS = 300_000
+# Hyperparameters the workstation applies itself rather than passing to scikit-learn.
+WORKSTATION_PARAMS = ("max_train_rows",)
 CHUNK = 25
 
 _GROWABLE = (
@@ -55,32 +69,35 @@ _GROWABLE = (
 FitProgress = Callable[[float, str], None]
 
 
+def resolve_model_type(model_type: str, n_rows: int) -> str:
+    """``auto`` → gradient_boosting from AUTO_BOOSTING_MIN_ROWS labelled rows on, else random_forest."""
+    if model_type != AUTO:
+        return model_type
+    return "gradient_boosting" if n_rows >= AUTO_BOOSTING_MIN_ROWS else "random_forest"
+
+
 def default_hyperparameters(model_type: str, target: str, n_rows: int) -> dict[str, Any]:
     classification = target == "price_direction"
     if model_type == "random_forest":
         return {
             "n_estimators": 200,
             "max_depth": 12,
-            "min_samples_leaf": 20,
-            "max_features": "sqrt",
-            "max_samples": FOREST_MAX_SAMPLES if n_rows > FOREST_MAX_SAMPLES else None,
-            "class_weight": None,
-            "n_jobs": -1,
+            "min_samples_leaf": 50,
+            "max_features": "sqrt" if classification else 1.0 / 3.0,
+            "max_samples": FOREST_SAMPLE_ROWS if n_rows > FOREST_SAMPLE_ROWS else None,
             "random_state": SEED,
-        } if classification else {
-            "n_estimators": 200, "max_depth": 12, "min_samples_leaf": 20, "max_features": 1.0 / 3.0,
-            "max_samples": FOREST_MAX_SAMPLES if n_rows > FOREST_MAX_SAMPLES else None,
-            "n_jobs": -1, "random_state": SEED,
-        }  # fmt: skip
+        }
     if model_type == "gradient_boosting":
         return {
-            "max_iter": 200,
+            "max_iter": 150,
             "learning_rate": 0.05,
-            "max_leaf_nodes": 31,
-            "min_samples_leaf": 50,
+            "max_leaf_nodes": 15,
+            "min_samples_leaf": 200,
             "l2_regularization": 1.0,
+            "max_features": 0.5,
             "early_stopping": False,
             "random_state": SEED,
+            "max_train_rows": MAX_TRAIN_ROWS,
         }
     if model_type == "logistic":
         if not classification:
@@ -95,13 +112,21 @@ def default_hyperparameters(model_type: str, target: str, n_rows: int) -> dict[s
     raise ConfigurationError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
 
 
-def build_estimator(model_type: str, target: str, params: Mapping[str, Any]) -> Any:
+def estimator_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameters scikit-learn (or the LSTM) takes: without the workstation's own."""
+    return {k: v for k, v in params.items() if k not in WORKSTATION_PARAMS}
+
+
+def build_estimator(model_type: str, target: str, params: Mapping[str, Any], *, threads: int | None = None) -> Any:
+    """The unfitted model; ``threads`` sets a forest's n_jobs (results do not depend on it)."""
     classification = target == "price_direction"
-    params = dict(params)
+    params = estimator_params(params)
+    if model_type == "random_forest" and threads is not None:
+        params["n_jobs"] = threads
     try:
         if model_type == "random_forest":
             forest = RandomForestClassifier(**params) if classification else RandomForestRegressor(**params)
-            return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)), ("model", forest)])
+            return Pipeline([("model", forest)])
         if model_type == "gradient_boosting":
             boosted = (
                 HistGradientBoostingClassifier(**params) if classification else HistGradientBoostingRegressor(**params)

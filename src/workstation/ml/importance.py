@@ -3,11 +3,11 @@ feature's values are shuffled among the rows (works for any model, including the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import log_loss, mean_absolute_error
 
 from workstation.jobs import CancelToken
 
@@ -31,9 +31,13 @@ def permutation_importance(
         x, y = x[-MAX_ROWS:], y[-MAX_ROWS:]
 
     def loss(values: np.ndarray) -> float:
+        # fsum: exactly rounded whatever the memory layout, so every executor gets the same figures
+        # (numpy's SIMD sums depend on the array's alignment).
+        values = np.asarray(values, dtype=np.float64)
         if classification:
-            return float(log_loss(y, np.clip(values, 1e-15, 1 - 1e-15), labels=[0, 1]))
-        return float(mean_absolute_error(y, values))
+            p = np.clip(values, 1e-15, 1 - 1e-15)
+            return -math.fsum(np.where(y == 1, np.log(p), np.log1p(-p))) / len(y)
+        return math.fsum(np.abs(y - values)) / len(y)
 
     reference = loss(predict(x))
     results: list[dict[str, Any]] = []

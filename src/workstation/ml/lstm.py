@@ -43,11 +43,11 @@ def sequence_windows(x: np.ndarray, groups: np.ndarray, length: int) -> np.ndarr
 
     ``x`` must be sorted by symbol then time (``groups`` = the symbol of each row)."""
     n, f = x.shape
-    out = np.full((n, length, f), np.nan)
+    out = np.full((n, length, f), np.nan, dtype=x.dtype)
     for lag in range(length):
         if lag >= n:
             break
-        shifted = np.full((n, f), np.nan)
+        shifted = np.full((n, f), np.nan, dtype=x.dtype)
         shifted[lag:] = x[: n - lag] if lag else x
         same = np.zeros(n, dtype=bool)
         same[lag:] = groups[lag:] == groups[: n - lag]

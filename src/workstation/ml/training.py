@@ -2,40 +2,48 @@
 
 For each fold (see :mod:`workstation.ml.splits`) a fresh model is fitted on the purged past and scored
 on the next block of time, next to a naive baseline fitted on the same training rows and scored on the
-same test rows. Classifiers are calibrated inside each fold on the latest part of its training rows,
-so the held-out log loss and Brier score judge the probabilities a user will actually see. The model
-that is saved is then fitted the same way on all labelled rows.
+same test rows. Classifiers are calibrated inside each fold on the latest part of each symbol's training
+rows, so the held-out log loss and Brier score judge the probabilities a user will actually see. The
+model that is saved is fitted the same way on all labelled rows. Folds and the final fit are
+independent :class:`~workstation.ml.tasks.FitTask` s run on an executor (the local process pool by
+default), side by side where cores allow. The difference to the baseline gets a 95 % block-bootstrap
+interval and a verdict (:mod:`workstation.ml.uncertainty`).
 """
 
 from __future__ import annotations
 
 import platform
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import sklearn
 
 from workstation.errors import ConfigurationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.ml import dataset as ds
 from workstation.ml.artifacts import TrainedModel
-from workstation.ml.calibration import CalibratedClassifier, ProbabilityCalibrator, RegressionConfidence
+from workstation.ml.calibration import RegressionConfidence
 from workstation.ml.calibration import reliability_table as make_reliability_table
-from workstation.ml.constants import MODEL_TYPES
+from workstation.ml.constants import MODEL_CHOICES
 from workstation.ml.errors import InsufficientDataError
-from workstation.ml.estimators import build_estimator, default_hyperparameters, fit_estimator, raw_scores
-from workstation.ml.importance import permutation_importance
-from workstation.ml.labels import add_labels, is_classification, validate_target
+from workstation.ml.estimators import default_hyperparameters, resolve_model_type
+from workstation.ml.executors import Publish, published, run_tasks, threads_per_task, training_pool
+from workstation.ml.labels import is_classification, validate_target
+from workstation.ml.matrix import Dataset, build_dataset
 from workstation.ml.metrics import (
     classification_metrics,
     majority_baseline,
     persistence_baseline,
     regression_metrics,
 )
-from workstation.ml.splits import calibration_split, walk_forward_folds
+from workstation.ml.splits import Fold, calibration_split, walk_forward_folds
+from workstation.ml.tasks import FitOutcome, FitTask, largest_first
+from workstation.ml.uncertainty import compare, pooled_auc, verdict
+
+__all__ = ["Dataset", "TrainingResult", "TrainingSpec", "build_dataset", "train"]
 
 
 @dataclass(frozen=True)
@@ -53,26 +61,20 @@ class TrainingSpec:
     calibration_fraction: float = 0.2
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
+    include_price_levels: bool = False  # feed the price-scaled columns too (see workstation.ml.inputs)
 
     def validate(self) -> None:
         validate_target(self.target, self.horizon)
-        if self.model_type not in MODEL_TYPES:
-            raise ConfigurationError(f"unknown model type {self.model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+        if self.model_type not in MODEL_CHOICES:
+            raise ConfigurationError(
+                f"unknown model type {self.model_type!r}; choose one of {', '.join(MODEL_CHOICES)}"
+            )
         if not self.symbols:
             raise ConfigurationError("give at least one symbol")
         if not 0.05 <= self.calibration_fraction <= 0.5:
             raise ConfigurationError("calibration fraction must be between 0.05 and 0.5")
         if self.start and self.end and self.start > self.end:
             raise ConfigurationError("start is after end")
-
-
-@dataclass
-class Dataset:
-    frame: pd.DataFrame  # labelled rows only: symbol, timestamp, source, OHLCV, features, label, label_end
-    x: np.ndarray  # (rows, features) or (rows, sequence_length, features)
-    y: np.ndarray
-    features: list[str]
-    sequence_length: int
 
 
 @dataclass
@@ -86,77 +88,43 @@ class TrainingResult:
     feature_importance: list[dict[str, Any]]
     # Direction models: pooled held-out confusion counts at the 0.5 probability threshold.
     confusion: dict[str, int] | None = None
+    comparison: dict[str, Any] = field(default_factory=dict)  # model − baseline with 95 % intervals
+    verdict: str = ""  # beats_baseline / no_demonstrated_skill / worse_than_baseline
+    model_type: str = ""  # the family trained (what "auto" resolved to)
+    # The pooled held-out rows (not stored): y, "model" and "baseline" scores, "timestamps", "folds" — for
+    # comparing two models on the same rows (uncertainty.compare).
+    held_out: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def build_dataset(engine: Any, spec: TrainingSpec, sequence_length: int = 1) -> Dataset:
-    features = ds.resolve_features(engine, spec.features)
-    frame = ds.load_history(
-        engine, spec.symbols, spec.interval, features, start=spec.start, end=spec.end,
-        feature_version=spec.feature_version,
-    )  # fmt: skip
-    labelled = add_labels(frame, spec.target, spec.horizon)
-    empty = [f for f in features if not labelled[f].notna().any()]
-    if empty and spec.features is not None:
-        raise InsufficientDataError(f"no values at all for the requested feature(s) {', '.join(empty[:5])}")
-    # A column with no value in the training data carries no information, and some estimators (the
-    # histogram binning of gradient boosting) cannot fit one: the model is trained without it, and its
-    # stored feature list (what predictions feed it) says so.
-    features = [f for f in features if f not in set(empty)]
-    x_all = labelled[features].to_numpy(dtype=np.float64)
-    if sequence_length > 1:
-        from workstation.ml.lstm import sequence_windows
-
-        x_all = sequence_windows(x_all, labelled["symbol"].to_numpy(), sequence_length)
-    keep = labelled["label"].notna().to_numpy() & labelled["label_end"].notna().to_numpy()
-    if keep.sum() == 0:
-        raise InsufficientDataError("no labelled rows: every bar lacks the next horizon bars")
-    rows = labelled[keep].reset_index(drop=True)
-    y = rows["label"].to_numpy(dtype=np.float64)
-    if is_classification(spec.target):
-        y = y.astype(np.int64)
-    return Dataset(rows, x_all[keep], y, features, sequence_length)
+def _metrics(target: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    return classification_metrics(y, predicted) if is_classification(target) else regression_metrics(y, predicted)
 
 
-class _Stages:
-    """Maps (stage, fraction within stage) to one ProgressUpdate stream."""
+def _tasks(
+    spec: TrainingSpec, model_type: str, params: dict[str, Any], data: Dataset, folds: list[Fold], threads: int
+) -> list[FitTask]:
+    classification = is_classification(spec.target)
+    stamps, ends, codes = data.timestamps, data.label_end, data.symbol_codes
+    max_rows = params.get("max_train_rows")
 
-    def __init__(self, callback: ProgressCallback, count: int) -> None:
-        self.callback, self.count, self.stage, self.label = callback, count, 0, ""
+    def task(key: str, slot: int, rows: np.ndarray, **extra: Any) -> FitTask:
+        fit_rows, calibration_rows = rows, None
+        if classification:
+            fit_rows, calibration_rows = calibration_split(rows, stamps, ends, codes, spec.calibration_fraction)
+            if len(np.unique(data.y[fit_rows])) < 2:
+                raise InsufficientDataError("a training block holds one class only; widen the date range")
+        return FitTask(
+            key, slot, model_type, spec.target, params, fit_rows, calibration_rows, threads=threads,
+            max_train_rows=None if max_rows is None else int(max_rows), feature_names=tuple(data.features), **extra,
+        )  # fmt: skip
 
-    def begin(self, stage: int, label: str) -> None:
-        self.stage, self.label = stage, label
-        self.callback(ProgressUpdate(stage * 100, self.count * 100, label))
-
-    def __call__(self, fraction: float, detail: str) -> None:
-        done = int((self.stage + min(max(fraction, 0.0), 1.0)) * 100)
-        self.callback(ProgressUpdate(done, self.count * 100, f"{self.label}: {detail}"))
-
-
-def _fit_predictor(
-    spec: TrainingSpec, params: dict[str, Any], data: Dataset, rows: np.ndarray, progress: _Stages, cancel: CancelToken
-) -> tuple[Any, ProbabilityCalibrator | None]:
-    """A model fitted on ``rows`` (classifiers: fitted on the earlier part, calibrated on the tail)."""
-    estimator = build_estimator(spec.model_type, spec.target, params)
-    if not is_classification(spec.target):
-        return fit_estimator(estimator, data.x[rows], data.y[rows], progress, cancel), None
-    fit_rows, calibration_rows = calibration_split(
-        rows, data.frame["timestamp"], data.frame["label_end"], spec.calibration_fraction
-    )
-    if len(np.unique(data.y[fit_rows])) < 2:
-        raise InsufficientDataError("a training block holds one class only; widen the date range")
-    fit_estimator(estimator, data.x[fit_rows], data.y[fit_rows], progress, cancel)
-    calibrator = ProbabilityCalibrator().fit(raw_scores(estimator, data.x[calibration_rows]), data.y[calibration_rows])
-    return CalibratedClassifier(estimator, calibrator), calibrator
-
-
-def _score(spec: TrainingSpec, model: Any, data: Dataset, test: np.ndarray) -> np.ndarray:
-    if is_classification(spec.target):
-        return np.asarray(model.predict_proba(data.x[test])[:, 1], dtype=float)
-    return np.asarray(model.predict(data.x[test]), dtype=float)
-
-
-def _metrics(spec: TrainingSpec, y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    return classification_metrics(y, predicted) if is_classification(spec.target) else regression_metrics(y, predicted)
+    tasks = [
+        task(f"fold {f.index}", f.index - 1, f.train, score_rows=f.test,
+             importance_rows=f.test if f is folds[-1] else None)
+        for f in folds
+    ]  # fmt: skip
+    tasks.append(task("final", len(folds), np.arange(len(data.y)), keep_model=True))
+    return tasks
 
 
 def train(
@@ -165,74 +133,108 @@ def train(
     *,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    executor: Executor | None = None,
+    publish: Publish | None = None,
 ) -> TrainingResult:
-    """Walk-forward evaluation against the baseline, then the final fit. Raises JobCancelledError on cancel."""
+    """Walk-forward evaluation against the baseline, then the final fit. Raises JobCancelledError on cancel.
+
+    The fits run on ``executor`` (default: the local process pool); ``publish`` turns the training arrays
+    into what the executor's tasks open (see :mod:`workstation.ml.executors`). Results do not depend on
+    the executor."""
     spec.validate()
     cancel = cancel or CancelToken()
-    stages = _Stages(progress, spec.n_folds + 3)
-    stages.begin(0, "reading features")
+    steps = 1000
+
+    def report(fraction: float, message: str) -> None:
+        progress(ProgressUpdate(min(int(fraction * steps), steps), steps, message))
+
+    report(0.0, "reading features")
+    if spec.model_type == "lstm":
+        from workstation.ml.lstm import require_torch
+
+        require_torch()  # say what to install before reading anything
     sequence_length = int(spec.hyperparameters.get("sequence_length", 20)) if spec.model_type == "lstm" else 1
     data = build_dataset(engine, spec, sequence_length)
-    params = default_hyperparameters(spec.model_type, spec.target, len(data.y)) | dict(spec.hyperparameters)
-    if spec.model_type == "lstm":
+    cancel.raise_if_cancelled()
+    model_type = resolve_model_type(spec.model_type, len(data.y))
+    params = default_hyperparameters(model_type, spec.target, len(data.y)) | dict(spec.hyperparameters)
+    if model_type == "lstm":
         params["sequence_length"] = sequence_length
-    timestamps, label_end = data.frame["timestamp"], data.frame["label_end"]
-    folds = walk_forward_folds(timestamps, label_end, spec.n_folds)
-    persistence = data.frame["persistence"].to_numpy(dtype=float)
+    folds = walk_forward_folds(data.timestamps, data.label_end, spec.n_folds)
+    executor = executor or training_pool()
+    # Torch's CPU kernels may round differently with another thread count: the LSTM always uses one.
+    threads = 1 if model_type == "lstm" else threads_per_task(executor, spec.n_folds + 1)
+    tasks = _tasks(spec, model_type, params, data, folds, threads)
+    weights = {t.key: float(len(t.fit_rows)) for t in tasks}
+    report(0.1, f"fitting {len(tasks)} models ({model_type})")
+    with published(executor, data.x, data.y, len(tasks), cancel, publish) as shared:
+        outcomes = run_tasks(
+            executor, largest_first(tasks), shared, cancel, lambda f, m: report(0.1 + 0.8 * f, m), weights
+        )
+    report(0.9, "evaluating held-out folds")
+    result = _evaluate(spec, model_type, params, data, folds, outcomes)
+    report(1.0, "done")
+    return result
 
+
+def _evaluate(
+    spec: TrainingSpec, model_type: str, params: dict[str, Any], data: Dataset, folds: list[Fold],
+    outcomes: dict[str, FitOutcome],
+) -> TrainingResult:  # fmt: skip
+    classification = is_classification(spec.target)
+    persistence = data.frame["persistence"].to_numpy(dtype=float)
     fold_reports: list[dict[str, Any]] = []
-    held_out_y, held_out_pred, held_out_base = [], [], []
-    last_model: Any = None
+    held_out_pred, held_out_base, fold_ids = [], [], []
     for fold in folds:
-        stages.begin(fold.index, f"fold {fold.index}/{len(folds)}")
-        model, _ = _fit_predictor(spec, params, data, fold.train, stages, cancel)
-        predicted = _score(spec, model, data, fold.test)
+        predicted = outcomes[f"fold {fold.index}"].scores
+        assert predicted is not None
         y_test, y_train = data.y[fold.test], data.y[fold.train]
-        if is_classification(spec.target):
+        if classification:
             baseline = majority_baseline(y_train, len(fold.test))
         else:
             baseline = persistence_baseline(persistence[fold.test], y_train)
-        report = fold.describe(timestamps, label_end)
-        report["metrics"] = _metrics(spec, y_test, predicted)
-        report["baseline_metrics"] = _metrics(spec, y_test, baseline)
+        report = fold.describe(data.frame["timestamp"], data.frame["label_end"])
+        report["metrics"] = _metrics(spec.target, y_test, predicted)
+        report["baseline_metrics"] = _metrics(spec.target, y_test, baseline)
         fold_reports.append(report)
-        held_out_y.append(y_test)
         held_out_pred.append(predicted)
         held_out_base.append(baseline)
-        last_model = model
-        cancel.raise_if_cancelled()
-
-    y_all, pred_all, base_all = (np.concatenate(a) for a in (held_out_y, held_out_pred, held_out_base))
-    overall, baseline_overall = _metrics(spec, y_all, pred_all), _metrics(spec, y_all, base_all)
-
-    stages.begin(len(folds) + 1, "feature importance (last fold, held out)")
-    importance = permutation_importance(
-        lambda x: _score_array(spec, last_model, x), data.x[folds[-1].test], data.y[folds[-1].test],
-        data.features, classification=is_classification(spec.target), cancel=cancel,
+        fold_ids.append(np.full(len(fold.test), fold.index))
+    tested = np.concatenate([f.test for f in folds])
+    y_all, pred_all, base_all, fold_all = (
+        data.y[tested], np.concatenate(held_out_pred), np.concatenate(held_out_base), np.concatenate(fold_ids)
     )  # fmt: skip
-
-    stages.begin(len(folds) + 2, "final model on all rows")
-    everything = np.arange(len(data.y))
-    final, calibrator = _fit_predictor(spec, params, data, everything, stages, cancel)
+    overall, baseline_overall = _metrics(spec.target, y_all, pred_all), _metrics(spec.target, y_all, base_all)
+    if classification:
+        # Pooled over folds, AUC compares only rows scored by the same fold's model: a baseline that is
+        # constant within each fold then ranks nothing (0.5), as it must.
+        overall["roc_auc"] = pooled_auc(y_all, pred_all, fold_all)
+        baseline_overall["roc_auc"] = pooled_auc(y_all, base_all, fold_all)
+    comparison = compare(classification, y_all, pred_all, base_all, data.timestamps[tested], fold_all, spec.horizon)
+    final = outcomes["final"]
     regression_confidence = None
-    reliability: list[dict[str, Any]] = []
-    if is_classification(spec.target):
+    reliability: list[dict[str, Any]]
+    if classification:
         reliability = list(make_reliability_table(y_all, pred_all))
     else:
         regression_confidence = RegressionConfidence().fit(y_all, pred_all)
         reliability = list(regression_confidence.table())
     trained = TrainedModel(
-        model_type=spec.model_type, target=spec.target, horizon=spec.horizon, interval=spec.interval,
-        feature_version=spec.feature_version, feature_names=list(data.features), estimator=final,
-        sequence_length=sequence_length, regression_confidence=regression_confidence,
+        model_type=model_type, target=spec.target, horizon=spec.horizon, interval=spec.interval,
+        feature_version=spec.feature_version, feature_names=list(data.features), estimator=final.model,
+        sequence_length=data.sequence_length, regression_confidence=regression_confidence,
         library_versions={"sklearn": sklearn.__version__, "numpy": np.__version__, "python": platform.python_version()},
+        input_dtype="float32",
     )  # fmt: skip
-    stages.callback(ProgressUpdate(stages.count * 100, stages.count * 100, "done"))
-    parameters = _parameters(spec, params, data, folds_count=len(folds), calibrator=calibrator)
-    confusion = confusion_counts(y_all, pred_all) if is_classification(spec.target) else None
+    parameters = _parameters(spec, params, data, folds_count=len(folds), calibration=final.calibration,
+                             model_type=model_type, fit_rows=final.fit_rows)  # fmt: skip
+    confusion = confusion_counts(y_all, pred_all) if classification else None
+    importance = outcomes[f"fold {folds[-1].index}"].importance or []
     return TrainingResult(
-        trained, parameters, overall, baseline_overall, fold_reports, reliability, importance, confusion
-    )
+        trained, parameters, overall, baseline_overall, fold_reports, reliability, importance, confusion,
+        comparison, verdict(comparison["intervals"], spec.target), model_type,
+        {"y": y_all, "model": pred_all, "baseline": base_all, "timestamps": data.timestamps[tested], "folds": fold_all},
+    )  # fmt: skip
 
 
 def confusion_counts(y: np.ndarray, p_up: np.ndarray, threshold: float = 0.5) -> dict[str, int]:
@@ -246,21 +248,18 @@ def confusion_counts(y: np.ndarray, p_up: np.ndarray, threshold: float = 0.5) ->
     }
 
 
-def _score_array(spec: TrainingSpec, model: Any, x: np.ndarray) -> np.ndarray:
-    if is_classification(spec.target):
-        return np.asarray(model.predict_proba(x)[:, 1], dtype=float)
-    return np.asarray(model.predict(x), dtype=float)
-
-
 def _parameters(
     spec: TrainingSpec, params: dict[str, Any], data: Dataset, *, folds_count: int,
-    calibrator: ProbabilityCalibrator | None,
+    calibration: dict[str, Any] | None, model_type: str, fit_rows: int,
 ) -> dict[str, Any]:  # fmt: skip
     frame = data.frame
     sources = frame.groupby("symbol")["source"].first().to_dict()
     return {
+        "model_type": model_type,
+        "requested_model_type": spec.model_type,
         "hyperparameters": params,
         "features": list(data.features),
+        "include_price_levels": spec.include_price_levels,
         "feature_version": spec.feature_version,
         "target": spec.target,
         "horizon": spec.horizon,
@@ -274,9 +273,10 @@ def _parameters(
             "requested_end": spec.end.isoformat() if spec.end else None,
         },
         "rows": len(frame),
+        "final_fit_rows": fit_rows,
         "validation": {"scheme": "walk-forward, expanding window", "folds": folds_count, "purge_bars": spec.horizon},
         "calibration": None
-        if calibrator is None
-        else {"method": calibrator.method, "rows": calibrator.rows, "tail_fraction": spec.calibration_fraction},
+        if calibration is None
+        else calibration | {"tail_fraction": spec.calibration_fraction, "split": "latest share of each symbol"},
         "sequence_length": data.sequence_length,
     }

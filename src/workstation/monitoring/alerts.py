@@ -2,25 +2,24 @@
 
 Rules: the error rate above N per minute; an order rejected (by the broker or by risk checks);
 market data stale (the newest intraday bar of a symbol ended longer than X ago during the regular
-session); a worker or operation failing repeatedly. Every threshold is in ``AlertThresholds``.
+session, on the exchange calendar: holidays and early closes are quiet); a worker or operation failing
+repeatedly. Every threshold is in ``AlertThresholds``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, select
 
 from workstation.db.logs import ErrorLog, PerformanceLog, TradingEvent
 from workstation.db.market import MarketData
 from workstation.db.views import recent_system_activity
+from workstation.market.calendar import session_open_at
 
-NEW_YORK = ZoneInfo("America/New_York")
-SESSION_OPEN, SESSION_CLOSE = time(9, 30), time(16, 0)
 _INTERVAL = re.compile(r"^(\d+)\s*(m|min|t|h|hour|d|day|wk|w|mo)$", re.IGNORECASE)
 _INTERVAL_UNITS = {"m": 60, "min": 60, "t": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "wk": 604800,
                    "w": 604800, "mo": 2_592_000}  # fmt: skip
@@ -62,14 +61,6 @@ def interval_length(interval: str) -> timedelta | None:
     if not match:
         return None
     return timedelta(seconds=int(match.group(1)) * _INTERVAL_UNITS[match.group(2).lower()])
-
-
-def session_open_at(now: datetime) -> datetime | None:
-    """The start of today's regular US session if ``now`` is inside it (weekdays 09:30–16:00 New York)."""
-    local = now.astimezone(NEW_YORK)
-    if local.weekday() >= 5 or not (SESSION_OPEN <= local.time() < SESSION_CLOSE):
-        return None
-    return datetime.combine(local.date(), SESSION_OPEN, NEW_YORK).astimezone(UTC)
 
 
 def evaluate_alerts(

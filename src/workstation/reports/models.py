@@ -1,8 +1,10 @@
-"""The models report: held-out metrics next to the baseline (overall and per fold), the confusion
-matrix, the calibration (reliability) table and feature importances of one registered model."""
+"""The models report: the verdict, held-out metrics next to the baseline with the 95 % interval of their
+difference (overall) and per fold, the confusion matrix, the calibration (reliability) table and feature
+importances of one registered model."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import Engine
 from workstation.errors import RefusedError
 from workstation.ml.constants import HIGHER_IS_BETTER
 from workstation.ml.registry import ModelInfo, get_model, list_models
+from workstation.ml.uncertainty import PRIMARY_METRIC, VERDICT_WORDS
 from workstation.reports.document import (
     Block,
     Column,
@@ -48,22 +51,47 @@ def resolve_model(engine: Engine, model_id: str | None) -> ModelInfo:
 
 def _metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     held_out, baseline = metrics.get("held_out") or {}, metrics.get("baseline") or {}
-    beats = metrics.get("beats_baseline") or {}
+    intervals = metrics.get("intervals") or {}
     rows = []
     for key, (label, _fmt) in METRIC_LABELS.items():
         if key not in held_out:
             continue
-        verdict = beats.get(key)
+        entry = intervals.get(key) or {}
+        better = entry.get("better")
         rows.append(
             {
                 "metric": label,
                 "model": held_out.get(key),
                 "baseline": baseline.get(key),
+                "difference": entry.get("difference"),
+                "low": entry.get("low"),
+                "high": entry.get("high"),
                 "better": "higher" if HIGHER_IS_BETTER.get(key) else "lower",
-                "beats": "yes" if verdict else ("no" if verdict is False else ""),
+                "shows": "model better" if better == "model" else "baseline better" if better == "baseline"
+                else ("no difference shown" if entry else "not recorded"),
             }
-        )
+        )  # fmt: skip
     return rows
+
+
+def _verdict_text(metrics: dict[str, Any], target: str) -> str:
+    verdict = metrics.get("verdict")
+    if not verdict:
+        return "No verdict was recorded for this model (trained before verdicts were kept)."
+    primary = PRIMARY_METRIC.get(target, "")
+    entry = (metrics.get("intervals") or {}).get(primary) or {}
+    boot = metrics.get("bootstrap") or {}
+    interval = (
+        f"{entry['difference']:+.4g} (95 % interval {entry['low']:+.4g} to {entry['high']:+.4g})"
+        if entry.get("low") is not None
+        else "not available"
+    )
+    return (
+        f"Verdict: {VERDICT_WORDS.get(verdict, verdict)} ({verdict}). {METRIC_LABELS[primary][0]} model − baseline: "
+        f"{interval}; a model beats its baseline only when this interval excludes zero in its favour. Intervals "
+        f"from a block bootstrap over bar times ({boot.get('resamples', '?')} resamples of "
+        f"{boot.get('blocks', '?')} blocks of {boot.get('block_length', '?')} bars, within folds)."
+    )
 
 
 def _fold_table(metrics: dict[str, Any], target: str) -> Table:
@@ -125,13 +153,23 @@ def _reliability(metrics: dict[str, Any], target: str) -> Table:
     return Table("reliability", title, columns, rows)
 
 
+def importance_decimals(values: list[float]) -> int:
+    """Decimals that show three significant digits of the largest importance: permutation importances are
+    loss increases, often 1e-4 or smaller, which four fixed decimals printed as 0.0000."""
+    largest = max((abs(v) for v in values if v), default=0.0)
+    if largest == 0.0:
+        return 4
+    return min(max(2 - math.floor(math.log10(largest)), 4), 12)
+
+
 def _importance(metrics: dict[str, Any]) -> Table:
     rows = sorted(metrics.get("feature_importance") or [], key=lambda r: -(r.get("importance") or 0.0))[:30]
+    decimals = importance_decimals([float(r.get("importance") or 0.0) for r in rows])
     return Table(
         "importance",
         "Feature importances (permutation, on the last held-out fold; top 30)",
-        [Column("feature", "Feature"), Column("importance", "Importance", "number", 4),
-         Column("std", "Std", "number", 4)],
+        [Column("feature", "Feature"), Column("importance", "Importance (loss increase)", "number", decimals),
+         Column("std", "Std", "number", decimals)],
         rows,
     )  # fmt: skip
 
@@ -139,6 +177,7 @@ def _importance(metrics: dict[str, Any]) -> Table:
 def build_models_report(engine: Engine, model_id: str | None = None, *, timezone: str = "UTC") -> ReportDocument:
     info = resolve_model(engine, model_id)
     metrics, parameters = info.metrics or {}, info.parameters or {}
+    target = info.target
     window = parameters.get("training_window") or {}
     calibration = parameters.get("calibration") or {}
     summary: list[tuple[str, Any, ColumnFormat]] = [
@@ -154,10 +193,13 @@ def build_models_report(engine: Engine, model_id: str | None = None, *, timezone
         ("Validation", (parameters.get("validation") or {}).get("scheme"), "text"),
         ("Calibration", calibration.get("method", "none"), "text"),
         ("Baseline", metrics.get("baseline_kind"), "text"),
-    ]
-    target = info.target
+        ("Verdict", VERDICT_WORDS.get(str(metrics.get("verdict")), "not recorded"), "text"),
+        ("Inputs", "with price levels" if parameters.get("include_price_levels") else "price-scaled columns left out",
+         "text"),
+    ]  # fmt: skip
     blocks_metrics: list[Block] = [
         Paragraph("Every figure is from held-out walk-forward folds, next to the baseline scored on the same rows."),
+        Paragraph(_verdict_text(metrics, target)),
         Table(
             "held_out",
             "Held-out metrics against the baseline",
@@ -165,8 +207,11 @@ def build_models_report(engine: Engine, model_id: str | None = None, *, timezone
                 Column("metric", "Metric"),
                 Column("model", "Model", "number", 4),
                 Column("baseline", "Baseline", "number", 4),
+                Column("difference", "Model − baseline", "number", 4),
+                Column("low", "95 % from", "number", 4),
+                Column("high", "95 % to", "number", 4),
                 Column("better", "Better is"),
-                Column("beats", "Beats baseline"),
+                Column("shows", "Interval shows"),
             ],
             _metric_rows(metrics),
         ),

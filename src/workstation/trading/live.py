@@ -3,8 +3,11 @@
 Every bar of every symbol runs under its own correlation id, so the features, the prediction, the
 signal, the risk verdict, the order and its fills can be followed together in the logs.
 
-* Live: new bars are picked up from ``market_data`` as the market-data feed stores them (polling);
-  the feature and prediction steps run for that bar; orders go to the session's broker.
+* Live: the market-data feed announces every bar it stores (market.notify: LISTEN/NOTIFY on
+  PostgreSQL, a short poll of the announcements on SQLite); on an announcement for our interval the
+  new bars are read from ``market_data`` and the feature and prediction steps run for each; orders go
+  to the session's broker. Without announcements (bars written by an ingest) the store is read every
+  ``poll_seconds`` anyway.
 * Replay: stored history is fed bar by bar, in time order across symbols, at ``speed`` × real time
   (0 = as fast as possible), through a paper broker named "replay" so that its orders never mix
   with the paper account. Without steps, the stored predictions of each bar are used.
@@ -26,6 +29,7 @@ from sqlalchemy import Engine, select
 from workstation.db.trading import Prediction
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.bars import load_bars
+from workstation.market.notify import BarSubscriber
 from workstation.monitoring.correlation import correlation_scope
 from workstation.trading.brokers.paper import Bar, PaperBroker
 from workstation.trading.domain import Order, RiskRejectedError, TradingError, TradingEventRecord, to_price
@@ -154,14 +158,23 @@ class TradingLoop:
         poll_seconds: float = 5.0,
         cancel: CancelToken | None = None,
         on_outcome: Callable[[BarOutcome], None] | None = None,
+        bars: BarSubscriber | None = None,
     ) -> None:
-        while cancel is None or not cancel.cancelled:
-            for outcome in self.poll_once(symbols):
-                if on_outcome is not None:
-                    on_outcome(outcome)
-            deadline = time.monotonic() + poll_seconds
-            while time.monotonic() < deadline and not (cancel is not None and cancel.cancelled):
-                time.sleep(min(0.2, poll_seconds))
+        """Run the pipeline on every new bar until cancelled: woken by the feed's announcements (``bars``,
+        by default a subscriber to this loop's symbols and interval), else every ``poll_seconds``."""
+        subscriber = bars or BarSubscriber(self.engine, symbols=symbols, intervals=(self.interval,))
+        try:
+            while cancel is None or not cancel.cancelled:
+                for outcome in self.poll_once(symbols):
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+                deadline = time.monotonic() + poll_seconds
+                while time.monotonic() < deadline and not (cancel is not None and cancel.cancelled):
+                    if subscriber.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
+                        break  # new bars announced: read them now
+        finally:
+            if bars is None:
+                subscriber.close()
 
     # ---------------------------------------------------------------- replay
     def replay(

@@ -200,8 +200,9 @@ class VolumeItem(_LodItem):
             _fill(self._batch.up_rects, np.empty((0, 4)))
             _fill(self._batch.down_rects, np.empty((0, 4)))
 
-    def visible_max(self, x_min: float, x_max: float) -> float:
-        """Largest volume bucket in the visible range at the level currently drawn."""
-        pixel = self.pixelWidth()
+    def visible_max(self, x_min: float, x_max: float, pixel: float | None = None) -> float:
+        """Largest volume bucket in the visible range at the level drawn for ``pixel`` bars per pixel
+        (default: the view's current scale)."""
+        pixel = self.pixelWidth() if pixel is None else pixel
         level = self._pyramid.level_for(pixel) if pixel > 0 else 0
         return self._pyramid.volume_max(level, x_min, x_max)

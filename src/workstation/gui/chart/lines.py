@@ -122,7 +122,11 @@ class LineLodItem(pg.GraphicsObject):  # type: ignore[misc]
 
 
 class GridItem(pg.GraphicsObject):  # type: ignore[misc]
-    """Thin grid lines at the axes' major ticks (pyqtgraph's axis grid costs ~30 ms a frame at 1600×900)."""
+    """Thin grid lines at the axes' major ticks (pyqtgraph's axis grid costs ~30 ms a frame at 1600×900).
+
+    One per pane: x ticks from a date axis (any of the panes', they share the bars), y ticks from the
+    pane's own price axis. The colour follows the theme (subtle on both).
+    """
 
     def __init__(self, x_axis: pg.AxisItem, y_axis: pg.AxisItem, color: str = "#2a2e39") -> None:
         super().__init__()
@@ -149,10 +153,13 @@ class GridItem(pg.GraphicsObject):  # type: ignore[misc]
         if view is None:
             return
         lines: list[QLineF] = []
+        box = self.getViewBox()
+        pixels = box.boundingRect() if box is not None else QRectF()
         for axis, vertical in ((self._x_axis, True), (self._y_axis, False)):
             lo, hi = (view.left(), view.right()) if vertical else (view.top(), view.bottom())
             lo, hi = min(lo, hi), max(lo, hi)
-            length = axis.geometry().width() if vertical else axis.geometry().height()
+            # The pane's own size, not the axis's: the date axis of an upper pane is hidden (zero size).
+            length = pixels.width() if vertical else pixels.height()
             ticks = axis.tickValues(lo, hi, max(length, 1.0))
             if not ticks:
                 continue

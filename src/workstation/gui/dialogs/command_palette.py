@@ -1,8 +1,12 @@
-"""Ctrl+K: type to jump to a symbol or run any registered action."""
+"""Ctrl+K: type to jump to a symbol (by ticker or company name) or run any registered action.
+
+Tickers that start with the text come first, then tickers that contain it, then companies whose name
+contains it ("micro" finds MSFT — Microsoft Corporation).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
@@ -20,12 +24,14 @@ class CommandPalette(QDialog):
         symbols: list[str],
         go_to_symbol: Callable[[str], None],
         parent: QWidget | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Popup | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("commandPalette")
         self.resize(520, 380)
         self._registry = registry
         self._symbols = symbols
+        self._names = dict(names or {})
         self._go_to_symbol = go_to_symbol
         self.query = QLineEdit(placeholderText="Symbol or command…")
         self.query.setObjectName("paletteQuery")
@@ -46,8 +52,11 @@ class CommandPalette(QDialog):
         self.results.clear()
         symbols = [s for s in self._symbols if needle and s.lower().startswith(needle)]
         symbols += [s for s in self._symbols if needle and needle in s.lower() and s not in symbols]
+        chosen = set(symbols)
+        symbols += [s for s in self._symbols if needle and s not in chosen and needle in self._names.get(s, "").lower()]
         for symbol in symbols[:_MAX_SYMBOLS]:
-            item = QListWidgetItem(f"Go to {symbol}")
+            name = self._names.get(symbol)
+            item = QListWidgetItem(f"Go to {symbol} — {name}" if name else f"Go to {symbol}")
             item.setData(Qt.ItemDataRole.UserRole, ("symbol", symbol))
             self.results.addItem(item)
         for entry in self._registry.entries():

@@ -3,6 +3,11 @@
 The dialog stays open while its job runs (progress bar, "Cancel training"); it closes when the
 model is registered and emits ``trained`` with its ModelInfo. A cancelled job writes nothing
 (train_and_register's contract), so the dialog simply returns to the form.
+
+The ticked symbols are always listed above the list (a tick scrolled out of view is still shown), and
+Train stays disabled while none is ticked. **Build features** computes the ticked symbols' features at
+the chosen interval (the features service, in a worker with progress and cancel) for when training
+says they are missing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -36,10 +42,11 @@ from workstation.gui.context import WorkstationContext
 from workstation.gui.tables import DOWN, named
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
-from workstation.ml.constants import MODEL_TYPES, TARGETS
+from workstation.ml.constants import MODEL_CHOICES, TARGETS
 from workstation.ml.lstm import INSTALL_HINT
 
 TYPE_LABELS = {
+    "auto": "Automatic (boosting on large data, else forest)",
     "random_forest": "Random forest",
     "gradient_boosting": "Gradient boosting",
     "logistic": "Logistic regression",
@@ -75,7 +82,7 @@ class TrainDialog(QDialog):
         self.job: JobHandle | None = None
         self.outcome: Any = None
         self.model_type = named(QComboBox(), "trainModelType")
-        for key in MODEL_TYPES:
+        for key in MODEL_CHOICES:
             self.model_type.addItem(TYPE_LABELS.get(key, key), key)
         self.target = named(QComboBox(), "trainTarget")
         for key in TARGETS:
@@ -90,12 +97,24 @@ class TrainDialog(QDialog):
         self.filter.textChanged.connect(self._filter_symbols)
         self.symbols = named(QListWidget(), "trainSymbols")
         self.symbols.setMaximumHeight(140)
+        self.ticked = named(QLabel(""), "trainTicked")
+        self.ticked.setWordWrap(True)
         chosen = {context.symbol} if context.symbol else set()
         for symbol in symbols:
             item = QListWidgetItem(symbol)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if symbol in chosen else Qt.CheckState.Unchecked)
             self.symbols.addItem(item)
+            if symbol in chosen:
+                self.symbols.scrollToItem(item)  # the chart's symbol is ticked: show it
+        self.symbols.itemChanged.connect(lambda _item: self._update_hint())
+        self.price_levels = named(
+            QCheckBox("Include price levels (moving averages, bands, MACD, ATR …)"), "trainPriceLevels"
+        )
+        self.features_job: JobHandle | None = None
+        self.features_button = named(QPushButton("Build features"), "trainBuildFeatures")
+        self.features_button.setToolTip("Compute the ticked symbols' features at the chosen interval")
+        self.features_button.clicked.connect(lambda: context.perform("models/build-features", self.build_features))
         self.start = _date_edit("trainStart")
         self.end = _date_edit("trainEnd")
         self.n_estimators = named(QSpinBox(), "trainEstimators")
@@ -133,6 +152,7 @@ class TrainDialog(QDialog):
         self.cancel_button = named(QPushButton("Cancel training"), "trainCancel")
         self.cancel_button.hide()
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.addButton(self.features_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.reject)
         self.train_button.clicked.connect(lambda: context.perform("models/train", self.train))
         self.cancel_button.clicked.connect(self.cancel)
@@ -148,6 +168,7 @@ class TrainDialog(QDialog):
         form.addRow("Horizon", self.horizon)
         form.addRow("Interval", self.interval)
         form.addRow("Symbols", self.filter)
+        form.addRow("", self.ticked)
         form.addRow("", self.symbols)
         dates = QHBoxLayout()
         dates.addWidget(self.start)
@@ -164,6 +185,7 @@ class TrainDialog(QDialog):
         for label, widget in self._hyper_rows.values():
             form.addRow(label, widget)
         form.addRow("Walk-forward folds", self.folds)
+        form.addRow("Inputs", self.price_levels)
         form.addRow("Name", self.name)
         self._form = form
         layout = QVBoxLayout(self)
@@ -176,6 +198,7 @@ class TrainDialog(QDialog):
     # -- form ---------------------------------------------------------------------------------------------
     def _visible_hyperparameters(self) -> tuple[str, ...]:
         return {
+            "auto": (),
             "random_forest": ("n_estimators", "max_depth"),
             "gradient_boosting": ("n_estimators", "learning_rate"),
             "logistic": ("C",),
@@ -193,6 +216,9 @@ class TrainDialog(QDialog):
         self._update_hint()
 
     def _update_hint(self) -> None:
+        chosen = self.chosen_symbols()
+        shown = ", ".join(chosen[:8]) + (f" +{len(chosen) - 8}" if len(chosen) > 8 else "")
+        self.ticked.setText(f"Ticked ({len(chosen)}): {shown}" if chosen else "Ticked: none")
         problem = self.problem()
         self.hint.setText(problem or "")
         self.hint.setStyleSheet(f"color: {DOWN};" if problem else "")
@@ -207,6 +233,8 @@ class TrainDialog(QDialog):
                 return f"The LSTM is an optional extra: {missing}"
         if model_type == "logistic" and target != "price_direction":
             return "Logistic regression is a classifier: choose price direction, or a forest for volatility."
+        if not self.chosen_symbols():
+            return "Tick at least one symbol to train on."
         return None
 
     def _filter_symbols(self, text: str) -> None:
@@ -224,6 +252,7 @@ class TrainDialog(QDialog):
         for row in range(self.symbols.count()):
             item = self.symbols.item(row)
             item.setCheckState(Qt.CheckState.Checked if item.text() in wanted else Qt.CheckState.Unchecked)
+        self._update_hint()
 
     @staticmethod
     def _date(edit: QDateEdit, end: bool) -> datetime | None:
@@ -269,6 +298,7 @@ class TrainDialog(QDialog):
             n_folds=self.folds.value(),
             hyperparameters=self.hyperparameters(),
             name=self.name.text().strip() or None,
+            include_price_levels=self.price_levels.isChecked(),
         )
         spec.validate()
         return spec
@@ -297,15 +327,56 @@ class TrainDialog(QDialog):
         self.job.progressed.connect(self._progressed)
         self.job.cancelled.connect(lambda: self._ended("Training cancelled: nothing was registered."))
         self.job.failed.connect(lambda message: self._ended(f"Training failed: {message}", error=True))
+        self._running("Starting…")
+        return self.job
+
+    def build_features(self) -> JobHandle | None:
+        """Compute the ticked symbols' features at the chosen interval (incremental), with progress and cancel."""
+        symbols, interval = self.chosen_symbols(), self.interval.currentText()
+        if not symbols:
+            self.hint.setText("Tick the symbols whose features to build.")
+            self.hint.setStyleSheet(f"color: {DOWN};")
+            return None
+        if self.features_job is not None or self.job is not None:
+            return self.features_job
+        engine = self._context.engine
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
+            from workstation.features.engine import build_features
+
+            return build_features(engine, symbols=symbols, interval=interval, progress=progress, cancel=cancel)
+
+        def done(summary: Any) -> None:
+            skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""
+            self._ended(f"Features built: {summary.rows_written:,} {interval} rows written{skipped}.")
+
+        self.features_job = self._context.jobs.submit(f"Build {interval} features", job, on_success=done)
+        self.features_job.progressed.connect(self._progressed)
+        self.features_job.cancelled.connect(lambda: self._ended("Building features cancelled."))
+        self.features_job.failed.connect(
+            lambda message: self._ended(f"Building features failed: {message}", error=True)
+        )
+        self.features_job.ended.connect(self._features_ended)
+        self._running("Building features…")
+        return self.features_job
+
+    def _features_ended(self) -> None:
+        self.features_job = None
+        self._update_hint_button()
+
+    def _running(self, text: str) -> None:
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.progress_text.setText("Starting…")
+        self.progress_text.setText(text)
         self.hint.setText("")
         self.cancel_button.show()
         self.train_button.setEnabled(False)
-        return self.job
+        self.features_button.setEnabled(False)
 
     def cancel(self) -> None:
+        if self.features_job is not None:
+            self.progress_text.setText("Cancelling…")
+            self.features_job.cancel()
         if self.job is not None:
             self.progress_text.setText("Cancelling…")
             self.job.cancel()
@@ -317,7 +388,8 @@ class TrainDialog(QDialog):
         self.progress_text.setText(message)
 
     def _ended(self, message: str, error: bool = False) -> None:
-        self.job = None
+        if self.features_job is None or self.features_job.state != "running":
+            self.job = None
         self.progress.hide()
         self.cancel_button.hide()
         self.progress_text.setText("")
@@ -326,7 +398,9 @@ class TrainDialog(QDialog):
         self._update_hint_button()
 
     def _update_hint_button(self) -> None:
-        self.train_button.setEnabled(self.problem() is None)
+        busy = self.job is not None or self.features_job is not None
+        self.train_button.setEnabled(self.problem() is None and not busy)
+        self.features_button.setEnabled(not busy)
 
     def _succeeded(self, outcome: Any) -> None:
         self.job = None
@@ -337,6 +411,7 @@ class TrainDialog(QDialog):
         self.accept()
 
     def reject(self) -> None:
-        if self.job is not None:  # closing the dialog while training cancels the job
-            self.job.cancel()
+        for running in (self.job, self.features_job):  # closing the dialog cancels what it runs
+            if running is not None:
+                running.cancel()
         super().reject()

@@ -16,24 +16,20 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     from workstation.gui.panels.ticket import OrderTicketPanel
     from workstation.gui.panels.watchlist import WatchlistPanel
 
+    left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+    # The chart at the centre: about 78 % of the width and 70 % of the height (over half the window);
+    # watchlist and ticket in a column on its left; models, blotter (raised) and the log in a row below it.
+    registry.register(PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, left, order=10, size=(0.22, 0.52)))
+    registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, right, order=20, size=(0.78, 0.70)))
+    registry.register(PanelSpec("modelPanel", "Models", ModelPanel, right, order=30, size=(0.47, 0.30)))
     registry.register(
-        PanelSpec("watchlistPanel", "Watchlist", WatchlistPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=10)
+        PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, left, order=40, size=(0.22, 0.48))
     )
-    registry.register(PanelSpec("chartPanel", "Chart", ChartPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=20))
-    registry.register(PanelSpec("modelPanel", "Models", ModelPanel, Qt.DockWidgetArea.RightDockWidgetArea, order=30))
     registry.register(
-        PanelSpec("logMonitorPanel", "Log monitor", LogMonitorPanel, Qt.DockWidgetArea.BottomDockWidgetArea, order=60)
-    )
-    registry.register(
-        PanelSpec("orderTicketPanel", "Order ticket", OrderTicketPanel, Qt.DockWidgetArea.LeftDockWidgetArea, order=40)
+        PanelSpec("blotterPanel", "Blotter", BlotterPanel, right, order=50, tab_with="modelPanel", size=(0.47, 0.30))
     )
     registry.register(
         PanelSpec(
-            "blotterPanel",
-            "Blotter",
-            BlotterPanel,
-            Qt.DockWidgetArea.RightDockWidgetArea,
-            order=50,
-            beside="modelPanel",
+            "logMonitorPanel", "Log monitor", LogMonitorPanel, right, order=60, beside="modelPanel", size=(0.31, 0.30)
         )
     )

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import KillSwitchDialog
+from workstation.gui.halt_status import HaltBanner
 from workstation.gui.panels.blotter_data import (
     FILL_COLUMNS,
     ORDER_COLUMNS,
@@ -51,7 +52,7 @@ from workstation.trading.domain import Fill, Order, TradingError
 from workstation.trading.feed import OrderFeed
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
 from workstation.trading.positions import Position
-from workstation.trading.session import TradingSession, resume_trading
+from workstation.trading.session import TradingSession
 
 POLL_MS = 1000
 MARKS_TTL_POLLS = 10  # last prices are re-read every ten polls
@@ -71,6 +72,7 @@ class BlotterPanel(QWidget):
         self._context = context
         self._service = context.trading
         self._polling = False
+        self._ready = False  # polls start once the window announces a database with the schema
         self._polls = 0
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
@@ -105,18 +107,19 @@ class BlotterPanel(QWidget):
         self.kill_button = named(QPushButton("Kill switch"), "blotterKill")
         self.kill_button.setStyleSheet(f"QPushButton {{ color: {DOWN}; font-weight: bold; }}")
         self.kill_button.clicked.connect(self.open_kill_switch)
-        self.resume_button = named(QPushButton("Resume trading"), "blotterResume")
-        self.resume_button.clicked.connect(lambda: self._context.perform("blotter/resume", self.resume))
-        self.resume_button.hide()
+        # The halt banner sits above the tables (never squeezed below them) and holds the Resume button.
+        self.halt_banner = HaltBanner(lambda: self._context.perform("blotter/resume", self.resume), self)
+        self.resume_button = self.halt_banner.resume_button
         self.status = named(QLabel(""), "blotterStatus")
         self.status.setWordWrap(True)  # a long message must never widen the window
         top = QHBoxLayout()
-        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button, self.resume_button):
+        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button):
             top.addWidget(widget)
         top.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.halt_banner)
         layout.addWidget(self.tabs)
         layout.addWidget(self.status)
         self.setFocusProxy(self.orders)
@@ -126,7 +129,10 @@ class BlotterPanel(QWidget):
         self._timer.start()
         self._service.ordersChanged.connect(lambda _broker: self.poll(force=True))
         context.refreshRequested.connect(lambda: self.poll(force=True))
-        context.databaseChanged.connect(self._reset_feed)
+        context.databaseChanged.connect(self._database_ready)
+        context.engineChanged.connect(lambda: setattr(self, "_ready", False))
+        self._service.haltChanged.connect(self.halt_banner.set_reason)
+        context.quit_guards.register("open orders", self._service.open_orders_warning)
 
     def _register_shortcuts(self) -> None:
         shortcuts = self._context.shortcuts
@@ -156,6 +162,10 @@ class BlotterPanel(QWidget):
         text = self.broker.currentText()
         return None if text == _ALL else text
 
+    def _database_ready(self) -> None:
+        self._ready = True
+        self._reset_feed()
+
     def _reset_feed(self) -> None:
         """Start over from a full read (another database, or another broker filter)."""
         self._feed = OrderFeed(self._context.engine, self.broker_filter())
@@ -168,6 +178,8 @@ class BlotterPanel(QWidget):
         self._reset_feed()
 
     def poll(self, force: bool = False) -> None:
+        if not self._ready:
+            return  # a brand-new database gets its schema first: "no such table" is not worth a warning
         if self._polling:
             self._again = self._again or force  # re-read as soon as the running poll is back
             return
@@ -215,7 +227,10 @@ class BlotterPanel(QWidget):
             self.poll(force=True)
             return
         assert isinstance(snapshot, BlotterSnapshot)
+        fills_before = len(self._snapshot.fills) if self._snapshot is not None else None
         self._snapshot = snapshot
+        if fills_before is not None and len(snapshot.fills) != fills_before:
+            self._service.fillsChanged.emit()  # positions moved: the ticket's preview is recomputed
         self.orders_model.set_records(snapshot.orders)
         self.fills_model.set_records(snapshot.fills)
         self.positions_model.set_records(snapshot.positions)
@@ -223,12 +238,9 @@ class BlotterPanel(QWidget):
             fit_columns_once(view, self._context.settings.contains(f"columns/blotterPanel/{view.objectName()}"))
         open_orders = sum(1 for o in snapshot.orders if not o.is_final)
         open_positions = sum(1 for p in snapshot.positions if p.quantity != 0)
-        text = f"{open_orders} open orders · {len(snapshot.fills)} fills · {open_positions} open positions"
-        if snapshot.halted:
-            text = f"TRADING HALTED: {snapshot.halted} — {text}"
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {DOWN}; font-weight: bold;" if snapshot.halted else "")
-        self.resume_button.setVisible(snapshot.halted is not None)
+        fills = len(snapshot.fills)
+        self.status.setText(f"{open_orders} open orders · {fills} fills · {open_positions} open positions")
+        self._service.set_halted(snapshot.halted)  # the banner follows through haltChanged
 
     # -- actions ------------------------------------------------------------------------------------------
     def _open_orders(self, orders: list[Order]) -> dict[str, list[str]]:
@@ -308,12 +320,14 @@ class BlotterPanel(QWidget):
                     outcome.failures.append(f"{key}: {exc}")
             return outcome
 
-        self._context.jobs.submit(
+        handle = self._context.jobs.submit(
             "Kill switch",
             job,
             on_success=self._killed,
             correlation_id=current_correlation_id() or new_correlation_id("kill"),
-        ).ended.connect(lambda: self.poll(force=True))
+        )
+        handle.ended.connect(lambda: self.poll(force=True))
+        handle.ended.connect(self._service.refresh_halt)
 
     def _killed(self, outcome: _KillOutcome) -> None:
         cancelled = sum(len(r.cancelled) for r in outcome.results.values())
@@ -329,17 +343,7 @@ class BlotterPanel(QWidget):
             self._service.ordersChanged.emit(broker)
 
     def resume(self) -> None:
-        engine, service = self._context.engine, self._service
-
-        def job(progress: ProgressCallback, cancel: CancelToken) -> str:
-            resume_trading(engine)
-            for key in service.open_keys():
-                service.use(key, lambda s: s.manager.risk.resume() if s.manager.risk is not None else None)
-            return "Trading resumed: new orders are accepted again"
-
-        self._context.jobs.submit("Resume trading", job, on_success=self._action_done).ended.connect(
-            lambda: self.poll(force=True)
-        )
+        self._service.resume().ended.connect(lambda: self.poll(force=True))
 
     def _action_done(self, message: str) -> None:
         self._context.notify.emit("info", message)

@@ -1,59 +1,67 @@
-"""chartPanel: the selected symbol's candles, volume, indicators, predictions and fills.
+"""chartPanel: the selected symbol's candles, volume, indicators, drawings, predictions and fills.
 
-Data loads in a worker (dashboard.chart_data); indicators are computed there too (TA-Lib), so the
-GUI thread only hands arrays to the ChartView. ``update_live_bar`` is the entry point for a bar stream.
+Data loads in a worker (dashboard.chart_data); indicators are computed there too (TA-Lib, with the
+user's parameters), so the GUI thread only hands arrays to the ChartView. The readout shows the bar
+under the crosshair, or the latest bar, in the display time zone with the zone named; it follows
+symbol and interval changes. The interval the user picked is remembered.
+
+``update_live_bar`` is the entry point for a bar stream: it updates (or appends) the forming bar on
+screen and publishes its close as the symbol's last price (price alerts, the ticket).
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 from sqlalchemy import Engine
 
-from workstation.dashboard import indicators
 from workstation.dashboard.chart_data import ChartData, load_chart_data
 from workstation.dashboard.watchlist import available_intervals
-from workstation.gui.chart.view import ChartView, Marker, SubplotSpec
+from workstation.gui.chart.markers import Marker
+from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
+from workstation.gui.display_time import is_daily
+from workstation.gui.panels.chart_indicators import ChartIndicators, Computed, compute_all
+from workstation.gui.panels.chart_tools import ChartTools
+from workstation.gui.price_format import format_price
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 
 FloatArray = NDArray[np.float64]
-_SETTINGS_KEY = "chart/indicators"
-_DEFAULT_INDICATORS = ["sma20", "sma50", "rsi"]
-_OVERLAY_COLORS = ("#f6c344", "#42a5f5", "#ff7043", "#66bb6a", "#ab47bc", "#26c6da", "#ec407a", "#8d6e63")
-_PANE_NAMES = {"rsi": "RSI 14", "macd": "MACD", "atr": "ATR 14"}
+INTERVAL_KEY = "chart/interval"
+PANE_WEIGHTS_KEY = "chart/pane_weights"
 
 
 @dataclass(slots=True)
 class _Loaded:
     data: ChartData
     intervals: list[str]
-    computed: dict[str, dict[str, FloatArray]] = field(default_factory=dict)
+    computed: Computed = field(default_factory=dict)
 
 
-def _load(engine: Engine, symbol: str, interval: str) -> _Loaded:
+def _load(engine: Engine, symbol: str, interval: str, params: Mapping[str, Mapping[str, object]]) -> _Loaded:
     intervals = available_intervals(engine, symbol)
     if intervals and interval not in intervals:
         interval = intervals[0]
     data = load_chart_data(engine, symbol, interval)
-    loaded = _Loaded(data, intervals)
-    if not data.bars.empty:
-        columns = [data.column(c) for c in ("high", "low", "close", "volume")]
-        loaded.computed = {key: indicators.compute(key, *columns) for key in indicators.INDICATORS}
-    return loaded
-
-
-def _pane_name(key: str) -> str:
-    """A pane is labelled with its first line's short name (RSI 14, MACD, ATR 14): long labels get clipped."""
-    return _PANE_NAMES.get(key, key.upper())
+    return _Loaded(data, intervals, compute_all(data, params))
 
 
 class ChartPanel(QWidget):
@@ -62,18 +70,20 @@ class ChartPanel(QWidget):
         self._context = context
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
-        saved = context.settings.value(_SETTINGS_KEY)
-        self._enabled: list[str] = [str(k) for k in saved] if isinstance(saved, list) else _DEFAULT_INDICATORS.copy()
         self.view = ChartView()
         self.view.crosshairMoved.connect(self._show_readout)
+        self.view.paneHeightsChanged.connect(lambda weights: context.settings.setValue(PANE_WEIGHTS_KEY, weights))
+        saved_weights = context.settings.value(PANE_WEIGHTS_KEY)
+        if isinstance(saved_weights, dict):
+            self.view.set_pane_weights({str(k): float(v) for k, v in saved_weights.items()})
         self.title = QLabel("No symbol")
         self.title.setObjectName("chartTitle")
         self.interval = QComboBox()
         self.interval.setObjectName("chartInterval")
-        self.interval.addItem("1d")
+        self.interval.addItem(str(context.settings.value(INTERVAL_KEY, "1d")))
         self.interval.activated.connect(
             lambda _i: context.perform(
-                "chart/interval", self.reload, metadata={"interval": self.interval.currentText()}
+                "chart/interval", self._interval_picked, metadata={"interval": self.interval_text()}
             )
         )
         self.picker = QToolButton()
@@ -81,15 +91,16 @@ class ChartPanel(QWidget):
         self.picker.setObjectName("chartIndicators")
         self.picker.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.picker.setMenu(QMenu(self.picker))
-        self.readout = QLabel()
-        self.readout.setObjectName("chartReadout")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.indicators = ChartIndicators(context, self.view, self.picker, self)
+        self.tools = ChartTools(context, self.view, self)
+        self._readout = ""
         bar = QHBoxLayout()
         bar.addWidget(self.title)
         bar.addWidget(self.interval)
         bar.addWidget(self.picker)
+        for widget in self.tools.widgets():
+            bar.addWidget(widget)
         bar.addStretch(1)
-        bar.addWidget(self.readout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
@@ -98,10 +109,10 @@ class ChartPanel(QWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(self.view)
         self._register_actions()
-        self._rebuild_menu([])
         context.symbolChanged.connect(lambda _s: self.reload())
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
+        context.display_time.changed.connect(lambda: self._show_readout(-1))
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -121,32 +132,12 @@ class ChartPanel(QWidget):
             self.addAction(action)
             self._context.shortcuts.register(action_id, action, keys, "Chart")
 
-    def _rebuild_menu(self, feature_columns: list[str]) -> None:
-        menu = self.picker.menu()
-        menu.clear()
-        menu.addSection("Overlays")
-        for key, ind in indicators.INDICATORS.items():
-            if ind.overlay:
-                self._menu_toggle(menu, key, ind.label)
-        if feature_columns:
-            menu.addSection("Stored features")
-            for column in feature_columns:
-                self._menu_toggle(menu, f"feature:{column}", column)
-        menu.addSection("Panes")
-        for key, ind in indicators.INDICATORS.items():
-            if not ind.overlay:
-                self._menu_toggle(menu, key, ind.label)
+    def interval_text(self) -> str:
+        return self.interval.currentText() or "1d"
 
-    def _menu_toggle(self, menu: QMenu, key: str, label: str) -> None:
-        action = menu.addAction(label)
-        action.setCheckable(True)
-        action.setChecked(key in self._enabled)
-        action.setData(key)
-        action.toggled.connect(
-            lambda on, k=key: self._context.perform(
-                f"chart/indicator/{k}", lambda: self.set_indicator(k, on), metadata={"enabled": on}
-            )
-        )
+    def _interval_picked(self) -> None:
+        self._context.settings.setValue(INTERVAL_KEY, self.interval_text())
+        self.reload()
 
     # -- loading -------------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -156,11 +147,12 @@ class ChartPanel(QWidget):
         if self._job is not None:
             self._job.cancel()
         engine = self._context.engine
-        interval = self.interval.currentText() or "1d"
+        interval = self.interval_text()
+        params = self.indicators.params()
         self.title.setText(f"{symbol} · loading…")
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> _Loaded:
-            return _load(engine, symbol, interval)
+            return _load(engine, symbol, interval, params)
 
         self._job = self._context.jobs.submit(f"Load chart {symbol}", job, on_success=self._apply)
 
@@ -174,16 +166,18 @@ class ChartPanel(QWidget):
         self.interval.addItems(loaded.intervals or [data.interval])
         self.interval.setCurrentText(data.interval)
         self.interval.blockSignals(False)
-        self._rebuild_menu(list(data.feature_overlays))
         if data.bars.empty:
             self.title.setText(f"{data.symbol} · no {data.interval} bars")
             self.view.set_bars(np.empty(0, dtype=np.int64), *(np.empty(0) for _ in range(5)))
+            self.tools.set_bars(data.symbol, np.empty(0, dtype=np.int64), None)
+            self._show_readout(-1)
             return
         self.title.setText(f"{data.symbol} · {data.interval} · {len(data.bars):,} bars")
         self.view.set_bars(data.times_ns, *(data.column(c) for c in ("open", "high", "low", "close", "volume")))
-        for key in self._enabled:
-            self._show_indicator(key)
+        self.indicators.set_data(data, loaded.computed)
+        self.tools.set_bars(data.symbol, self.view.pyramid.times_ns, self.view.last_close())
         self._show_markers(data)
+        self._show_readout(-1)  # the newest bar of *this* symbol and interval, until the mouse moves
 
     def _show_markers(self, data: ChartData) -> None:
         high, low = data.column("high"), data.column("low")
@@ -197,90 +191,80 @@ class ChartPanel(QWidget):
                     + (f", confidence {p.confidence:.0%}" if p.confidence is not None else "")
                 ),
                 size=8.0 + 10.0 * (p.confidence or 0.0),
+                key=p.model_id,
             )
             for p in data.predictions
         ]
         markers += [
-            Marker(index=f.index, price=f.price, up=f.side == "buy", label=f"{f.side} {f.quantity} @ {f.price:.2f}")
+            Marker(
+                index=f.index,
+                price=f.price,
+                up=f.side == "buy",
+                label=f"{f.side} {f.quantity.normalize():f} @ {format_price(f.price)}",
+            )
             for f in data.fills
         ]
         self.view.set_markers(markers)
 
     # -- indicators ----------------------------------------------------------------------------------
     def set_indicator(self, key: str, enabled: bool) -> None:
-        if enabled and key not in self._enabled:
-            self._enabled.append(key)
-            self._show_indicator(key)
-        elif not enabled and key in self._enabled:
-            self._enabled.remove(key)
-            self._hide_indicator(key)
-        self._context.settings.setValue(_SETTINGS_KEY, self._enabled)
+        self.indicators.set_indicator(key, enabled)
 
     def enabled_indicators(self) -> list[str]:
-        return list(self._enabled)
-
-    def _show_indicator(self, key: str) -> None:
-        if self._loaded is None or self._loaded.data.bars.empty:
-            return
-        if key.startswith("feature:"):
-            column = key.split(":", 1)[1]
-            values = self._loaded.data.feature_overlays.get(column)
-            if values is not None:
-                self.view.set_overlay(column, values)
-            return
-        ind = indicators.INDICATORS.get(key)
-        lines = self._loaded.computed.get(key)
-        if ind is None or lines is None:
-            return
-        if ind.overlay:
-            # The lines of one indicator (a band's upper/middle/lower) share its colour.
-            color = _OVERLAY_COLORS[list(indicators.INDICATORS).index(key) % len(_OVERLAY_COLORS)]
-            for name, values in lines.items():
-                self.view.set_overlay(name, values, color)
-        else:
-            self.view.set_subplot(_pane_name(key), SubplotSpec(lines, ind.y_range, ind.levels))
-
-    def _hide_indicator(self, key: str) -> None:
-        if key.startswith("feature:"):
-            self.view.remove_overlay(key.split(":", 1)[1])
-            return
-        ind = indicators.INDICATORS.get(key)
-        if ind is None or self._loaded is None:
-            return
-        if ind.overlay:
-            for name in self._loaded.computed.get(key, {}):
-                self.view.remove_overlay(name)
-        else:
-            self.view.remove_subplot(_pane_name(key))
+        return self.indicators.enabled()
 
     # -- readout and live bars -----------------------------------------------------------------------
     def _show_readout(self, index: int) -> None:
-        if self._loaded is None or index < 0 or index >= self.view.bar_count():
-            self.readout.setText("")
+        """The bar under the crosshair, or the newest bar: time (zone named), OHLC, volume, change.
+
+        Shown as the first line of the price pane's legend, where it never competes with the toolbar
+        for width (at 1366 px the toolbar leaves no room for it).
+        """
+        count = self.view.bar_count()
+        if self._loaded is None or count == 0:
+            self._readout = ""
+            self.view.set_readout("")
             return
+        index = count - 1 if index < 0 or index >= count else index
         p = self.view.pyramid
         o, h, lo, c, v = (float(p.field(name)[index]) for name in ("open", "high", "low", "close", "volume"))
-        stamp = pd.Timestamp(int(p.times_ns[index]), tz="UTC")
-        when = stamp.strftime("%Y-%m-%d" if self._loaded.data.interval.endswith("d") else "%Y-%m-%d %H:%M")
+        stamp = datetime.fromtimestamp(int(p.times_ns[index]) / 1e9, UTC)
+        when = self._context.display_time.format(stamp, daily=is_daily(self._loaded.data.interval))
         prev = float(p.field("close")[index - 1]) if index > 0 else o
         change = (c / prev - 1.0) * 100.0 if prev else 0.0
-        self.readout.setText(f"{when}  O {o:,.2f}  H {h:,.2f}  L {lo:,.2f}  C {c:,.2f}  V {v:,.0f}  ({change:+.2f}%)")
+        prices = "  ".join(f"{k} {format_price(x)}" for k, x in (("O", o), ("H", h), ("L", lo), ("C", c)))
+        self._readout = f"{when}  {prices}  V {v:,.0f}  ({change:+.2f}%)"
+        color = "#26a69a" if change >= 0 else "#ef5350"
+        self.view.set_readout(
+            f"<span style='color:{self.view.theme.legend}'>{html.escape(when)}&nbsp;&nbsp;"
+            f"{html.escape(prices).replace('  ', '&nbsp;&nbsp;')}&nbsp;&nbsp;V {v:,.0f}</span>"
+            f"&nbsp;&nbsp;<span style='color:{color}'>({change:+.2f}%)</span>"
+        )
 
     def readout_text(self) -> str:
-        return self.readout.text()
+        """The readout as plain text (the legend's first line)."""
+        return self._readout
 
     def update_live_bar(
         self, symbol: str, interval: str, timestamp: datetime, o: float, h: float, lo: float, c: float, v: float
     ) -> bool:
-        """Feed a streamed bar: updates the newest bar, or appends a new one; False if not on screen."""
-        if self._loaded is None or symbol != self._loaded.data.symbol or interval != self._loaded.data.interval:
-            return False
+        """Feed a streamed bar: updates the newest bar, or appends a new one; False if not on screen.
+
+        The close is published as ``symbol``'s last price either way (price alerts, the ticket), so a
+        stream can call this for every bar of every symbol it receives.
+        """
         if timestamp.tzinfo is None:
             raise ValueError("live bars need a timezone-aware timestamp")
+        self._context.publish_price(symbol, c)
+        if self._loaded is None or symbol != self._loaded.data.symbol or interval != self._loaded.data.interval:
+            return False
         time_ns = pd.Timestamp(timestamp).as_unit("ns").value
         times = self.view.pyramid.times_ns
         if len(times) and time_ns == int(times[-1]):
             self.view.update_last_bar(o, h, lo, c, v)
         else:
             self.view.append_bar(time_ns, o, h, lo, c, v)
+            self.tools.set_bars(symbol, self.view.pyramid.times_ns, c)
+        self.tools.set_last_price(c)
+        self._show_readout(-1)
         return True

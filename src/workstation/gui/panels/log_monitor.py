@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.dashboard.activity import ActivityFilter, ActivityTail
+from workstation.gui.alert_notices import AlertNotices
 from workstation.gui.context import WorkstationContext
 from workstation.gui.panels.log_detail import AlertsStrip, alert_ids, describe_entry
 from workstation.gui.panels.log_model import ActivityModel
 from workstation.gui.pollers import Poller, PollRound
 from workstation.jobs import CancelToken, ProgressCallback
-from workstation.monitoring.alerts import Alert, AlertThresholds, AlertTracker, evaluate_alerts
+from workstation.monitoring.alerts import Alert, AlertThresholds, evaluate_alerts
 from workstation.monitoring.query import VIEW_SOURCES, ActivityEntry, trace
 
 TAIL_INTERVAL_MS = 1000
@@ -51,7 +52,7 @@ class LogMonitorPanel(QWidget):
         self._context = context
         self.model = ActivityModel(parent=self)
         self.tail = ActivityTail()
-        self.tracker = AlertTracker()
+        self.notices = AlertNotices(context.settings)
         self.thresholds = AlertThresholds()
         self.following = True
         self.unseen = 0
@@ -185,7 +186,7 @@ class LogMonitorPanel(QWidget):
 
     def _engine_changed(self) -> None:
         self._ready = False  # until the window announces the new database as usable
-        self.tracker = AlertTracker()
+        self.notices.forget_session()
         self.alerts.set_alerts([])
         self._restart_tail(self.tail.filters)
 
@@ -359,7 +360,7 @@ class LogMonitorPanel(QWidget):
         return lambda: evaluate_alerts(engine, thresholds=thresholds)
 
     def _alerts_result(self, alerts: list[Alert]) -> None:
-        raised, resolved = self.tracker.update(alerts)
+        raised, resolved = self.notices.update(alerts)  # once per alert, not again at every start
         self.alerts.setToolTip("")
         self.alerts.set_alerts(alerts)
         self.model.set_alert_correlation_ids(alert_ids(alerts))

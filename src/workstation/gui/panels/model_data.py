@@ -2,7 +2,9 @@
 
 Every figure comes from the registry's ``metrics`` document: ``held_out`` (pooled walk-forward folds
 the model did not train on) next to ``baseline`` (majority class for direction, persistence for
-volatility) on the same rows. "Beats baseline" counts the key metrics where the model does better.
+volatility) on the same rows. The verdict and the 95 % interval of (model − baseline) come from the
+block bootstrap (:mod:`workstation.ml.uncertainty`): a model "beats the baseline" only when the interval
+of its primary metric (log loss / MAE) excludes zero in its favour.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from workstation.gui.tables import DOWN, MUTED, UP, Column, fmt_number, fmt_time
 from workstation.ml.constants import HIGHER_IS_BETTER
 from workstation.ml.predict import PredictionRecord, latest_predictions
 from workstation.ml.registry import TYPE_FROM_REGISTRY, ModelInfo, feature_importance, list_models
+from workstation.ml.uncertainty import BEATS, PRIMARY_METRIC, VERDICT_WORDS, WORSE
 
 # The figures a trader looks at first, per target, with their short labels.
 KEY_METRICS = {
@@ -35,12 +38,19 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else f"{float(value):.4g}" if abs(float(value)) < 1e-3 else f"{float(value):.3f}"
 
 
+def interval_text(entry: dict[str, Any]) -> str:
+    """model − baseline and its 95 % interval, e.g. "+0.0021 [−0.0004, +0.0046]"."""
+    if not entry or entry.get("low") is None:
+        return "—"
+    return f"{entry['difference']:+.4g} [{entry['low']:+.4g}, {entry['high']:+.4g}]".replace("-", "−")
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRow:
     info: ModelInfo
     held_out: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
-    verdict: dict[str, bool | None] = field(default_factory=dict)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, info: ModelInfo) -> ModelRow:
@@ -49,7 +59,7 @@ class ModelRow:
             info,
             dict(metrics.get("held_out") or {}),
             dict(metrics.get("baseline") or {}),
-            dict(metrics.get("beats_baseline") or {}),
+            dict(metrics.get("intervals") or {}),
         )
 
     @property
@@ -64,25 +74,26 @@ class ModelRow:
         return " · ".join(f"{label} {_fmt(values.get(name))}" for name, label in self.key_metrics if name in values)
 
     @property
-    def beats(self) -> tuple[int, int]:
-        """(key metrics better than the baseline, key metrics compared)."""
-        judged = [self.verdict.get(name) for name, _ in self.key_metrics if self.verdict.get(name) is not None]
-        return sum(1 for v in judged if v), len(judged)
+    def verdict(self) -> str:
+        return str(self.info.metrics.get("verdict") or "")
 
     @property
-    def beats_text(self) -> str:
-        better, total = self.beats
-        if total == 0:
-            return "—"
-        mark = "✓ yes" if better == total else "✗ no" if better == 0 else "~ partly"
-        return f"{mark} ({better}/{total})"
+    def primary(self) -> str:
+        return PRIMARY_METRIC.get(self.info.target, "")
 
     @property
-    def beats_color(self) -> str | None:
-        better, total = self.beats
-        if total == 0:
-            return MUTED
-        return UP if better == total else DOWN if better == 0 else None
+    def verdict_text(self) -> str:
+        """The verdict in words with the primary metric's interval, e.g. "no demonstrated skill · log loss
+        +0.0021 [−0.0004, +0.0046]"."""
+        if not self.verdict:
+            return "— (no verdict recorded)"
+        words = VERDICT_WORDS.get(self.verdict, self.verdict)
+        entry = self.intervals.get(self.primary) or {}
+        return f"{words} · {METRIC_LABELS.get(self.primary, self.primary)} {interval_text(entry)}"
+
+    @property
+    def verdict_color(self) -> str | None:
+        return UP if self.verdict == BEATS else DOWN if self.verdict == WORSE else MUTED
 
     def tooltip(self) -> str:
         kind = self.info.metrics.get("baseline_kind", "baseline")
@@ -100,7 +111,8 @@ class MetricRow:
     metric: str
     model: float | None
     baseline: float | None
-    better: bool | None
+    interval: str  # model − baseline [95 % interval]
+    better: str | None  # which side the interval shows better: "model", "baseline" or None
     higher_is_better: bool
 
 
@@ -110,7 +122,8 @@ def metric_rows(row: ModelRow) -> list[MetricRow]:
             METRIC_LABELS[name],
             None if row.held_out.get(name) is None else float(row.held_out[name]),
             None if row.baseline.get(name) is None else float(row.baseline[name]),
-            row.verdict.get(name),
+            interval_text(row.intervals.get(name) or {}),
+            (row.intervals.get(name) or {}).get("better"),
             HIGHER_IS_BETTER[name],
         )
         for name in HIGHER_IS_BETTER
@@ -144,7 +157,7 @@ def _status_color(row: ModelRow) -> str | None:
 MODEL_COLUMNS: list[Column[ModelRow]] = [
     Column("Model", lambda r: r.model_id, tooltip=lambda r: r.info.name),
     Column("Status", lambda r: r.info.status, color=_status_color),
-    Column("Beats baseline", lambda r: r.beats_text, color=lambda r: r.beats_color, tooltip=lambda r: r.tooltip()),
+    Column("Verdict", lambda r: r.verdict_text, color=lambda r: r.verdict_color, tooltip=lambda r: r.tooltip()),
     # Text that starts with the primary metric (accuracy / MAE), so sorting by it sorts by that metric.
     Column("Held-out", lambda r: r.summary(r.held_out), tooltip=lambda r: r.tooltip()),
     Column("Baseline", lambda r: r.summary(r.baseline), tooltip=lambda r: r.info.metrics.get("baseline_kind")),
@@ -163,10 +176,11 @@ METRIC_COLUMNS: list[Column[MetricRow]] = [
     Column("Metric", lambda m: m.metric),
     Column("Model (held-out)", lambda m: m.model, fmt_number(4), numeric=True),
     Column("Baseline", lambda m: m.baseline, fmt_number(4), numeric=True),
+    Column("Model − baseline [95% interval]", lambda m: m.interval),
     Column(
-        "Better?",
-        lambda m: "—" if m.better is None else "✓ better" if m.better else "✗ worse",
-        color=lambda m: None if m.better is None else UP if m.better else DOWN,
+        "Interval shows",
+        lambda m: {"model": "model better", "baseline": "baseline better"}.get(m.better or "", "no difference shown"),
+        color=lambda m: UP if m.better == "model" else DOWN if m.better == "baseline" else MUTED,
     ),
     Column("Direction", lambda m: "higher is better" if m.higher_is_better else "lower is better"),
 ]
@@ -174,8 +188,8 @@ METRIC_COLUMNS: list[Column[MetricRow]] = [
 IMPORTANCE_COLUMNS: list[Column[ImportanceRow]] = [
     Column("#", lambda i: i.rank, numeric=True),
     Column("Feature", lambda i: i.feature),
-    Column("Importance", lambda i: i.importance, fmt_number(5), numeric=True),
-    Column("± std", lambda i: i.std, fmt_number(5), numeric=True),
+    Column("Importance", lambda i: i.importance, lambda v: f"{v:.3g}", numeric=True),
+    Column("± std", lambda i: i.std, lambda v: "—" if v is None else f"{v:.2g}", numeric=True),
 ]
 
 

@@ -1,5 +1,6 @@
-"""modelPanel: the model registry with held-out metrics next to the baseline; train, activate,
-deprecate, predict; the selected symbol's latest predictions and the selected model's feature importances.
+"""modelPanel: the model registry with held-out metrics next to the baseline and each model's verdict;
+train, build features, activate (after a warning when the model showed no skill), deprecate, predict;
+the selected symbol's latest predictions and the selected model's feature importances.
 
 Reads (registry, predictions, importances, symbols) run as quiet background calls; training and
 prediction are jobs (status bar, progress, cancel). Written predictions ask the window to refresh,
@@ -11,7 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workstation.gui.background import BackgroundCalls
 from workstation.gui.context import WorkstationContext
@@ -83,6 +93,13 @@ class ModelPanel(QWidget):
         self.deprecate_button.clicked.connect(
             lambda: context.perform("models/deprecate", lambda: self.set_status("deprecated"))
         )
+        self.activation_prompt: QMessageBox | None = None
+        self.features_job: JobHandle | None = None
+        self.features_button = named(QPushButton("Build features"), "modelBuildFeatures")
+        self.features_button.setToolTip(
+            "Compute the features of every symbol (incremental) at the selected model's interval, or 1d"
+        )
+        self.features_button.clicked.connect(lambda: context.perform("models/build-features", self.build_features))
         self.predict_button = named(QPushButton("Predict latest"), "modelPredict")
         self.predict_button.setToolTip("Predict at the selected symbol's latest bar with the selected model")
         self.predict_button.clicked.connect(lambda: context.perform("models/predict-latest", self.predict_latest))
@@ -93,7 +110,9 @@ class ModelPanel(QWidget):
         self.tabs.addTab(self.metrics, "Metrics vs baseline")
         self.tabs.addTab(self.importances, "Feature importance")
         top = QHBoxLayout()
-        for button in (self.train_button, self.activate_button, self.deprecate_button, self.predict_button):
+        for button in (
+            self.train_button, self.activate_button, self.deprecate_button, self.predict_button, self.features_button
+        ):  # fmt: skip
             top.addWidget(button)
         top.addStretch(1)
         splitter = named(QSplitter(Qt.Orientation.Vertical), "modelSplitter")
@@ -247,6 +266,23 @@ class ModelPanel(QWidget):
         if row is None:
             self._context.notify.emit("warning", "Select a model first.")
             return None
+        from workstation.ml.service import activation_warning
+
+        warning = activation_warning(row.info) if status == "active" else None
+        if warning:
+            # Not activated automatically for a reason: the user decides, having read why.
+            prompt = QMessageBox(QMessageBox.Icon.Warning, "Activate a model without demonstrated skill?",
+                                 f"{warning[0].upper()}{warning[1:]}.", parent=self)  # fmt: skip
+            prompt.setObjectName("modelActivationWarning")
+            accept = prompt.addButton("Activate anyway", QMessageBox.ButtonRole.AcceptRole)
+            prompt.addButton(QMessageBox.StandardButton.Cancel)
+            prompt.buttonClicked.connect(lambda button: self._change_status(row, status) if button is accept else None)
+            self.activation_prompt = prompt
+            prompt.open()
+            return None
+        return self._change_status(row, status)
+
+    def _change_status(self, row: ModelRow, status: str) -> JobHandle:
         engine, model_id = self._context.engine, row.model_id
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
@@ -260,6 +296,31 @@ class ModelPanel(QWidget):
         handle = self._context.jobs.submit(f"Set {model_id} {status}", job, on_success=done)
         handle.ended.connect(self.reload_models)
         return handle
+
+    def build_features(self) -> JobHandle | None:
+        """Build (incrementally) every symbol's features at the selected model's interval, or 1d."""
+        if self.features_job is not None:
+            return self.features_job
+        row = self.selected_model()
+        interval = row.info.interval if row is not None and row.info.interval else "1d"
+        engine = self._context.engine
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
+            from workstation.features.engine import build_features
+
+            return build_features(engine, interval=interval, progress=progress, cancel=cancel)
+
+        def done(summary: Any) -> None:
+            self._context.notify.emit("info", f"Features built: {summary.rows_written:,} {interval} rows written")
+
+        self.features_job = self._context.jobs.submit(f"Build {interval} features", job, on_success=done)
+        self.features_job.ended.connect(self._features_ended)
+        self.features_button.setEnabled(False)
+        return self.features_job
+
+    def _features_ended(self) -> None:
+        self.features_job = None
+        self.features_button.setEnabled(True)
 
     def predict_latest(self) -> JobHandle | None:
         row, symbol = self.selected_model(), self._context.symbol

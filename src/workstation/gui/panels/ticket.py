@@ -1,140 +1,95 @@
-"""orderTicketPanel: place an order on the paper broker or Alpaca, with a live risk-check preview.
+"""orderTicketPanel: place an order on the paper broker or Alpaca, only when it can be valid.
 
-The symbol follows the selected symbol (and completes from stock_info); the estimated notional
-uses the last stored close; the preview runs the session's real pre-trade risk rules without
-placing anything. Orders go out in a worker. A live order must be confirmed by typing LIVE.
-F9 opens a buy ticket and Shift+F9 a sell ticket for the selected symbol; Ctrl+Return submits.
+Every field follows the selected symbol until the user edits it: the limit price is that symbol's
+last price (never the previous symbol's; empty until it is known) and keeps following new prices
+until the user types one. Submit is enabled only when the form is complete, the pre-trade preview was
+computed for exactly this form and nothing stops the order (ticket_rules.py lists the checks); the
+reason is shown under the form otherwise. The preview is recomputed on every change of the form,
+the broker account, positions, the halt and the last price. Orders go out in a worker; a live order
+must be confirmed by typing LIVE. F9 / Shift+F9 open a buy / sell ticket for the selected symbol;
+Ctrl+Return submits.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
     QCompleter,
     QDockWidget,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import LiveConfirmDialog
-from workstation.gui.panels.ticket_support import DecimalSpinBox, SubmitOutcome, describe, last_bar, stock_symbols
-from workstation.gui.tables import DOWN, MUTED, UP, named
+from workstation.gui.panels.ticket_check import TicketCheck
+from workstation.gui.panels.ticket_fields import TicketFields
+from workstation.gui.panels.ticket_rules import TicketForm, form_problem, format_price, format_quantity
+from workstation.gui.panels.ticket_submit import OrderSender
+from workstation.gui.panels.ticket_support import last_bar, stock_symbols
+from workstation.gui.tables import DOWN, MUTED, UP
 from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
-from workstation.jobs import CancelToken, ProgressCallback
-from workstation.monitoring.correlation import current_correlation_id, new_correlation_id
-from workstation.trading.domain import (
-    Account,
-    OrderRequest,
-    RiskRejectedError,
-    TradingError,
-    to_price,
-    to_quantity,
-)
-from workstation.trading.preview import RiskPreview, preview_order
-from workstation.trading.session import TradingSession
+from workstation.trading.domain import OrderRequest, TradingError, to_quantity
+from workstation.trading.preview import RiskPreview
 
-_PREVIEW_DELAY_MS = 250
-_ACCOUNT_TTL_S = 5.0  # a remote account is read at most this often for previews (API rate limits)
+_SYMBOL_DELAY_MS = 400  # typing a symbol: look it up once the typing pauses
 
 
-class OrderTicketPanel(QWidget):
+class OrderTicketPanel(TicketFields):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._completions = QStringListModel(self)
         self._context = context
         self._service = context.trading
         self._last: tuple[Decimal, datetime] | None = None
-        self._preview_generation = 0
-        self._submitting: JobHandle | None = None
-        self.live_dialog: LiveConfirmDialog | None = None
-        self.last_preview: RiskPreview | None = None
-        self._accounts: dict[str, tuple[float, Account]] = {}
-        self._preview_timer = QTimer(self, singleShot=True, interval=_PREVIEW_DELAY_MS)
-        self._preview_timer.timeout.connect(self.run_preview)
+        self._last_symbol = ""  # the symbol whose price ``_last`` and the limit price belong to
+        self._known: set[str] | None = None  # None until stock_info has been read
+        self._limit_edited = False  # the user typed a limit price for this symbol: it stops following
+        self._filling = False  # a programmatic change (not the user's edit)
+        self.blocked_reason: str | None = "Enter a symbol."
+        self.sending = OrderSender(context, self._show_status, self)
+        self.sending.finished.connect(self._recheck)
+        self.check = TicketCheck(self._service, self._current, self)
+        self.check.updated.connect(self._evaluate)
+        self._symbol_timer = QTimer(self, singleShot=True, interval=_SYMBOL_DELAY_MS)
+        self._symbol_timer.timeout.connect(self._symbol_edited)
         self._build()
         self._register_shortcuts()
         context.symbolChanged.connect(self.set_symbol)
         context.databaseChanged.connect(self._load_symbols)
-        context.refreshRequested.connect(self._symbol_edited)
+        context.databaseChanged.connect(self._reload_last)
+        context.refreshRequested.connect(self._reload_last)
+        context.priceUpdated.connect(self._price_updated)
+        context.display_time.changed.connect(self._update_notional)
         self._service.choicesChanged.connect(self._fill_brokers)
+        self._service.haltChanged.connect(lambda _reason: self._recheck())
+        self._service.accountChanged.connect(lambda key: self._recheck() if key == self.choice().key else None)
+        self._service.fillsChanged.connect(self._recheck)
+        self._service.ordersChanged.connect(lambda _broker: self._recheck())
         self._service.refresh_choices()
         if context.symbol:
             self.set_symbol(context.symbol)
+        self._evaluate()
 
     # -- construction -----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.broker = named(QComboBox(), "ticketBroker")
-        self.symbol = named(QLineEdit(placeholderText="Symbol"), "ticketSymbol")
-        self._completions = QStringListModel(self)
+        """Wire the fields (ticket_fields.py builds them) to the form's logic."""
         completer = QCompleter(self._completions, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.symbol.setCompleter(completer)
         self.symbol.editingFinished.connect(self._symbol_edited)
-        self.buy = named(QPushButton("Buy"), "ticketBuy")
-        self.sell = named(QPushButton("Sell"), "ticketSell")
-        for button in (self.buy, self.sell):
-            button.setCheckable(True)
-        self.buy.setChecked(True)
-        self.buy.setStyleSheet(f"QPushButton:checked {{ background: {UP}; color: white; font-weight: bold; }}")
-        self.sell.setStyleSheet(f"QPushButton:checked {{ background: {DOWN}; color: white; font-weight: bold; }}")
-        self._sides = QButtonGroup(self)
-        self._sides.addButton(self.buy)
-        self._sides.addButton(self.sell)
+        self.symbol.textEdited.connect(self._symbol_typed)
         self._sides.buttonToggled.connect(lambda *_: self._changed())
-        self.quantity = named(DecimalSpinBox(), "ticketQuantity")
-        self.order_type = named(QComboBox(), "ticketType")
-        self.order_type.addItems(["market", "limit"])
         self.order_type.currentTextChanged.connect(self._type_changed)
-        self.limit_price = named(DecimalSpinBox(), "ticketLimit")
-        for spin in (self.quantity, self.limit_price):
-            spin.setDecimals(4)
-            spin.setRange(0, 1e9)
-        self.quantity.setValue(1)
-        self.limit_price.setEnabled(False)
-        self.tif = named(QComboBox(), "ticketTif")
-        self.tif.addItems(["day", "gtc"])
-        for spin in (self.quantity, self.limit_price):
-            spin.setGroupSeparatorShown(True)
-            spin.valueChanged.connect(self._changed)
+        self.limit_price.valueChanged.connect(self._limit_changed)
+        self.quantity.valueChanged.connect(self._changed)
         self.tif.currentTextChanged.connect(self._changed)
-        self.notional = named(QLabel("—"), "ticketNotional")
-        self.risk = named(QLabel("—", wordWrap=True), "ticketRisk")
-        self.submit_button = named(QPushButton("Submit"), "ticketSubmit")
         self.submit_button.clicked.connect(lambda: self._context.perform("ticket/submit", self.submit))
-        self.status = named(QLabel("", wordWrap=True), "ticketStatus")
-        sides = QHBoxLayout()
-        sides.addWidget(self.buy)
-        sides.addWidget(self.sell)
-        form = QFormLayout()
-        form.addRow("Broker", self.broker)
-        form.addRow("Symbol", self.symbol)
-        form.addRow("Side", sides)
-        form.addRow("Quantity", self.quantity)
-        form.addRow("Type", self.order_type)
-        form.addRow("Limit price", self.limit_price)
-        form.addRow("Time in force", self.tif)
-        form.addRow("Est. notional", self.notional)
-        form.addRow("Risk check", self.risk)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(form)
-        layout.addWidget(self.submit_button)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
         self.setFocusProxy(self.symbol)
         self._fill_brokers()
         self.broker.currentIndexChanged.connect(self._broker_changed)
@@ -165,7 +120,7 @@ class OrderTicketPanel(QWidget):
                     window.addAction(action)
         super().showEvent(event)
 
-    # -- form state -------------------------------------------------------------------------------------
+    # -- brokers, symbol, side ---------------------------------------------------------------------------
     def _fill_brokers(self) -> None:
         current = self._service.current
         self.broker.blockSignals(True)
@@ -184,7 +139,6 @@ class OrderTicketPanel(QWidget):
         choice = self.choice()
         self._service.set_current(choice.key)
         self.broker.setStyleSheet("QComboBox { color: #ef5350; font-weight: bold; }" if choice.live else "")
-        self._update_submit_text()
         self._changed()
 
     def set_symbol(self, symbol: str) -> None:
@@ -217,44 +171,95 @@ class OrderTicketPanel(QWidget):
     def _set_symbols(self, symbols: Any, error: str | None) -> None:
         if error is None:
             self._completions.setStringList(list(symbols))
+            self._known = set(symbols)
+            self._changed()
+
+    def _symbol_typed(self, _text: str) -> None:
+        self._symbol_timer.start()
+        self._changed()
 
     def _symbol_edited(self) -> None:
-        symbol = self.symbol.text().strip().upper()
+        """A new symbol: its price replaces the old one's everywhere, and the limit follows it again."""
+        self._symbol_timer.stop()
+        symbol = self._symbol_text()
+        if symbol == self._last_symbol:
+            return
+        self._last_symbol = symbol
         self._last = None
+        self._limit_edited = False
+        self._set_limit(None)  # never the previous symbol's price, not even for a moment
+        self._reload_last()
+
+    def _reload_last(self) -> None:
+        symbol = self._last_symbol
         if symbol:
             engine = self._context.engine
             self._service.calls.run(lambda: (symbol, last_bar(engine, symbol)), self._set_last)
         self._changed()
 
     def _set_last(self, result: Any, error: str | None) -> None:
-        if error is not None or result is None or result[0] != self.symbol.text().strip().upper():
+        if error is not None or result is None or result[0] != self._last_symbol:
             return
         self._last = result[1]
-        if self._last is not None and self.limit_price.value() == 0:
-            self._prefill_limit()
+        self._follow_last()
+
+    def _price_updated(self, symbol: str, price: Decimal) -> None:
+        """A new last price (live bar or stream) for the ticket's symbol: limit and preview follow it."""
+        if symbol != self._last_symbol or price <= 0:
+            return
+        self._last = (price, datetime.now(UTC))
+        self._follow_last()
+
+    def _follow_last(self) -> None:
+        if self._last is not None and not self._limit_edited:
+            self._set_limit(self._last[0])
+        self._changed()
+
+    def _set_limit(self, price: Decimal | None) -> None:
+        self._filling = True
+        try:
+            self.limit_price.set_price(price)
+        finally:
+            self._filling = False
+
+    def _limit_changed(self, _value: float) -> None:
+        if not self._filling:
+            self._limit_edited = True  # the user's price: it stays until the symbol changes
         self._changed()
 
     def _type_changed(self, order_type: str) -> None:
         self.limit_price.setEnabled(order_type == "limit")
-        if order_type == "limit" and self.limit_price.value() == 0 and self._last is not None:
-            self._prefill_limit()
         self._changed()
 
-    def _prefill_limit(self) -> None:
-        assert self._last is not None
-        close = self._last[0]
-        self.limit_price.setValue(float(close.quantize(Decimal("0.01")) if close >= 1 else close))
+    # -- the form and its checks ---------------------------------------------------------------------------
+    def _symbol_text(self) -> str:
+        return self.symbol.text().strip().upper()
+
+    def form(self) -> TicketForm:
+        limit = self.order_type.currentText() == "limit"
+        return TicketForm(
+            broker=self.choice().key,
+            symbol=self._symbol_text(),
+            side=self.side(),
+            quantity=to_quantity(repr(self.quantity.value())),
+            order_type="limit" if limit else "market",
+            limit_price=self.limit_price.price() if limit else None,
+            time_in_force=self.tif.currentText(),
+        )
 
     def request(self) -> OrderRequest:
-        """The order on the form; raises TradingError when it is incomplete."""
-        limit = to_price(repr(self.limit_price.value())) if self.order_type.currentText() == "limit" else None
+        """The order on the form; raises TradingError (in plain words) when it is incomplete."""
+        form = self.form()
+        problem = form_problem(form, self._known)
+        if problem is not None:
+            raise TradingError(problem)
         request = OrderRequest(
-            symbol=self.symbol.text().strip().upper(),
-            side="sell" if self.sell.isChecked() else "buy",
-            quantity=to_quantity(repr(self.quantity.value())),
-            order_type="limit" if limit is not None else "market",
-            limit_price=limit,
-            time_in_force=self.tif.currentText(),
+            symbol=form.symbol,
+            side="sell" if form.side == "sell" else "buy",
+            quantity=form.quantity,
+            order_type="limit" if form.order_type == "limit" else "market",
+            limit_price=form.limit_price,
+            time_in_force=form.time_in_force,
             strategy="manual",
         )
         request.validate()
@@ -263,141 +268,92 @@ class OrderTicketPanel(QWidget):
     def _changed(self) -> None:
         self._update_submit_text()
         self._update_notional()
-        self._preview_timer.start()
+        self._evaluate()
+        self.check.schedule()
+
+    def _recheck(self) -> None:
+        """Something outside the form changed (halt, account, positions): judge again and re-preview."""
+        self._evaluate()
+        self.check.schedule()
+
+    def _evaluate(self) -> None:
+        """Enable submit, or disable it and say why (the first thing the user has to fix)."""
+        form = self.form()
+        looked_up = form.symbol == self._last_symbol
+        last = self._last[0] if looked_up and self._last is not None else None
+        verdict = self.check.verdict(form, self._known, looked_up=looked_up, busy=self.sending.busy, last_price=last)
+        self.blocked_reason = verdict.reason
+        self.submit_button.setEnabled(verdict.reason is None)
+        self.submit_button.setToolTip(verdict.reason or "Send the order (Ctrl+Return)")
+        if verdict.reason is None:
+            self._show_risk(verdict.summary, UP)
+        elif verdict.pending:
+            self._show_risk(verdict.reason, MUTED)
+        else:
+            self._show_risk(f"✗ {verdict.reason}", DOWN)
 
     def _update_submit_text(self) -> None:
         side = self.side()
-        symbol = self.symbol.text().strip().upper() or "…"
+        symbol = self._symbol_text() or "…"
         live = " LIVE" if self.choice().live else ""
-        self.submit_button.setText(f"{side.capitalize()}{live} {to_quantity(repr(self.quantity.value()))} {symbol}")
+        quantity = format_quantity(to_quantity(repr(self.quantity.value())))
+        self.submit_button.setText(f"{side.capitalize()}{live} {quantity} {symbol}")
         color = UP if side == "buy" else DOWN
-        self.submit_button.setStyleSheet(f"QPushButton {{ background: {color}; color: white; font-weight: bold; }}")
-
-    def _update_notional(self) -> None:
-        limit = self.order_type.currentText() == "limit" and self.limit_price.value() > 0
-        price = Decimal(repr(self.limit_price.value())) if limit else (self._last[0] if self._last else None)
-        if price is None:
-            self.notional.setText("— (no stored close for this symbol)" if self.symbol.text().strip() else "—")
-            return
-        value = to_quantity(repr(self.quantity.value())) * price
-        basis = "limit" if limit else f"last close {price:,.2f}"
-        when = f" on {self._last[1].astimezone():%Y-%m-%d}" if self._last and not limit else ""
-        self.notional.setText(f"≈ {value:,.2f} ({basis}{when})")
-
-    # -- preview and submit -------------------------------------------------------------------------------
-    def run_preview(self) -> None:
-        try:
-            request = self.request()
-        except TradingError as exc:
-            self._show_risk(f"incomplete: {exc}", MUTED)
-            return
-        self._preview_generation += 1
-        generation = self._preview_generation
-        key = self.choice().key
-        self._service.quietly(
-            key,
-            lambda session: preview_order(session, request, account=self._recent_account(key, session)),
-            lambda result, error: self._preview_done(generation, result, error),
+        self.submit_button.setStyleSheet(
+            f"QPushButton {{ background: {color}; color: white; font-weight: bold; }}"
+            f"QPushButton:disabled {{ background: {MUTED}; color: #eeeeee; }}"
         )
 
-    def _recent_account(self, key: str, session: TradingSession) -> Account | None:
-        """The broker account read at most a few seconds ago (runs in the worker, under the session lock)."""
-        if session.broker.name == "paper":
-            return None  # local and instant: always current
-        cached = self._accounts.get(key)
-        if cached is not None and time.monotonic() - cached[0] < _ACCOUNT_TTL_S:
-            return cached[1]
-        try:
-            account = session.broker.account()
-        except TradingError:
-            return None  # preview_order reports it
-        self._accounts[key] = (time.monotonic(), account)
-        return account
-
-    def _preview_done(self, generation: int, result: Any, error: str | None) -> None:
-        if generation != self._preview_generation:
-            return  # the form changed since: a newer preview is on its way
-        if error is not None:
-            self._show_risk(f"preview unavailable: {error}", MUTED)
+    def _update_notional(self) -> None:
+        form = self.form()
+        last = self._last if form.symbol == self._last_symbol else None
+        price = form.limit_price if form.order_type == "limit" else (last[0] if last else None)
+        if price is None:
+            self.notional.setText("— (no price for this symbol yet)" if form.symbol else "—")
             return
-        assert isinstance(result, RiskPreview)
-        self.last_preview = result
-        position = f" · position {result.position_before} → {result.position_after}"
-        self._show_risk(result.summary() + position, UP if result.passes else DOWN)
+        value = form.quantity * price
+        if form.order_type == "limit":
+            basis = "limit"
+        else:
+            assert last is not None
+            when = self._context.display_time.format(last[1], daily=True)
+            basis = f"last {format_price(price)} on {when}"
+        self.notional.setText(f"≈ {format_price(value)} ({basis})")
+
+    # -- preview and submit -------------------------------------------------------------------------------
+    def _current(self) -> tuple[TicketForm, OrderRequest | None]:
+        form = self.form()
+        if form.symbol != self._last_symbol:
+            return form, None  # the symbol's lookup comes first; it previews again when done
+        try:
+            return form, self.request()
+        except TradingError:
+            return form, None
+
+    def run_preview(self) -> None:
+        self.check.run_preview()
+
+    @property
+    def last_preview(self) -> RiskPreview | None:
+        return self.check.last_preview
 
     def _show_risk(self, text: str, color: str) -> None:
         self.risk.setText(text)
         self.risk.setStyleSheet(f"color: {color};")
 
     def submit(self) -> JobHandle | None:
-        """Send the order in a worker (after the LIVE confirmation for a live account)."""
-        if self._submitting is not None:
+        """Send the order in a worker (after the LIVE confirmation for a live account); refused while blocked."""
+        if self.sending.busy:
             return None
-        try:
-            request = self.request()
-        except TradingError as exc:
-            self._show_status(str(exc), DOWN)
+        self._evaluate()
+        if self.blocked_reason is not None:
+            self._show_status(f"Not sent: {self.blocked_reason}", DOWN)
             return None
-        choice = self.choice()
-        if choice.live:
-            summary = f"{request.side.upper()} {request.quantity} {request.symbol} {request.order_type}"
-            self.live_dialog = LiveConfirmDialog(summary, self)
-            self.live_dialog.accepted.connect(lambda: self._send(choice, request))
-            self.live_dialog.open()
-            return None
-        return self._send(choice, request)
+        return self.sending.send(self.choice(), self.request())
 
-    def _send(self, choice: BrokerChoice, request: OrderRequest) -> JobHandle:
-        def work(session: TradingSession, progress: ProgressCallback, cancel: CancelToken) -> SubmitOutcome:
-            try:
-                order = session.manager.submit(request)
-            except RiskRejectedError as exc:  # an expected answer, not a failure: no error_logs row
-                return SubmitOutcome(request, choice.broker, rule=exc.rule, reason=exc.reason)
-            return SubmitOutcome(request, choice.broker, order=order)
-
-        label = f"{request.side.capitalize()} {request.quantity} {request.symbol} ({choice.label})"
-        self.submit_button.setEnabled(False)
-        self._show_status(f"Sending: {label}…", MUTED)
-        handle = self._service.submit_job(
-            choice.key,
-            label,
-            work,
-            on_success=self._submitted,
-            on_failure=self._not_sent,
-            # The order belongs to the click that sent it (one correlation id per user action).
-            correlation_id=current_correlation_id() or new_correlation_id("order"),
-        )
-        self._submitting = handle
-        handle.cancelled.connect(self._submit_ended)
-        return handle
-
-    def _submit_ended(self) -> None:
-        """The verdict is in (the worker thread may still be winding down): the ticket takes the next order."""
-        if self._submitting is None:
-            return
-        self._submitting = None
-        self.submit_button.setEnabled(True)
-        self._service.ordersChanged.emit(self.choice().broker)
-        self._preview_timer.start()
-
-    def _not_sent(self, message: str) -> None:
-        self._submit_ended()
-        self._show_status(f"Not sent: {message}", DOWN)
-
-    def _submitted(self, outcome: SubmitOutcome) -> None:
-        self._submit_ended()
-        request = outcome.request
-        if outcome.order is None:
-            message = f"Risk check {outcome.rule} refused {request.side} {request.quantity} {request.symbol}: "
-            message += str(outcome.reason)
-            self._show_status(message, DOWN)
-            self._context.notify.emit("warning", message)
-            return
-        message = describe(outcome.order)
-        rejected = outcome.order.status == "rejected"
-        self._show_status(message, DOWN if rejected else UP)
-        self._context.notify.emit("warning" if rejected else "info", message)
-        self._service.ordersChanged.emit(outcome.broker)
+    @property
+    def live_dialog(self) -> LiveConfirmDialog | None:
+        return self.sending.live_dialog
 
     def _show_status(self, text: str, color: str) -> None:
         self.status.setText(text)

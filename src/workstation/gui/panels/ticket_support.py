@@ -1,4 +1,4 @@
-"""The order ticket's helpers: what a submit returns, symbol and last-close look-ups, the quantity box."""
+"""The order ticket's helpers: what a submit returns, symbol and last-close look-ups, the number boxes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select
 
 from workstation.db.market import MarketData
 from workstation.db.models import StockInfo
-from workstation.trading.domain import Order, OrderRequest, plain, to_price
+from workstation.gui.panels.ticket_rules import format_price, format_quantity, tick_size, to_tick
+from workstation.trading.domain import Order, OrderRequest, to_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +42,13 @@ def last_bar(engine: Engine, symbol: str) -> tuple[Decimal, datetime] | None:
 
 
 def describe(order: Order) -> str:
-    text = f"{order.side.upper()} {order.quantity} {order.symbol}"
+    text = f"{order.side.upper()} {format_quantity(order.quantity)} {order.symbol}"
     if order.status == "filled":
-        price = plain(order.average_fill_price) if order.average_fill_price is not None else "?"
+        price = format_price(order.average_fill_price) if order.average_fill_price is not None else "?"
         return f"{text} filled at {price} ({order.broker})"
     if order.status == "rejected":
         return f"{text} rejected by {order.broker}: {order.status_reason or 'no reason given'}"
-    limit = f" limit {plain(order.limit_price)}" if order.limit_price is not None else ""
+    limit = f" limit {format_price(order.limit_price)}" if order.limit_price is not None else ""
     return f"{text}{limit} {order.status.replace('_', ' ')} ({order.broker})"
 
 
@@ -60,3 +61,39 @@ class DecimalSpinBox(QDoubleSpinBox):
 
     def valueFromText(self, text: str) -> float:
         return float(text.replace(",", "") or 0)
+
+
+class PriceSpinBox(DecimalSpinBox):
+    """A price at tick precision: two decimals from $1, four below; the arrows step one tick.
+
+    The box holds four decimals so that sub-dollar prices can be typed; a price of $1 or more is
+    rounded to the cent as soon as editing finishes, so what is shown is what is sent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setDecimals(4)
+        self.setRange(0, 1e9)
+        self.setSpecialValueText("—")  # 0: no price yet
+        self.editingFinished.connect(self._round_to_tick)
+        self.valueChanged.connect(self._adapt_step)
+
+    def textFromValue(self, value: float) -> str:
+        if value <= 0:
+            return "0"
+        return format_price(Decimal(repr(value)), thousands=self.isGroupSeparatorShown())
+
+    def price(self) -> Decimal | None:
+        value = Decimal(repr(self.value()))
+        return to_tick(value) if value > 0 else None
+
+    def set_price(self, price: Decimal | None) -> None:
+        self.setValue(float(to_tick(price)) if price is not None and price > 0 else 0.0)
+
+    def _round_to_tick(self) -> None:
+        price = self.price()
+        if price is not None and float(price) != self.value():
+            self.setValue(float(price))
+
+    def _adapt_step(self, value: float) -> None:
+        self.setSingleStep(float(tick_size(Decimal(repr(value)))) if value > 0 else 0.01)

@@ -38,11 +38,13 @@ _STATUS_HINTS = {
 }
 
 
-def make_client(url_override: str | None = None) -> Any:
+def make_client(url_override: str | None = None, *, key_id: str | None = None, secret_key: str | None = None) -> Any:
+    """The historical data client; keys from the arguments (the live feed passes its own) or the environment."""
     with importing_alpaca():
         from alpaca.data.historical import StockHistoricalDataClient
 
-    key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
+    key = key_id or os.environ.get("APCA_API_KEY_ID")
+    secret = secret_key or os.environ.get("APCA_API_SECRET_KEY")
     if not key or not secret:
         raise ConfigurationError("Alpaca market data needs APCA_API_KEY_ID and APCA_API_SECRET_KEY in the environment")
     url = url_override or os.environ.get("APCA_API_DATA_URL") or None

@@ -3,8 +3,10 @@
 Daily bars follow a market factor with regime switches (bull / sideways / bear, a Markov chain) and
 GARCH(1,1) volatility clustering, plus sector and stock-specific noise, overnight gaps and rare jumps.
 Raw prices include one or two stock splits; they go through the same split adjustment as real data,
-so what is stored is split-adjusted. The last ``hourly_days`` sessions also get hourly bars that stay
-inside their day's range. Parameters come from resources/demo/universe.json; same seed, same data.
+so what is stored is split-adjusted. Trading days are the NYSE sessions (market.calendar). The last
+``hourly_days`` sessions also get hourly bars that stay inside their day's range and end at its close
+(on an early-close day the bars after 13:00 are folded into the last one). Parameters come from
+resources/demo/universe.json; same seed, same data.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.holiday import USFederalHolidayCalendar
 
+from workstation.market.calendar import xnys
 from workstation.market.frame import ProviderBatch
 from workstation.paths import resources_dir
 
@@ -37,9 +39,9 @@ class DemoUniverse:
 
 
 def _sessions(end: pd.Timestamp, years: int) -> pd.DatetimeIndex:
+    """The exchange's session dates (NYSE holidays, not federal ones) over ``years`` up to ``end``."""
     start = end - pd.DateOffset(years=years)
-    days = pd.bdate_range(start, end, freq=pd.offsets.CustomBusinessDay(calendar=USFederalHolidayCalendar()))
-    return pd.DatetimeIndex(days)
+    return xnys().session_days(start.date(), end.date())
 
 
 def _market_returns(rng: np.random.Generator, n: int, market: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -182,12 +184,35 @@ def _hourly(rng: np.random.Generator, daily: pd.DataFrame, params: dict[str, Any
         h_volume = (recent["volume"].to_numpy()[:, None] * weights[None, :] * rng.lognormal(0, 0.2, (m, k))).round()
         local_days = recent["timestamp"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize().to_numpy()
         offsets = np.array([pd.Timedelta(s + ":00").to_timedelta64() for s in starts])
-        stamps = pd.DatetimeIndex((local_days[:, None] + offsets[None, :]).ravel()).tz_localize(tz).tz_convert("UTC")
+        grid = pd.DatetimeIndex((local_days[:, None] + offsets[None, :]).ravel()).tz_localize(tz).tz_convert("UTC")
+        keep = _fold_after_close(grid, local_days, k, h_close, h_high, h_low, h_volume)
         frames.append(
             pd.DataFrame(
-                {"row": np.arange(1, m * k + 1), "symbol": symbol, "interval": "1h", "timestamp": stamps,
-                 "open": h_open.ravel(), "high": h_high.ravel(), "low": h_low.ravel(), "close": h_close.ravel(),
-                 "volume": h_volume.ravel(), "source": SOURCE}
+                {"row": np.arange(1, int(keep.sum()) + 1), "symbol": symbol, "interval": "1h",
+                 "timestamp": grid[keep], "open": h_open.ravel()[keep], "high": h_high.ravel()[keep],
+                 "low": h_low.ravel()[keep], "close": h_close.ravel()[keep], "volume": h_volume.ravel()[keep],
+                 "source": SOURCE}
             )
         )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def _fold_after_close(
+    grid: pd.DatetimeIndex, local_days: np.ndarray, k: int, close: np.ndarray, high: np.ndarray, low: np.ndarray,
+    volume: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """On early-close days, merge the hourly bars that would start at or after the close into the last
+    one before it (in place: it takes the day's close, the extremes and the volume); returns the mask of
+    bars to keep."""
+    closes = np.array([xnys().session_on(pd.Timestamp(day).date()).close for day in local_days])  # type: ignore[union-attr]
+    starts = grid.tz_localize(None).to_numpy(dtype="datetime64[ns]").reshape(len(local_days), k)
+    ends = pd.DatetimeIndex(closes).tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    before = starts < ends[:, None]
+    for d in np.flatnonzero(~before.all(axis=1)):
+        j = max(int(before[d].sum()) - 1, 0)
+        close[d, j] = close[d, -1]
+        high[d, j] = high[d, j:].max()
+        low[d, j] = low[d, j:].min()
+        volume[d, j] = volume[d, j:].sum()
+        before[d, j] = True
+    return before.ravel()
