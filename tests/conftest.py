@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Qt tests run without a screen; set before anything imports Qt.
@@ -25,20 +27,20 @@ from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
 
 
-def _shared_dir() -> Path:
-    """WORKSTATION_SHARED_DIR, else ../shared next to the checkout — or next to an ancestor, for a git
-    worktree kept in a subfolder."""
+def _shared_folder() -> Path:
+    """``../shared`` next to the checkout, or next to a folder holding it (a git worktree lives deeper);
+    WORKSTATION_SHARED_DIR points elsewhere."""
     if os.environ.get("WORKSTATION_SHARED_DIR"):
         return Path(os.environ["WORKSTATION_SHARED_DIR"])
-    here = Path(__file__).resolve().parents[1]
-    for folder in (here, *here.parents):
-        if (folder.parent / "shared").is_dir():
-            return folder.parent / "shared"
-    return here.parent / "shared"
+    for folder in Path(__file__).resolve().parents[1].parents:
+        if (folder / "shared").is_dir():
+            return folder / "shared"
+    return Path(__file__).resolve().parents[1].parent / "shared"
 
 
-SHARED_DATA = _shared_dir() / "data"
-SHARED_FIXTURES = _shared_dir() / "alpaca-fixtures"
+SHARED = _shared_folder()
+SHARED_DATA = SHARED / "data"
+SHARED_FIXTURES = SHARED / "alpaca-fixtures"
 BACKENDS = ("sqlite", "postgresql")
 
 _counter = itertools.count()
@@ -50,6 +52,28 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("WORKSTATION_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
     for name in ("WORKSTATION_DATABASE_URL", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "APCA_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def workstation_command() -> list[str]:
+    """The installed console script, what a user runs (``python -m workstation`` where there is none)."""
+    script = Path(sys.executable).parent / "workstation"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "workstation"]
+
+
+@pytest.fixture
+def workstation_cli(workstation_command: list[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``workstation`` in a real subprocess: ``workstation_cli(*args, env=…, input=…)``."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*workstation_command, *args],
+            capture_output=True, text=True, env={**os.environ, **(env or {})}, input=input, timeout=timeout,
+        )  # fmt: skip
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,26 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _site_directories() -> list[str]:
+    """Where the running interpreter finds its packages: its environment's site-packages, and the base
+    interpreter's when that environment sees them (a venv made with --system-site-packages)."""
+    return [p for p in sys.path if Path(p).is_dir() and Path(p).name in ("site-packages", "dist-packages")]
+
+
+def _borrow_dependencies(python: Path) -> None:
+    """Let the new venv import the (large) dependencies from wherever the running tests found them.
+
+    The directories are listed in a .pth file, after the venv's own site-packages, so the workstation
+    installed from the wheel is the one imported; being plain paths, the .pth files inside them (an
+    editable install of the checkout among them) are not run.
+    """
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    (Path(purelib) / "_running_environment.pth").write_text("\n".join(_site_directories()) + "\n")
+
+
 @pytest.mark.slow
 def test_wheel_install_runs_migrations_outside_the_checkout(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
@@ -23,9 +43,9 @@ def test_wheel_install_runs_migrations_outside_the_checkout(tmp_path: Path) -> N
     )
     (wheel,) = wheels.glob("workstation-*.whl")
     env_dir = tmp_path / "venv"
-    # System site-packages provide the (large) dependencies; the package itself comes from the wheel.
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    _borrow_dependencies(python)
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
         check=True,
@@ -33,7 +53,7 @@ def test_wheel_install_runs_migrations_outside_the_checkout(tmp_path: Path) -> N
     )
     run_dir = tmp_path / "elsewhere"
     run_dir.mkdir()
-    probe = "import workstation, workstation.paths as p; print(workstation.__file__); print(p.sql_dir())"
+    probe = "import sqlalchemy, workstation, workstation.paths as p; print(workstation.__file__); print(p.sql_dir())"
     where = subprocess.run(
         [str(python), "-c", probe],
         cwd=run_dir, capture_output=True, text=True, check=True, timeout=60,

@@ -67,3 +67,23 @@ class JobCancelledError(WorkstationError):
     """A long job stopped because the user asked it to."""
 
     exit_code = ExitCode.CANCELLED
+
+
+def exit_code_for(exc: BaseException | None) -> int:
+    """The exit code a command line run ends with when ``exc`` ended it (None: it ran to the end).
+
+    The one mapping from how a run ended to ExitCode, used by the console script and by the record
+    monitoring keeps of every invocation. An unexpected exception (a bug) ends with 1, Python's own
+    status for it, and its traceback.
+    """
+    import click  # here, not at the top: every module imports errors, only the end of a run needs click
+
+    if exc is None or isinstance(exc, BrokenPipeError):  # a closed pipe is the reader leaving
+        return ExitCode.OK
+    if isinstance(exc, KeyboardInterrupt | click.exceptions.Abort):  # Ctrl+C, also at a prompt
+        return ExitCode.CANCELLED
+    if isinstance(exc, click.exceptions.Exit | click.ClickException | WorkstationError):
+        return int(exc.exit_code)
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else (ExitCode.OK if exc.code is None else ExitCode.REFUSED)
+    return ExitCode.REFUSED

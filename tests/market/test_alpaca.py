@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -31,6 +33,8 @@ class AlpacaStandIn:
         symbols = query.get("symbols", [""])[0].split(",")
         if "DENIED" in symbols:
             return 403, (self.fixtures / "error_403_order_failed.json").read_bytes()
+        if "BADKEY" in symbols:
+            return 401, (self.fixtures / "error_401_not_authorized.json").read_bytes()
         if symbols == ["EMPTY"]:
             return 200, (self.fixtures / "bars_stock_empty.json").read_bytes()
         if symbols == ["AAPL"]:
@@ -106,12 +110,21 @@ def test_empty_answer_is_a_reported_failure(engine: Engine, alpaca_server: Alpac
     assert summary.exit_code == 1
 
 
-def test_403_becomes_a_clear_message(engine: Engine, alpaca_server: AlpacaStandIn) -> None:
-    summary = ingest_alpaca(engine, ["DENIED", "OTHER"], start=START)
-    reason = summary.failures["DENIED"]
-    assert reason.startswith("Alpaca refused the request (HTTP 403): the account's data subscription")
-    assert reason.endswith("Order failed")
-    assert summary.failures["OTHER"] == reason
+@pytest.mark.parametrize(
+    ("symbol", "start"),
+    [("DENIED", "Alpaca refused the request (HTTP 403): the account's data subscription"),
+     ("BADKEY", "Alpaca refused the API keys (HTTP 401)")],
+)  # fmt: skip
+def test_refused_access_is_a_configuration_error_not_a_failed_symbol(
+    engine: Engine, alpaca_server: AlpacaStandIn, symbol: str, start: str
+) -> None:
+    from workstation.errors import ConfigurationError, ExitCode
+
+    with pytest.raises(ConfigurationError) as caught:
+        ingest_alpaca(engine, [symbol, "OTHER"], start=START)
+    assert str(caught.value).startswith(start)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert load_bars(engine, "OTHER").empty
 
 
 def test_missing_credentials_is_a_configuration_error(engine: Engine) -> None:
@@ -119,3 +132,35 @@ def test_missing_credentials_is_a_configuration_error(engine: Engine) -> None:
 
     with pytest.raises(ConfigurationError, match="APCA_API_KEY_ID"):
         ingest_alpaca(engine, ["AAPL"], start=START)
+
+
+def test_ingest_alpaca_exit_codes_through_the_installed_script(
+    alpaca_server: AlpacaStandIn, workstation_cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'alpaca.db'}"
+    args = ["--database-url", url, "ingest", "alpaca", "--start", "2022-01-01", "--json"]
+    stored = workstation_cli(*args, "--symbols", "AAPL,TSLA")
+    assert stored.returncode == 0, stored.stderr
+    assert json.loads(stored.stdout)["inserted"] == 2
+    empty = workstation_cli(*args, "--symbols", "EMPTY")
+    assert empty.returncode == 1
+    assert json.loads(empty.stdout)["failures"] == {"EMPTY": "Alpaca returned no 1Day bars (iex feed) for the range"}
+    refused = workstation_cli(*args, "--symbols", "BADKEY")
+    assert refused.returncode == 2
+    assert json.loads(refused.stdout) == {
+        "error": "Alpaca refused the API keys (HTTP 401): check APCA_API_KEY_ID and APCA_API_SECRET_KEY: "
+        "request is not authorized",
+        "exit_code": 2,
+    }
+    assert refused.stderr.startswith("error: Alpaca refused the API keys")
+
+
+def test_alpaca_imports_raise_no_deprecation_warning() -> None:
+    probe = (
+        "import warnings; warnings.simplefilter('error');"
+        "import os; os.environ.update(APCA_API_KEY_ID='k', APCA_API_SECRET_KEY='s');"
+        "from workstation.market.providers.alpaca import make_client; make_client()"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -71,7 +71,7 @@ def test_backtest_report_in_all_formats(backtest_db: tuple[str, dict[str, object
 
 def test_unknown_backtest_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
     result = _cli(db_url, "report", "--kind", "backtest", "--out", str(tmp_path / "x.html"))
-    assert result.returncode == 2
+    assert result.returncode == 1  # nothing stored to report on yet: refused, not a usage error
     assert "no stored backtest" in result.stderr
     assert "Traceback" not in result.stderr
 

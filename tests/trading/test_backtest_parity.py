@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from workstation.trading.backtest.engine import BacktestConfig, run_backtest
-from workstation.trading.backtest.inputs import read_csv_bars
+from workstation.trading.backtest.inputs import csv_bars
 from workstation.trading.brokers.paper import CommissionModel
 from workstation.trading.strategies.sma_cross import SmaCross
 
@@ -65,7 +65,7 @@ def orcl(shared_data: Path) -> Path:
 def test_sma_cross_matches_independent_recomputation(orcl: Path) -> None:
     expected, expected_value = _reference(orcl, 15, 30, 1000, 100_000.0, 0.001)
     result = run_backtest(
-        {"ORCL": read_csv_bars(orcl)},
+        csv_bars(orcl).bars,
         SmaCross(15, 30, Decimal(1000)),
         BacktestConfig(cash=Decimal(100_000), commission=CommissionModel(rate=Decimal("0.001"))),
     )
@@ -99,7 +99,7 @@ def test_backtest_cli_json_shape(orcl: Path, tmp_path: Path) -> None:
     payload = json.loads(done.stdout)
     assert {"final_value", "final_cash", "total_return", "fills", "trades", "metrics"} <= set(payload)
     assert payload["fills"][0] == {
-        "timestamp": "1995-05-16T00:00:00+00:00",
+        "timestamp": "1995-05-16T04:00:00+00:00",  # the bar of 1995-05-16, midnight New York time
         "symbol": "ORCL",
         "side": "buy",
         "quantity": 1000,
@@ -115,5 +115,5 @@ def test_backtest_cli_json_shape(orcl: Path, tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    assert bad.returncode != 0
-    assert bad.stderr.strip().startswith("error: no such CSV file")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: no such file")

@@ -9,16 +9,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from typing import Any
+from typing import NoReturn
 
 import click
 
 from workstation import __version__
 from workstation.cli.context import AppContext
-from workstation.errors import WorkstationError
+from workstation.errors import ExitCode
 
 # Modules in this package that are helpers, not command groups.
-_NOT_COMMANDS = {"context", "output", "progress"}
+_NOT_COMMANDS = {"context", "exits", "output", "progress"}
 
 
 class _WorkstationGroup(click.Group):
@@ -71,7 +71,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
     Run without a command to open the workstation window.
     """
-    ctx.obj = AppContext(database_url_option=database_url)
+    ctx.ensure_object(AppContext).database_url_option = database_url
     # One correlation id, timing, user action and error record per invocation (monitoring is
     # installed only once the command opens its database; see AppContext.engine).
     from workstation.monitoring.cli_support import cli_invocation
@@ -85,29 +85,19 @@ def main(ctx: click.Context, database_url: str | None) -> None:
         ctx.invoke(gui)
 
 
-def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point: user mistakes print one line and exit non-zero, never a traceback."""
-    args: Any = sys.argv[1:] if argv is None else argv
+def run(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point: every run ends with one exit code from errors.ExitCode.
+
+    Click's standalone mode is off so that our errors become one line (and a JSON object with
+    ``--json``) instead of click's handling; in that mode ``main.main`` *returns* the code of an
+    ``Exit`` raised by a command (e.g. 1 for rejected rows) rather than raising it.
+    """
+    from workstation.cli.exits import finish_with, json_requested
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    app = AppContext()
     try:
-        # Without standalone mode click *returns* the code of a ``click.exceptions.Exit`` raised by a
-        # command (ingest's rejects, feed run's outcome) instead of raising it: pass it on.
-        result = main.main(args=args, prog_name="workstation", standalone_mode=False)
-        if isinstance(result, int) and result:
-            sys.exit(result)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except WorkstationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
-    sys.exit(0)
+        returned = main.main(args=args, prog_name="workstation", standalone_mode=False, obj=app)
+    except BaseException as exc:
+        sys.exit(finish_with(exc, as_json=json_requested(args), result_printed=app.result_printed))
+    sys.exit(returned if isinstance(returned, int) else ExitCode.OK)

@@ -14,6 +14,8 @@ from workstation.db.engine import create_db_engine
 @dataclass
 class AppContext:
     database_url_option: str | None = None
+    # Set once the command has printed its JSON result, so an error after it adds no second object.
+    result_printed: bool = False
     _settings: Settings | None = field(default=None, init=False)
     _engine: Engine | None = field(default=None, init=False)
     _monitored: bool = field(default=False, init=False)

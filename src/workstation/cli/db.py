@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from workstation.cli.context import app_context
-from workstation.cli.output import echo_json, echo_table
+from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.db import migrate
 from workstation.db.engine import check_connection
 
@@ -36,7 +36,7 @@ def downgrade_cmd(revision: str, yes: bool) -> None:
     """Undo migrations down to REVISION ('base' drops every table and its data)."""
     ctx = app_context()
     if not yes:
-        click.confirm(f"Downgrade {ctx.settings.backend} database to {revision}? Data may be lost", abort=True)
+        confirm_or_refuse(f"Downgrade {ctx.settings.backend} database to {revision}? Data may be lost")
     after = migrate.downgrade(ctx.unchecked_engine, revision)
     click.echo(f"{ctx.settings.backend}: now at {','.join(after) or 'base'}")
 

@@ -7,7 +7,7 @@ import click
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError, RefusedError
 
 
 @click.group("features")
@@ -26,7 +26,7 @@ def build_cmd(symbols: str | None, interval: str, full: bool, as_json: bool) -> 
 
     wanted = None if symbols is None else [s for s in symbols.split(",") if s.strip()]
     if wanted is not None and not wanted:
-        raise WorkstationError("--symbols is empty", exit_code=2)
+        raise InvalidInputError("--symbols is empty")
     ctx = app_context()
     with progress_and_cancel("features", enabled=not as_json) as (progress, cancel):
         summary = build_features(
@@ -49,7 +49,7 @@ def build_cmd(symbols: str | None, interval: str, full: bool, as_json: bool) -> 
         )
     if summary.failed or summary.skipped:
         problems = len(summary.failed) + len(summary.skipped)
-        raise WorkstationError(f"{problems} symbol(s) skipped or failed; the others were built")
+        raise RefusedError(f"{problems} symbol(s) skipped or failed; the others were built")
 
 
 @command.command("list")

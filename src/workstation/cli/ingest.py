@@ -12,6 +12,7 @@ from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
 from workstation.market.ingest import IngestSummary
+from workstation.market.providers.csv_format import CsvFormat
 
 MAX_REJECTS_SHOWN = 20
 
@@ -39,6 +40,44 @@ def parse_columns(value: str | None) -> dict[str, str] | None:
     return mapping
 
 
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+
+
+def csv_format(delimiter: str | None, decimal: str | None, dayfirst: bool | None) -> CsvFormat:
+    """The --delimiter/--decimal/--dayfirst options as the reader's CsvFormat."""
+    if delimiter is not None:
+        delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1:
+            raise click.BadParameter(f"{delimiter!r}: one character, or tab", param_hint="--delimiter")
+    return CsvFormat(delimiter=delimiter, decimal=decimal, dayfirst=dayfirst)
+
+
+def csv_format_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say how a bar CSV is written (ingest csv and backtest --csv share the reader)."""
+    decorators = [
+        click.option("--tz", help="Time zone of timestamps without one (default America/New_York)."),
+        click.option("--columns", help="Explicit column mapping, e.g. timestamp=Day,close=Last,symbol=Ticker."),
+        click.option("--delimiter", metavar="CHAR", help="Field delimiter: , ; | or tab (default: detected)."),
+        click.option(
+            "--decimal", type=click.Choice([".", ","]), help="Decimal mark of the numbers (default: detected)."
+        ),
+        click.option(
+            "--dayfirst/--monthfirst",
+            "dayfirst",
+            default=None,
+            help="Read 01.02.2014 as 1 February / as January 2 (default: detected; dotted dates day first).",
+        ),
+        click.option(
+            "--no-volume",
+            is_flag=True,
+            help="The file has no volume column: store volume 0 (volume features then mean nothing).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
 def report(summary: IngestSummary, as_json: bool) -> None:
     """Print the summary and leave with its exit code (0 all stored, 1 failures or rejects)."""
     if as_json:
@@ -56,6 +95,8 @@ def report(summary: IngestSummary, as_json: bool) -> None:
             click.echo(f"… and {summary.rejected - MAX_REJECTS_SHOWN} more rejected rows (--json lists all)", err=True)
         for symbol, reason in sorted(summary.failures.items()):
             click.echo(f"failed {symbol}: {reason}", err=True)
+        if summary.no_volume:
+            click.echo("no volume column: volume stored as 0 (volume features of these bars mean nothing)", err=True)
         verb = "nothing written (--strict and rows were rejected); would have" if summary.aborted else ""
         click.echo(
             f"{verb}{' ' if verb else ''}inserted {summary.inserted}, updated {summary.updated}, "
@@ -88,25 +129,25 @@ _strict = click.option("--strict", is_flag=True, help="Write nothing if any row 
 )
 @click.option("--interval", help="Bar interval, e.g. 1d, 1h, 15m (default: detected from the timestamps).")
 @click.option("--source", default="csv", show_default=True, help="Source name stored with the bars.")
-@click.option("--tz", help="Time zone of timestamps without one (default America/New_York).")
-@click.option("--columns", help="Explicit column mapping, e.g. timestamp=Day,close=Last,symbol=Ticker.")
+@csv_format_options
 @_strict
 @_json
 def csv_cmd(
     path: str, symbol: str | None, interval: str | None, source: str, tz: str | None, columns: str | None,
-    strict: bool, as_json: bool,
+    delimiter: str | None, decimal: str | None, dayfirst: bool | None, no_volume: bool, strict: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """Import bars from a CSV file (Yahoo layout, long layout with a symbol column, …)."""
+    """Import bars from a CSV file (Yahoo layout, long layout with a symbol column, European files, …)."""
     from workstation.market.ingest import ingest_csv
 
-    _check_tz(tz)
+    check_tz(tz)
     _run(
         "ingest csv", as_json, ingest_csv, path=path, symbol=symbol.upper() if symbol else None, interval=interval,
-        source=source, tz=tz, columns=parse_columns(columns), strict=strict,
+        source=source, tz=tz, columns=parse_columns(columns), fmt=csv_format(delimiter, decimal, dayfirst),
+        no_volume=no_volume, strict=strict,
     )  # fmt: skip
 
 
-def _check_tz(tz: str | None) -> None:
+def check_tz(tz: str | None) -> None:
     if tz is None:
         return
     try:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from workstation.cli.context import app_context
-from workstation.cli.output import echo_json, echo_table
+from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
 from workstation.errors import ConfigurationError, WorkstationError
 from workstation.monitoring.alerts import AlertThresholds, evaluate_alerts
@@ -158,7 +158,7 @@ def prune_cmd(older_than: str, archive: Path | None, dry_run: bool, yes: bool, a
     age = parse_duration(older_than)
     engine = app_context().engine
     if not dry_run and not yes and archive is None and sys.stdin.isatty():
-        click.confirm(f"Delete log rows older than {older_than} without an archive?", abort=True)
+        confirm_or_refuse(f"Delete log rows older than {older_than} without an archive?")
     with progress_and_cancel("prune", enabled=not as_json) as (progress, cancel):
         report = prune_logs(engine, age, archive=archive, dry_run=dry_run, progress=progress, cancel=cancel)
     if as_json:

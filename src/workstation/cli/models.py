@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from workstation.cli.context import app_context
-from workstation.cli.output import echo_json, echo_table
+from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
 from workstation.db.trading import MODEL_STATUSES
 from workstation.errors import ConfigurationError, RefusedError
@@ -315,7 +315,7 @@ def set_status_cmd(model_id: str, status: str, yes: bool) -> None:
             if not yes:
                 if not sys.stdin.isatty():
                     raise RefusedError(f"{model_id} not activated: confirm with --yes to activate it anyway")
-                click.confirm("Activate it anyway?", abort=True)
+                confirm_or_refuse("Activate it anyway?")
     info = set_status(engine, model_id, status)
     click.echo(f"{info.model_id}: {info.status}")
 

@@ -1,4 +1,4 @@
-"""Printing helpers shared by the command groups: JSON for machines, aligned tables for people."""
+"""Printing helpers shared by the command groups: JSON for machines, aligned tables and questions for people."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import click
+
+from workstation.cli.context import AppContext
+from workstation.errors import RefusedError
 
 
 def _default(value: Any) -> Any:
@@ -22,7 +25,18 @@ def _default(value: Any) -> Any:
 
 
 def echo_json(payload: Any) -> None:
+    """Print the command's JSON result (one object or array; see cli.exits for errors)."""
     click.echo(json.dumps(payload, default=_default, indent=2, sort_keys=False))
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    if app is not None:
+        app.result_printed = True
+
+
+def confirm_or_refuse(question: str) -> None:
+    """Ask before something destructive; "no" is a refusal (exit 1), Ctrl+C or end of input cancels (130)."""
+    if not click.confirm(question, default=False):
+        raise RefusedError("not confirmed: nothing was changed")
 
 
 def echo_json_line(payload: Any) -> None:

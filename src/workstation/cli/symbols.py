@@ -6,6 +6,7 @@ import click
 
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
+from workstation.errors import ExitCode
 
 
 @click.group("symbols")
@@ -29,7 +30,7 @@ def import_cmd(path: str, source: str, as_json: bool) -> None:
             click.echo(f"rejected row {reject.row} ({reject.symbol or '?'}): {reject.reason}", err=True)
         click.echo(f"imported {summary.imported}, rejected {len(summary.rejects)}")
     if summary.rejects:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(ExitCode.REFUSED)
 
 
 @command.command("list")

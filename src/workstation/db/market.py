@@ -11,7 +11,6 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Identity,
-    Integer,
     String,
     UniqueConstraint,
 )
@@ -83,8 +82,9 @@ class FeatureEngineeredData(TimestampsMixin, Base):
         # No separate (symbol, feature_version, timestamp) index: the unique key serves those reads (0008).
     )
 
-    # The spec keeps SERIAL here ("sufficient for current volume").
-    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    # The spec keeps SERIAL here ("sufficient for current volume"), but every rebuild takes new ids: 64-bit
+    # since migration 0009 (SQLite's INTEGER PRIMARY KEY is 64-bit already).
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
     interval: Mapped[str] = mapped_column(String(INTERVAL_LENGTH), nullable=False)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -10,12 +10,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, inspect, text
 
 from workstation.config import mask_url
 from workstation.db.engine import check_connection
 from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
-from workstation.errors import ConfigurationError
+from workstation.errors import ConfigurationError, InvalidInputError
 
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
@@ -51,12 +52,15 @@ def current_revisions(engine: Engine) -> tuple[str, ...]:
 def _run(engine: Engine, action: str, target: str) -> None:
     check_connection(engine)
     config = _config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        if action == "upgrade":
-            command.upgrade(config, target)
-        else:
-            command.downgrade(config, target)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            if action == "upgrade":
+                command.upgrade(config, target)
+            else:
+                command.downgrade(config, target)
+    except CommandError as exc:  # an unknown or unreachable revision: the user's target, nothing applied
+        raise InvalidInputError(f"cannot {action} to {target!r}: {exc}") from None
 
 
 def upgrade(engine: Engine, target: str = "heads") -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from workstation.db.engine import check_connection
 from workstation.db.summary import refresh_dashboard_summary
-from workstation.errors import JobCancelledError, WorkstationError
+from workstation.errors import InvalidInputError, JobCancelledError, WorkstationError
 from workstation.features.catalog import FEATURE_VERSION, HISTORY_BARS
 from workstation.features.pool import WORKERS, discard_feature_pool, feature_pool, warm_up_feature_pool
 from workstation.features.state import SymbolPlan, plan_builds
@@ -87,7 +87,7 @@ def build_features(
     check_connection(engine)
     wanted = None if symbols is None else sorted({s.strip().upper() for s in symbols if s.strip()})
     if wanted == []:
-        raise WorkstationError("no symbols given", exit_code=2)
+        raise InvalidInputError("no symbols given")
     if not _is_memory_sqlite(engine) and (wanted is None or len(wanted) > 1):
         # More than one symbol may mean more than one batch, i.e. the pool: start it while planning.
         warm_up_feature_pool()

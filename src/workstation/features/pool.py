@@ -14,9 +14,11 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver, resource_tracker
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,27 @@ def feature_pool() -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["workstation.features.worker"])
+            _start_forkserver_deaf_to_ctrl_c()
             _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
         return _pool
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> None:
+    """Start the forkserver with SIGINT blocked; it and every worker it forks inherit the mask.
+
+    A terminal's Ctrl+C reaches the whole process group. Cancelling is the parent's job (the first
+    Ctrl+C lets running batches finish, each one transaction); a forkserver hit while importing its
+    preload, or a worker hit mid-batch, would instead die with a traceback and break the pool.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # no forkserver where there are no POSIX signal masks
+        return
+    # The resource tracker unblocks SIGINT in the calling thread when it starts: start it first.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _ready() -> bool:

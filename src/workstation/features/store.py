@@ -16,7 +16,6 @@ from sqlalchemy import (
     Column,
     Double,
     Engine,
-    Integer,
     MetaData,
     String,
     Table,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from workstation.db.types import UTCDateTime
+from workstation.db.types import BigId, UTCDateTime
 from workstation.errors import WorkstationError
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION
 from workstation.features.copy_binary import HEADER, TRAILER, encode_rows
@@ -36,7 +35,7 @@ _metadata = MetaData()
 feature_table = Table(
     "feature_engineered_data",
     _metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigId, primary_key=True),
     Column("symbol", String(32), nullable=False),
     Column("interval", String(8), nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),

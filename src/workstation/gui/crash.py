@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from workstation import __version__
+from workstation.errors import ExitCode
 from workstation.monitoring.correlation import current_correlation_id
 from workstation.monitoring.install import mark_recorded
 from workstation.monitoring.recorders import record_error
@@ -68,8 +69,8 @@ class CrashReporter(QObject):
         self._window = window
 
     def handle(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        if issubclass(exc_type, KeyboardInterrupt):
-            QApplication.quit()
+        if issubclass(exc_type, KeyboardInterrupt):  # Ctrl+C in the terminal that started the window
+            QApplication.exit(ExitCode.CANCELLED)
             return
         # One error_logs row with the full stack (under the current user action's correlation id), and a
         # system_logs line; without monitoring installed, record_error logs the traceback instead.

@@ -9,6 +9,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from workstation.db.models import MarketData
+from workstation.market.frame import PRICE_COLUMNS
+from workstation.market.pgcopy import MICROS, price_micros
 
 BAR_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -60,3 +62,18 @@ def load_bars(
         frame[column] = frame[column].astype(np.float64)
     frame["volume"] = frame["volume"].astype(np.int64)
     return frame
+
+
+def bars_as_stored(bars: pd.DataFrame) -> pd.DataFrame:
+    """Validated bars of one symbol (bar-frame columns) exactly as ``load_bars`` returns them once stored.
+
+    Same index and dtypes; each price is the float the stored NUMERIC(18,6) reads back as (whole
+    millionths, rounded the way the store rounds them), so a backtest of a file in memory and of the
+    same file after ``ingest csv`` see identical bars.
+    """
+    frame = pd.DataFrame(
+        {column: price_micros(bars[column].to_numpy()) / MICROS for column in PRICE_COLUMNS}
+        | {"volume": bars["volume"].to_numpy(dtype=np.int64)},
+        index=pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True), name="timestamp"),
+    )
+    return frame.sort_index()

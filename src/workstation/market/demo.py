@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.ingest import IngestSummary, merge_summaries, process_batch
 from workstation.market.providers.synthetic import SOURCE, generate_universe
@@ -26,9 +26,9 @@ def load_demo_universe(
 ) -> IngestSummary:
     """Generate and store the demo universe (daily and hourly bars, source 'synthetic') with its metadata."""
     if not 1 <= symbols <= MAX_SYMBOLS:
-        raise WorkstationError(f"--symbols must be between 1 and {MAX_SYMBOLS}", exit_code=2)
+        raise InvalidInputError(f"--symbols must be between 1 and {MAX_SYMBOLS}")
     if not 1 <= years <= MAX_YEARS:
-        raise WorkstationError(f"--years must be between 1 and {MAX_YEARS}", exit_code=2)
+        raise InvalidInputError(f"--years must be between 1 and {MAX_YEARS}")
     progress(ProgressUpdate(0, 3, "generating"))
     universe = generate_universe(symbols=symbols, years=years, seed=seed, end=end)
     if cancel is not None:

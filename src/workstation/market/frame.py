@@ -83,6 +83,12 @@ class ProviderBatch:
     # Set when the provider already delivers split-adjusted prices (Yahoo, Alpaca adjustment=split):
     # the split events are then informational and must not be applied again.
     prices_adjusted: bool = False
+    # Set when the provider refused the credentials or the subscription (HTTP 401/403): the reason. Every
+    # symbol asked for failed for it, and will again until the configuration changes.
+    access_refused: str | None = None
+    # Set when the source has no volume at all (a CSV read with --no-volume): volume is 0 on every bar,
+    # which does not mean that nothing traded.
+    no_volume: bool = False
 
 
 def normalise_bars(frame: pd.DataFrame) -> pd.DataFrame:

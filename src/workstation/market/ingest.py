@@ -10,21 +10,29 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from workstation.db.models import MarketData
-from workstation.errors import WorkstationError
+from workstation.errors import ConfigurationError, ExitCode, InvalidInputError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, no_progress
 from workstation.market.corporate_actions import adjust_splits
 from workstation.market.frame import INTERVALS, ProviderBatch, Reject, is_intraday
 from workstation.market.providers.csv import read_bars_csv
+from workstation.market.providers.csv_format import CsvFormat
 from workstation.market.store import DEFAULT_BATCH_ROWS, store_bars
 from workstation.market.validation import validate_bars
 
 log = logging.getLogger(__name__)
+
+
+class PreparedBars(NamedTuple):
+    """Validated, split-adjusted bars (bar-frame columns) and what happened on the way."""
+
+    bars: pd.DataFrame
+    summary: IngestSummary
 
 
 @dataclass
@@ -50,6 +58,8 @@ class IngestSummary:
     source: str | None = None
     # True when --strict found rejects and nothing was written.
     aborted: bool = False
+    # True when the file had no volume column (--no-volume): volume was stored as 0.
+    no_volume: bool = False
 
     @property
     def inserted(self) -> int:
@@ -68,9 +78,9 @@ class IngestSummary:
         return len(self.rejects)
 
     @property
-    def exit_code(self) -> int:
-        """0 when everything asked for was stored, 1 when a symbol failed or a row was rejected."""
-        return 1 if (self.failures or self.rejects or self.aborted) else 0
+    def exit_code(self) -> ExitCode:
+        """OK when everything asked for was stored, REFUSED when a symbol failed or a row was rejected."""
+        return ExitCode.REFUSED if (self.failures or self.rejects or self.aborted) else ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,22 +94,14 @@ class IngestSummary:
             "interval": self.interval,
             "source": self.source,
             "written": not self.aborted,
+            "no_volume": self.no_volume,
         }
 
 
-def process_batch(
-    engine: Engine,
-    batch: ProviderBatch,
-    *,
-    strict: bool = False,
-    interval: str | None = None,
-    source: str | None = None,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-) -> IngestSummary:
-    """Validate, adjust and store one provider batch."""
-    summary = IngestSummary(failures=dict(batch.failures), interval=interval, source=source)
+def prepare_batch(batch: ProviderBatch, *, interval: str | None = None, source: str | None = None) -> PreparedBars:
+    """Validate and split-adjust one provider batch in memory: the bars as they would be stored, and a
+    summary of what was rejected and decided (nothing stored yet)."""
+    summary = IngestSummary(failures=dict(batch.failures), interval=interval, source=source, no_volume=batch.no_volume)
     good, rejects = validate_bars(batch.bars)
     summary.rejects = sorted(batch.rejects + rejects, key=lambda r: (r.row is None, r.row or 0))
     for reject in summary.rejects:
@@ -116,6 +118,22 @@ def process_batch(
         for symbol, first, last in zip(ranges.index, ranges["min"], ranges["max"], strict=True):
             entry = summary.symbols.setdefault(str(symbol), SymbolSummary())
             entry.first, entry.last = first.isoformat(), last.isoformat()
+    return PreparedBars(adjusted, summary)
+
+
+def process_batch(
+    engine: Engine,
+    batch: ProviderBatch,
+    *,
+    strict: bool = False,
+    interval: str | None = None,
+    source: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> IngestSummary:
+    """Validate, adjust and store one provider batch."""
+    adjusted, summary = prepare_batch(batch, interval=interval, source=source)
     if strict and summary.rejects:
         summary.aborted = True
         return summary
@@ -129,6 +147,27 @@ def process_batch(
     return summary
 
 
+def read_csv_batch(
+    path: Path | str,
+    *,
+    symbol: str | None = None,
+    interval: str | None = None,
+    source: str = "csv",
+    tz: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    fmt: CsvFormat | None = None,
+    no_volume: bool = False,
+) -> tuple[ProviderBatch, str]:
+    """A bar CSV read the one way (see providers.csv), refusing a file without bars."""
+    _check_source(source)
+    batch, used_interval = read_bars_csv(
+        path, symbol=symbol, interval=interval, source=source, tz=tz, mapping=columns, fmt=fmt, no_volume=no_volume
+    )
+    if batch.bars.empty and not batch.rejects:
+        raise WorkstationError(f"{Path(path).name}: no bars" + (f" for {symbol}" if symbol else ""))
+    return batch, used_interval
+
+
 def ingest_csv(
     engine: Engine,
     path: Path | str,
@@ -138,15 +177,16 @@ def ingest_csv(
     source: str = "csv",
     tz: str | None = None,
     columns: Mapping[str, str] | None = None,
+    fmt: CsvFormat | None = None,
+    no_volume: bool = False,
     strict: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> IngestSummary:
-    """Import a bar CSV (see providers.csv for the layouts understood)."""
-    _check_source(source)
-    batch, used_interval = read_bars_csv(path, symbol=symbol, interval=interval, source=source, tz=tz, mapping=columns)
-    if batch.bars.empty and not batch.rejects:
-        raise WorkstationError(f"{Path(path).name}: no bars" + (f" for {symbol}" if symbol else ""))
+    """Import a bar CSV (see providers.csv for the layouts and formats understood)."""
+    batch, used_interval = read_csv_batch(
+        path, symbol=symbol, interval=interval, source=source, tz=tz, columns=columns, fmt=fmt, no_volume=no_volume
+    )
     return process_batch(
         engine, batch, strict=strict, interval=used_interval, source=source, progress=progress, cancel=cancel
     )
@@ -154,7 +194,7 @@ def ingest_csv(
 
 def _check_source(source: str) -> None:
     if not source or len(source) > 32:
-        raise WorkstationError("the source name must be 1 to 32 characters", exit_code=2)
+        raise InvalidInputError("the source name must be 1 to 32 characters")
 
 
 def latest_stored(engine: Engine, symbols: list[str], interval: str, source: str) -> dict[str, pd.Timestamp]:
@@ -183,16 +223,17 @@ def merge_summaries(parts: list[IngestSummary]) -> IngestSummary:
         total.interval = total.interval or part.interval
         total.source = total.source or part.source
         total.aborted = total.aborted or part.aborted
+        total.no_volume = total.no_volume or part.no_volume
     return total
 
 
 def _symbols(symbols: list[str]) -> list[str]:
     cleaned = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
     if not cleaned:
-        raise WorkstationError("no symbols given", exit_code=2)
+        raise InvalidInputError("no symbols given")
     too_long = [s for s in cleaned if len(s) > 32]
     if too_long:
-        raise WorkstationError(f"symbol too long: {too_long[0]}", exit_code=2)
+        raise InvalidInputError(f"symbol too long: {too_long[0]}")
     return cleaned
 
 
@@ -274,7 +315,7 @@ def ingest_alpaca(
     names = _symbols(symbols)
     interval = TIMEFRAMES.get(timeframe)
     if interval is None:
-        raise WorkstationError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}", exit_code=2)
+        raise InvalidInputError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
     if start is None:  # Alpaca's own default is "today"; a useful history is what people expect
         back = pd.DateOffset(years=5) if not is_intraday(interval) else pd.DateOffset(days=30)
         start = (end or pd.Timestamp.now(tz="UTC")).normalize() - back
@@ -294,6 +335,8 @@ def ingest_alpaca(
         progress=progress,
         cancel=cancel,
     )
+    if batch.access_refused:  # the keys or the subscription: exit 2, not a list of failed symbols
+        raise ConfigurationError(batch.access_refused)
     _forgive_empty_increments(batch, set(starts))
     summary = process_batch(
         engine, batch, strict=strict, interval=interval, source=SOURCE, progress=progress, cancel=cancel

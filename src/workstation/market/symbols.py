@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Engine, func, select
 
 from workstation.db.models import MarketData, StockInfo
 from workstation.db.upsert import conflict_insert
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError
 from workstation.market.frame import Reject
+from workstation.market.providers.csv import read_table
+from workstation.market.providers.csv_format import CsvFormat
 
 METADATA_FIELDS = ("company_name", "sector", "industry", "market_cap", "country", "currency", "exchange")
 _TEXT_LIMITS = {"company_name": 255, "sector": 128, "industry": 128, "country": 64, "currency": 8, "exchange": 32}
@@ -88,12 +90,9 @@ class SymbolImportSummary:
 def import_symbols_csv(engine: Engine, path: Path | str, *, source: str = "csv") -> SymbolImportSummary:
     """Read a metadata CSV (symbol plus any of the stock_info fields, common header spellings accepted)."""
     path = Path(path)
-    if not path.is_file():
-        raise WorkstationError(f"no such file: {path}", exit_code=2)
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise WorkstationError(f"{path.name}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    # The bar reader's encoding and delimiter detection: European files, byte-order marks, cp1252 names.
+    table = read_table(path, CsvFormat()).cells
+    table = table[~(table == "").all(axis=1)]  # blank lines; the index still counts them for line numbers
     normalised = {str(c).strip().lower().replace(" ", "_").replace("-", "_"): str(c) for c in table.columns}
     columns: dict[str, str] = {}
     for name, aliases in _ALIASES.items():
@@ -102,7 +101,7 @@ def import_symbols_csv(engine: Engine, path: Path | str, *, source: str = "csv")
                 columns[name] = normalised[alias]
                 break
     if "symbol" not in columns:
-        raise WorkstationError(f"{path.name}: no symbol column among {', '.join(map(str, table.columns))}", exit_code=2)
+        raise InvalidInputError(f"{path.name}: no symbol column among {', '.join(map(str, table.columns))}")
     summary = SymbolImportSummary()
     with engine.begin() as conn:
         for index, row in table.iterrows():

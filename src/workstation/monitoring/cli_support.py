@@ -107,26 +107,6 @@ def engine_created(engine: Engine) -> None:
         _log.debug("monitoring not installed: %s", exc)
 
 
-def _exit_code(exc: BaseException | None) -> int:
-    import click
-
-    from workstation.errors import WorkstationError
-
-    if exc is None:
-        return 0
-    if isinstance(exc, click.exceptions.Exit):
-        return int(exc.exit_code)
-    if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
-        return 130
-    if isinstance(exc, click.ClickException | WorkstationError):
-        return int(exc.exit_code)
-    if isinstance(exc, SystemExit):
-        return exc.code if isinstance(exc.code, int) else 1
-    if isinstance(exc, BrokenPipeError):
-        return 0
-    return 1
-
-
 def _finish(invocation: CliInvocation, exc: BaseException | None) -> None:
     handle = invocation.handle
     if handle is None:
@@ -143,13 +123,13 @@ def _finish(invocation: CliInvocation, exc: BaseException | None) -> None:
 def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
     import click
 
-    from workstation.errors import WorkstationError
+    from workstation.errors import WorkstationError, exit_code_for
     from workstation.monitoring.install import mark_recorded
     from workstation.monitoring.recorders import record_error, record_performance, record_user_action
 
     elapsed = time.perf_counter() - invocation.started
     cpu = time.process_time() - invocation.cpu_started
-    code = _exit_code(exc)
+    code = exit_code_for(exc)
     words = (invocation.command_path or "workstation").split()
     path = " ".join(words[1:]) or "workstation"
     user_facing = click.exceptions.Exit | click.ClickException | click.exceptions.Abort | WorkstationError

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from workstation.errors import WorkstationError
+from workstation.errors import RefusedError
 from workstation.reports.document import Column, ColumnFormat, KeyValues, Paragraph, ReportDocument, Section, Table
 from workstation.reports.performance import performance_blocks
 from workstation.trading.backtest.store import list_backtests, load_backtest
@@ -65,7 +65,7 @@ def resolve_run_id(engine: Engine, backtest_id: str | None) -> str:
         return backtest_id
     runs = list_backtests(engine, limit=1)
     if not runs:
-        raise WorkstationError("no stored backtest: run 'workstation backtest …' first", exit_code=2)
+        raise RefusedError("no stored backtest: run 'workstation backtest …' first")
     return str(runs[0]["run_id"])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from workstation.errors import WorkstationError
+from workstation.errors import RefusedError
 from workstation.ml.constants import HIGHER_IS_BETTER
 from workstation.ml.registry import ModelInfo, get_model, list_models
 from workstation.ml.uncertainty import PRIMARY_METRIC, VERDICT_WORDS
@@ -45,7 +45,7 @@ def resolve_model(engine: Engine, model_id: str | None) -> ModelInfo:
         return get_model(engine, model_id)
     models = list_models(engine, status="active") or list_models(engine)
     if not models:
-        raise WorkstationError("no registered model: train one with 'workstation models train …'", exit_code=2)
+        raise RefusedError("no registered model: train one with 'workstation models train …'")
     return max(models, key=lambda m: m.created_at)
 
 

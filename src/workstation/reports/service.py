@@ -8,7 +8,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError
 from workstation.reports.document import ReportDocument
 from workstation.reports.period import ReportPeriod
 
@@ -37,7 +37,7 @@ def build_report(
     }
     builder = builders.get(kind)
     if builder is None:
-        raise WorkstationError(f"unknown report kind {kind!r}: choose one of {', '.join(REPORT_KINDS)}", exit_code=2)
+        raise InvalidInputError(f"unknown report kind {kind!r}: choose one of {', '.join(REPORT_KINDS)}")
     return builder()
 
 
@@ -84,4 +84,4 @@ def write_report(document: ReportDocument, fmt: ReportFormat, out: Path) -> list
         from workstation.reports.render_tabular import write_xlsx
 
         return [write_xlsx(document, out)]
-    raise WorkstationError(f"unknown format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}", exit_code=2)
+    raise InvalidInputError(f"unknown format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}")

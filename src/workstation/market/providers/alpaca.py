@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from workstation.errors import ConfigurationError, WorkstationError
+from workstation.errors import ConfigurationError, InvalidInputError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.frame import ProviderBatch, empty_bars
+from workstation.vendor_warnings import importing_alpaca
 
 SOURCE = "alpaca"
 TIMEFRAMES = {"1Min": "1m", "5Min": "5m", "15Min": "15m", "30Min": "30m", "1Hour": "1h", "1Day": "1d", "1Week": "1wk"}
@@ -25,6 +26,9 @@ ADJUSTMENTS = ("raw", "split", "dividend", "all")
 # Symbols per request: Alpaca pages across all of them, so a moderate group keeps pages useful.
 GROUP_SIZE = 50
 
+# Wrong keys (401) or a data subscription that does not cover the request (403): a configuration to fix,
+# not a symbol that failed (ProviderBatch.access_refused; ingest alpaca exits 2).
+REFUSED_ACCESS = (401, 403)
 _STATUS_HINTS = {
     401: "Alpaca refused the API keys (HTTP 401): check APCA_API_KEY_ID and APCA_API_SECRET_KEY",
     403: "Alpaca refused the request (HTTP 403): the account's data subscription does not cover it "
@@ -36,7 +40,8 @@ _STATUS_HINTS = {
 
 def make_client(url_override: str | None = None, *, key_id: str | None = None, secret_key: str | None = None) -> Any:
     """The historical data client; keys from the arguments (the live feed passes its own) or the environment."""
-    from alpaca.data.historical import StockHistoricalDataClient
+    with importing_alpaca():
+        from alpaca.data.historical import StockHistoricalDataClient
 
     key = key_id or os.environ.get("APCA_API_KEY_ID")
     secret = secret_key or os.environ.get("APCA_API_SECRET_KEY")
@@ -71,17 +76,18 @@ def fetch_alpaca(
     cancel: CancelToken | None = None,
 ) -> ProviderBatch:
     """Bars for ``symbols``; with ``starts`` (the --since last case) each symbol is asked from its own start."""
-    from alpaca.common.exceptions import APIError
-    from alpaca.data.enums import Adjustment, DataFeed
-    from alpaca.data.requests import StockBarsRequest
-    from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+    with importing_alpaca():
+        from alpaca.common.exceptions import APIError
+        from alpaca.data.enums import Adjustment, DataFeed
+        from alpaca.data.requests import StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
     if timeframe not in TIMEFRAMES:
-        raise WorkstationError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}", exit_code=2)
+        raise InvalidInputError(f"unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
     if feed not in FEEDS:
-        raise WorkstationError(f"unknown feed {feed!r}: use iex or sip", exit_code=2)
+        raise InvalidInputError(f"unknown feed {feed!r}: use iex or sip")
     if adjustment not in ADJUSTMENTS:
-        raise WorkstationError(f"unknown adjustment {adjustment!r}: use {', '.join(ADJUSTMENTS)}", exit_code=2)
+        raise InvalidInputError(f"unknown adjustment {adjustment!r}: use {', '.join(ADJUSTMENTS)}")
     client = client or make_client()
     amount = int("".join(ch for ch in timeframe if ch.isdigit()))
     unit = {"Min": TimeFrameUnit.Minute, "Hour": TimeFrameUnit.Hour, "Day": TimeFrameUnit.Day,
@@ -97,6 +103,7 @@ def fetch_alpaca(
     ]
     frames: list[pd.DataFrame] = []
     failures: dict[str, str] = {}
+    refused: str | None = None
     for done, (group_start, names) in enumerate(requests_to_make):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -113,6 +120,8 @@ def fetch_alpaca(
             barset = client.get_stock_bars(request)
         except APIError as exc:
             reason = describe_api_error(exc)
+            if getattr(exc, "status_code", None) in REFUSED_ACCESS:
+                refused = refused or reason
             failures.update(dict.fromkeys(names, reason))
             continue
         except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)
@@ -143,4 +152,6 @@ def fetch_alpaca(
     progress(ProgressUpdate(len(requests_to_make), len(requests_to_make), "Alpaca done"))
     bars_frame = pd.concat(frames, ignore_index=True) if frames else empty_bars()
     # Alpaca applies the adjustment itself; its split events are not in the bars answer.
-    return ProviderBatch(bars=bars_frame, failures=failures, prices_adjusted=adjustment != "raw")
+    return ProviderBatch(
+        bars=bars_frame, failures=failures, prices_adjusted=adjustment != "raw", access_refused=refused
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from workstation.errors import WorkstationError
+from workstation.errors import InvalidInputError, WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.frame import INTERVALS, ProviderBatch, empty_bars, empty_splits, is_intraday
 
@@ -56,19 +56,19 @@ def period_length(period: str) -> pd.DateOffset | None:
         number = period[: -len(suffix)]
         if period.endswith(suffix) and number.isdigit() and int(number) > 0:
             return pd.DateOffset(**{unit: int(number)})  # type: ignore[arg-type]
-    raise WorkstationError(f"bad period {period!r}: use e.g. 5d, 3mo, 2y, ytd or max", exit_code=2)
+    raise InvalidInputError(f"bad period {period!r}: use e.g. 5d, 3mo, 2y, ytd or max")
 
 
 def check_request(request: YahooRequest, now: pd.Timestamp | None = None) -> None:
     """Refuse what Yahoo cannot serve, with a message that says what it can."""
     if request.interval not in YAHOO_INTERVALS:
-        raise WorkstationError(
-            f"Yahoo has no {request.interval!r} bars: use one of {', '.join(YAHOO_INTERVALS)}", exit_code=2
+        raise InvalidInputError(
+            f"Yahoo has no {request.interval!r} bars: use one of {', '.join(YAHOO_INTERVALS)}",
         )
     if request.period and (request.start is not None and request.end is not None):
-        raise WorkstationError("give --period or --start/--end, not all three", exit_code=2)
+        raise InvalidInputError("give --period or --start/--end, not all three")
     if request.start is not None and request.end is not None and request.end <= request.start:
-        raise WorkstationError("--end must be after --start", exit_code=2)
+        raise InvalidInputError("--end must be after --start")
     limit = HISTORY_LIMIT.get(request.interval)
     if limit is None:
         return
@@ -79,10 +79,9 @@ def check_request(request: YahooRequest, now: pd.Timestamp | None = None) -> Non
         length = period_length(request.period)
         asked = earliest - pd.Timedelta(days=1) if length is None else now - length
     if asked is not None and asked < earliest - pd.Timedelta(hours=1):
-        raise WorkstationError(
+        raise InvalidInputError(
             f"Yahoo keeps {request.interval} bars for the last {limit.days} days only "
             f"(since {earliest.date()}); ask for a later --start or a shorter --period, or use 1d bars",
-            exit_code=2,
         )
 
 

@@ -36,13 +36,16 @@ from typing import Any
 
 import msgpack
 import websockets
-from alpaca.common.utils import get_default_user_agent
-from alpaca.data.enums import DataFeed
-from alpaca.data.live.stock import StockDataStream
-from websockets.legacy import client as legacy_client
 
 from workstation.market.stream import protocol
 from workstation.market.stream.events import FeedState, FeedStatus, MarketEvent, StreamBar
+from workstation.vendor_warnings import importing_alpaca
+
+with importing_alpaca():  # alpaca-py imports websockets.legacy, deprecated since websockets 14
+    from alpaca.common.utils import get_default_user_agent
+    from alpaca.data.enums import DataFeed
+    from alpaca.data.live.stock import StockDataStream
+    from websockets.legacy import client as legacy_client  # the module StockDataStream connects with
 
 log = logging.getLogger(__name__)
 

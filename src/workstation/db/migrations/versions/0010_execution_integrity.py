@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_execution_integrity"
-down_revision: str | Sequence[str] | None = "0008_features_write_speed"
+down_revision: str | Sequence[str] | None = "0009_feature_id_bigint"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
