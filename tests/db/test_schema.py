@@ -21,7 +21,8 @@ SPEC_COLUMNS: dict[str, dict[str, str]] = {
         "close": DEC, "volume": BIGINT, "source": TEXT, "created_at": TS,
     },
     "feature_engineered_data": {
-        "id": INT, "symbol": TEXT, "interval": TEXT, "source": TEXT, "timestamp": TS, "open": FLOAT,
+        # BIGINT, not the spec's SERIAL: partitioned minute-bar features outgrow 2^31 ids (migration 0011).
+        "id": BIGINT, "symbol": TEXT, "interval": TEXT, "source": TEXT, "timestamp": TS, "open": FLOAT,
         "high": FLOAT, "low": FLOAT, "close": FLOAT, "volume": FLOAT, "returns": FLOAT, "rsi_1d": FLOAT,
         "price_ma_short": FLOAT, "bb_upper": FLOAT, "macd": FLOAT, "atr": FLOAT, "feature_version": TEXT,
         "created_at": TS, "updated_at": TS,

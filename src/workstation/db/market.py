@@ -1,4 +1,9 @@
-"""Market-data domain tables: stock_info, market_data, feature_engineered_data."""
+"""Market-data domain tables: stock_info, market_data, feature_engineered_data.
+
+On PostgreSQL market_data and feature_engineered_data are range-partitioned on timestamp (migration
+0011_partitioning, ranges by ``workstation.db.partitions``), so their primary key there is (id, timestamp):
+PostgreSQL wants the partition key in every unique key. The ORM maps id alone, which identifies a row.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Identity,
-    Integer,
     String,
     UniqueConstraint,
 )
@@ -83,8 +87,8 @@ class FeatureEngineeredData(TimestampsMixin, Base):
         # No separate (symbol, feature_version, timestamp) index: the unique key serves those reads (0008).
     )
 
-    # The spec keeps SERIAL here ("sufficient for current volume").
-    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    # BIGINT, not the spec's SERIAL: partitioned minute-bar features outgrow 2^31 ids (0011; SQLite's is 64-bit).
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
     interval: Mapped[str] = mapped_column(String(INTERVAL_LENGTH), nullable=False)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from workstation.config import mask_url
+from workstation.db import partitions
 from workstation.db.engine import check_connection
 from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
 from workstation.errors import ConfigurationError
@@ -57,6 +58,7 @@ def _run(engine: Engine, action: str, target: str) -> None:
             command.upgrade(config, target)
         else:
             command.downgrade(config, target)
+    partitions.forget(engine)  # the tables may have become (or stopped being) partitioned
 
 
 def upgrade(engine: Engine, target: str = "heads") -> tuple[str, ...]:

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     Column,
     Double,
     Engine,
-    Integer,
     MetaData,
     String,
     Table,
@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from workstation.db import partitions
 from workstation.db.types import UTCDateTime
 from workstation.errors import WorkstationError
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION
@@ -36,7 +37,7 @@ _metadata = MetaData()
 feature_table = Table(
     "feature_engineered_data",
     _metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", BigInteger, primary_key=True),
     Column("symbol", String(32), nullable=False),
     Column("interval", String(8), nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
@@ -100,6 +101,9 @@ def write_rows(
     if n == 0:
         return 0
     if conn.dialect.name == "postgresql":
+        # On its own connection: the feature table has no foreign key, so creating a range never waits
+        # for the caller's transaction.
+        partitions.ensure_partitions(conn.engine, "feature_engineered_data", timestamps, like="market_data")
         _copy_postgres(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     else:
         insert_rows_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))

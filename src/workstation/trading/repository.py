@@ -18,6 +18,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from workstation.db import partitions
 from workstation.db.logs import TradingEvent
 from workstation.db.trading import FINAL_ORDER_STATUSES
 from workstation.db.trading import Fill as FillRow
@@ -246,6 +247,10 @@ class SqlOrderStore:
     def _insert_events(conn: Connection, events: Sequence[TradingEventRecord]) -> None:
         if not events:
             return
+        if conn.dialect.name == "postgresql":
+            # trading_events is partitioned by month (0011) and replays write events at bar time. A range is
+            # made on another connection, which never waits for this transaction (the table has no FK).
+            partitions.ensure_partitions(conn.engine, "trading_events", [e.timestamp for e in events])
         conn.execute(
             insert(TradingEvent).inline(),
             [
