@@ -258,7 +258,6 @@ def test_interval_switch_and_markers(window_factory: Any, filled_url: str, qtbot
 
     from workstation.db.engine import create_db_engine
     from workstation.db.models import MarketData, Model, Prediction
-
     from workstation.db.partitions import ensure_partitions
 
     engine = create_db_engine(filled_url)
