@@ -7,9 +7,9 @@ Contract
   are not partitioned: every function here is then a no-op.
 * The rule, sized to the data: per 1,000 symbols a year of daily bars is ~250k rows and of hourly bars
   ~1.8M (one range a year); a month of 1-minute bars is ~8M rows and of 5-minute bars ~1.6M (one range a
-  month). So daily history back to 1990 is ~37 ranges, a year of minute bars 12. A yearly wish past the
-  newest range becomes a month when that range is a month or holds fine bars, so a table that receives
-  minute bars keeps getting months (daily bars then share them). feature_engineered_data copies
+  month). So daily history back to 1990 is ~37 ranges, a year of minute bars 12. From the current month
+  on, a yearly wish past the newest range becomes a month when that range is a month or holds fine bars,
+  so a table that receives minute bars keeps getting months (daily bars then share them). feature_engineered_data copies
   market_data's bounds, so a bar and its features sit in matching ranges.
 * Ranges never overlap: a wanted range is clipped to the gap between existing ones, and an existing range
   is never split or merged (that would rewrite it under an ACCESS EXCLUSIVE lock).
@@ -328,8 +328,13 @@ def _wanted(
 
 
 def _continues_monthly(conn: Connection, table: str, here: Layout, stamp: int) -> bool:
-    """Past the newest range, keep months when that range is a month or already holds fine bars."""
-    if not len(here.uppers) or stamp < int(here.uppers[-1]):
+    """From this month on and past the newest range, keep months when that range is a month or holds fine bars.
+
+    Only for the present and the future: a table receiving minute bars keeps monthly ranges as time goes
+    on. Back-filled history gets the plain rule (daily bars after a minute-bar month are not months).
+    """
+    this_month = period(int(to_micros([datetime.now(UTC)])[0]), MONTH)[0]
+    if not len(here.uppers) or stamp < int(here.uppers[-1]) or stamp < this_month:
         return False
     if int(here.uppers[-1]) - int(here.lowers[-1]) <= _MONTH_DAYS_US:
         return True

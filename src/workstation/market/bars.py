@@ -87,6 +87,32 @@ def load_bars(
     return frame.iloc[max(0, len(frame) - last) :] if last is not None else frame
 
 
+def _filters(source: str | None, start: datetime | None, end: datetime | None) -> str:
+    chosen = (
+        (" AND m.source = %(source)s", source),
+        (" AND m.timestamp >= %(start)s", start),
+        (" AND m.timestamp <= %(end)s", end),
+    )
+    return "".join(clause for clause, value in chosen if value is not None)
+
+
+def pg_bars_query(
+    symbol: str,
+    interval: str,
+    *,
+    source: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    last: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The PostgreSQL query ``load_bars`` runs (one row: first and last source name, the packed bars)."""
+    params: dict[str, Any] = {"symbol": symbol, "interval": interval, "source": source, "start": start, "end": end}
+    latest = ""
+    if last is not None:
+        latest, params["last"] = " ORDER BY m.timestamp DESC LIMIT %(last)s", max(0, int(last))
+    return _PG_BARS.format(where=_filters(source, start, end), latest=latest), params
+
+
 def _load_postgres(
     engine: Engine,
     symbol: str,
@@ -96,30 +122,18 @@ def _load_postgres(
     end: datetime | None,
     last: int | None,
 ) -> pd.DataFrame:
-    params: dict[str, Any] = {"symbol": symbol, "interval": interval, "source": source, "start": start, "end": end}
-    where = "".join(
-        clause
-        for clause, value in (
-            (" AND m.source = %(source)s", source),
-            (" AND m.timestamp >= %(start)s", start),
-            (" AND m.timestamp <= %(end)s", end),
-        )
-        if value is not None
-    )
-    latest = ""
-    if last is not None:
-        latest, params["last"] = " ORDER BY m.timestamp DESC LIMIT %(last)s", max(0, int(last))
+    sql, params = pg_bars_query(symbol, interval, source=source, start=start, end=end, last=last)
     with engine.connect() as conn:
         dbapi: Any = conn.connection.dbapi_connection
         with dbapi.cursor(binary=True) as cursor:
-            first, final, packed = cursor.execute(_PG_BARS.format(where=where, latest=latest), params).fetchone()
+            first, final, packed = cursor.execute(sql, params).fetchone()
             if first is not None and first != final:
                 # Two vendors hold this series: the one with most bars wins, ties to the first name (as the
                 # feature build picks), and its own bars are read.
-                counts = cursor.execute(_PG_SOURCES.format(where=where), params).fetchall()
-                params["source"] = min(counts, key=lambda r: (-int(r[1]), str(r[0])))[0]
-                where += " AND m.source = %(source)s"
-                _, _, packed = cursor.execute(_PG_BARS.format(where=where, latest=latest), params).fetchone()
+                counts = cursor.execute(_PG_SOURCES.format(where=_filters(None, start, end)), params).fetchall()
+                chosen = str(min(counts, key=lambda r: (-int(r[1]), str(r[0])))[0])
+                sql, params = pg_bars_query(symbol, interval, source=chosen, start=start, end=end, last=last)
+                _, _, packed = cursor.execute(sql, params).fetchone()
         conn.rollback()
     if packed is None:
         return _empty()
