@@ -7,17 +7,15 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from workstation.db.engine import create_db_engine
-from workstation.db.migrate import _config, current_revisions, downgrade, head_revisions, upgrade
+from workstation.db.migrate import current_revisions, downgrade, head_revisions, previous_revision, upgrade
 from workstation.db.partitions import PARTITIONED_TABLES
 from workstation.features.engine import build_features
 from workstation.market.store import store_bars
 
-BEFORE = ScriptDirectory.from_config(_config()).get_revision("0011_partitioning").down_revision
-assert isinstance(BEFORE, str)
+BEFORE = previous_revision("0011_partitioning")
 
 # Daily bars back to 1990 (weekly here, to stay small), a few days of 1-minute bars in March 2024,
 # features of two catalog versions, log rows over three months.

@@ -40,6 +40,14 @@ def _config() -> Config:
     return config
 
 
+def previous_revision(revision: str) -> str:
+    """The revision ``revision`` comes after (e.g. the unpartitioned schema before "0011_partitioning")."""
+    down = ScriptDirectory.from_config(_config()).get_revision(revision).down_revision
+    if not isinstance(down, str):
+        raise ConfigurationError(f"revision {revision} has no single predecessor")
+    return down
+
+
 def head_revisions() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(_config()).get_heads())
 
