@@ -83,9 +83,14 @@ class DatabaseSink:
 
     def _ensure_ranges(self, grouped: dict[str, list[dict[str, Any]]], *, every_row: bool) -> None:
         for table, rows in grouped.items():
-            stamps = [_micros(row["timestamp"]) for row in rows]
-            wanted = stamps if every_row else [min(stamps), max(stamps)]  # the hot path: two lookups
-            partitions.ensure_partitions(self.engine, table, np.array(wanted, dtype=np.int64))
+            times = [row["timestamp"] for row in rows]
+            # The hot path compares the datetimes and converts only the two extremes (naive and aware times
+            # mixed cannot be compared: then every one is converted).
+            if not every_row:
+                with contextlib.suppress(TypeError):
+                    times = [min(times), max(times)]
+            wanted = np.array([_micros(t) for t in times], dtype=np.int64)
+            partitions.ensure_partitions(self.engine, table, wanted)
 
     def _write(self, grouped: dict[str, list[dict[str, Any]]]) -> None:
         with self.engine.connect() as conn:
