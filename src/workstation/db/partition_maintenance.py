@@ -111,6 +111,7 @@ def drain_defaults(engine: Engine) -> list[str]:
                 {"fine": list(FINE_INTERVALS)},
             ).all()
         if rows:
+            forget(engine)  # a range another process dropped must not look present in this one's cache
             stamps = to_micros([r[0] for r in rows])
             like = "market_data" if table == "feature_engineered_data" else None
             made = ensure_partitions(engine, table, stamps, monthly=np.array([bool(r[1]) for r in rows]), like=like)

@@ -9,13 +9,13 @@ Contract
   ~1.8M (one range a year); a month of 1-minute bars is ~8M rows and of 5-minute bars ~1.6M (one range a
   month). So daily history back to 1990 is ~37 ranges, a year of minute bars 12. From the current month
   on, a yearly wish past the newest range becomes a month when that range is a month or holds fine bars,
-  so a table that receives minute bars keeps getting months (daily bars then share them). feature_engineered_data copies
-  market_data's bounds, so a bar and its features sit in matching ranges.
+  so a table that receives minute bars keeps getting months (daily bars then share them).
+  feature_engineered_data copies market_data's bounds, so a bar and its features sit in matching ranges.
 * Ranges never overlap: a wanted range is clipped to the gap between existing ones, and an existing range
   is never split or merged (that would rewrite it under an ACCESS EXCLUSIVE lock).
-* ``ensure_partitions(engine, table, timestamps, monthly=…)`` (``ensure_partitions_for`` for several tables,
-  as fixtures that insert rows directly need) makes sure a range exists for every
-  timestamp before the caller writes it. It works on its own connection, in short transactions
+* ``ensure_partitions(engine, table, timestamps, monthly=…)`` (``ensure_partitions_for`` for several
+  tables, as fixtures that insert rows directly need) makes sure a range exists for every timestamp
+  before the caller writes it. It works on its own connection, in short transactions
   serialised per table by an advisory lock, so call it *before* opening the write transaction: creating
   a market_data range takes SHARE ROW EXCLUSIVE on stock_info (its foreign key) and waits for open
   transactions that wrote stock_info. When nothing is missing it costs a numpy lookup in ranges cached
@@ -356,9 +356,10 @@ def create_range(conn: Connection, table: str, here: Layout, lo: int, hi: int) -
     )
     if here.default is not None:
         columns = ", ".join(f'"{c}"' for c in column_names(conn, table))
+        inside = [f'"timestamp" >= {bound_literal(lo)}::timestamptz' if lo != _NEG else "true"]
+        inside += [f'"timestamp" < {bound_literal(hi)}::timestamptz' if hi != _POS else "true"]
         conn.exec_driver_sql(
-            f'WITH moved AS (DELETE FROM ONLY "{here.default}" WHERE "timestamp" >= {bound_literal(lo)}::timestamptz'
-            f' AND "timestamp" < {bound_literal(hi)}::timestamptz RETURNING {columns})'
+            f'WITH moved AS (DELETE FROM ONLY "{here.default}" WHERE {" AND ".join(inside)} RETURNING {columns})'
             f' INSERT INTO "{name}" ({columns}) SELECT {columns} FROM moved'
         )
     bounds = f"FROM ({bound_literal(lo)}) TO ({bound_literal(hi)})"
