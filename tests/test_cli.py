@@ -78,3 +78,22 @@ def test_unknown_command_is_a_usage_error() -> None:
     result = _run("no-such-command")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_db_partitions_creates_ahead_and_lists_ranges(db_url: str) -> None:
+    result = _run("--database-url", db_url, "db", "partitions", "--ahead", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    if db_url.startswith("sqlite"):
+        assert payload == {"created": [], "partitions": []}  # SQLite has no partitions
+        return
+    # Three months ahead of the template's current and next month: at least one new month per log table.
+    assert sum(name.startswith("system_logs_p") for name in payload["created"]) >= 1
+    tables = {row["table"] for row in payload["partitions"]}
+    assert tables == {
+        "market_data", "feature_engineered_data", "system_logs", "trading_events", "performance_logs",
+        "error_logs", "user_action_logs",
+    }  # fmt: skip
+    assert all(row["from"] and row["to"] and row["bytes"] >= 0 for row in payload["partitions"])
+    again = _run("--database-url", db_url, "db", "partitions")
+    assert again.returncode == 0 and "nothing (every range exists)" in again.stdout

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workstation.db.models import Fill, MarketData, Model, Order, Prediction, StockInfo
+from workstation.db.partitions import ensure_partitions
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 
@@ -22,6 +23,13 @@ def _bar(**overrides: object) -> MarketData:
     }  # fmt: skip
     values.update(overrides)
     return MarketData(**values)
+
+
+@pytest.fixture(autouse=True)
+def _bar_range(engine: Engine) -> None:
+    """PostgreSQL: the range of T0 exists, so a refused bar is refused by the constraint under test and not
+    for lack of a partition (both are IntegrityErrors)."""
+    ensure_partitions(engine, "market_data", [T0])
 
 
 def _rejects(engine: Engine, *rows: object) -> None:

@@ -21,7 +21,7 @@ SPEC_COLUMNS: dict[str, dict[str, str]] = {
         "close": DEC, "volume": BIGINT, "source": TEXT, "created_at": TS,
     },
     "feature_engineered_data": {
-        # BIGINT, not the spec's SERIAL: every rebuild takes new ids (migration 0009).
+        # BIGINT, not the spec's SERIAL: every rebuild takes new ids (migrations 0009 and 0011).
         "id": BIGINT, "symbol": TEXT, "interval": TEXT, "source": TEXT, "timestamp": TS, "open": FLOAT,
         "high": FLOAT, "low": FLOAT, "close": FLOAT, "volume": FLOAT, "returns": FLOAT, "rsi_1d": FLOAT,
         "price_ma_short": FLOAT, "bb_upper": FLOAT, "macd": FLOAT, "atr": FLOAT, "feature_version": TEXT,

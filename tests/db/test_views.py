@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -15,10 +16,16 @@ from workstation.db.models import (
     SystemLog,
     TradingEvent,
 )
+from workstation.db.partitions import PARTITIONED_TABLES, ensure_partitions_for
 from workstation.db.summary import refresh_dashboard_summary
 from workstation.db.views import mv_features_dashboard_summary, recent_system_activity
 
 T0 = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _ranges(engine: Engine) -> None:
+    ensure_partitions_for(engine, PARTITIONED_TABLES, [T0, T0 + timedelta(days=10)])  # PostgreSQL's partitions
 
 
 def test_activity_view_returns_rows_of_all_four_log_tables(engine: Engine) -> None:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from workstation.db.models import MarketData, StockInfo
+from workstation.db.partitions import FINE_INTERVALS, ensure_partitions
 
 
 def read_orcl(shared_data: Path) -> pd.DataFrame:
@@ -43,6 +44,8 @@ def insert_bars(engine: Engine, symbol: str, bars: pd.DataFrame, source: str = "
         }
         for ts, r in zip(bars.index, bars.itertuples(), strict=True)
     ]  # fmt: skip
+    if rows:  # PostgreSQL: market_data is partitioned; the bar store would make the ranges itself
+        ensure_partitions(engine, "market_data", [r["timestamp"] for r in rows], monthly=interval in FINE_INTERVALS)
     with engine.begin() as conn:
         if conn.execute(select(StockInfo.id).where(StockInfo.symbol == symbol)).first() is None:
             conn.execute(insert(StockInfo), [{"symbol": symbol}])

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from workstation.db.engine import create_db_engine
 from workstation.db.models import MarketData, StockInfo
+from workstation.db.partitions import BAR_TABLES, ensure_partitions_for
 
 pytestmark = pytest.mark.gui
 
@@ -56,11 +57,15 @@ def synthetic_rows(symbol: str, bars: int, seed: int) -> list[dict[str, object]]
 
 
 def populate(engine: Engine, bars: int = 300) -> None:
+    rows = {symbol: synthetic_rows(symbol, bars, seed) for seed, symbol in enumerate(SYMBOLS)}
+    stamps = [row["timestamp"] for symbol_rows in rows.values() for row in symbol_rows]
+    # PostgreSQL: bars and features are partitioned; tests add feature rows for these bars directly too.
+    ensure_partitions_for(engine, BAR_TABLES, stamps)
     with engine.begin() as conn:
         for symbol, (name, sector) in SYMBOLS.items():
             conn.execute(insert(StockInfo).values(symbol=symbol, company_name=name, sector=sector, exchange="NASDAQ"))
-        for seed, symbol in enumerate(SYMBOLS):
-            conn.execute(insert(MarketData), synthetic_rows(symbol, bars, seed))
+        for symbol in SYMBOLS:
+            conn.execute(insert(MarketData), rows[symbol])
 
 
 @pytest.fixture

@@ -259,9 +259,11 @@ def test_interval_switch_and_markers(window_factory: Any, filled_url: str, qtbot
 
     from workstation.db.engine import create_db_engine
     from workstation.db.models import MarketData, Model, Prediction
+    from workstation.db.partitions import ensure_partitions
 
     engine = create_db_engine(filled_url)
     start = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
+    ensure_partitions(engine, "market_data", [start, start + timedelta(days=30)])
     with engine.begin() as conn:
         conn.execute(
             insert(MarketData),

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workstation.db.models import MarketData, StockInfo
+from workstation.db.partitions import ensure_partitions
 from workstation.market.bars import load_bars
 
 T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
@@ -21,6 +22,7 @@ def _bar(i: int, source: str, interval: str = "1d") -> MarketData:
 
 
 def test_load_bars_orders_filters_and_prefers_one_source(engine: Engine) -> None:
+    ensure_partitions(engine, "market_data", [T0, T0 + timedelta(days=2)])  # PostgreSQL's ranges
     with Session(engine) as session:
         session.add(StockInfo(symbol="ABC"))
         session.flush()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, delete, text
 
 from workstation.db.models import MarketData
+from workstation.db.partitions import ensure_partitions
 from workstation.jobs import ProgressUpdate
 from workstation.market import pgwrite
 from workstation.market.bars import load_bars
@@ -110,6 +111,7 @@ def test_batches_in_parallel_count_everything_and_fail_alone(engine: Engine, fk_
 
 def test_bulk_copy_refuses_a_symbol_without_stock_info(pg_engine: Engine) -> None:
     bars = make_bars(("KNOWN", "GHOST"), n=25)
+    ensure_partitions(pg_engine, "market_data", bars["timestamp"])  # store_bars does this; write_batch does not
     with pg_engine.begin() as conn:
         conn.execute(text("INSERT INTO stock_info (symbol) VALUES ('KNOWN')"))
     missing = pytest.raises(pgwrite.MissingSymbolsError, match="no stock_info row for GHOST: bars not stored")
@@ -119,12 +121,16 @@ def test_bulk_copy_refuses_a_symbol_without_stock_info(pg_engine: Engine) -> Non
         assert conn.execute(text("SELECT count(*) FROM market_data")).scalar_one() == 0
         # The constraint itself is untouched and valid.
         assert conn.execute(
-            text("SELECT convalidated FROM pg_constraint WHERE conname = 'fk_market_data_symbol_stock_info'")
+            text(
+                "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_market_data_symbol_stock_info'"
+                " AND conrelid = 'market_data'::regclass"
+            )
         ).scalar_one()
 
 
 def test_bulk_copy_restores_triggers_and_the_fk_still_guards_other_writes(pg_engine: Engine) -> None:
     bars = make_bars(("AAA",), n=25)
+    ensure_partitions(pg_engine, "market_data", bars["timestamp"])
     with pg_engine.begin() as conn:
         conn.execute(text("INSERT INTO stock_info (symbol) VALUES ('AAA')"))
         written = pgwrite.write_batch(conn, bars, bulk_fk_min_rows=1)
@@ -142,6 +148,7 @@ def test_bulk_copy_restores_triggers_and_the_fk_still_guards_other_writes(pg_eng
 
 
 def test_bulk_path_is_not_used_when_market_data_has_a_user_trigger(pg_engine: Engine) -> None:
+    ensure_partitions(pg_engine, "market_data", make_bars(("AAA",), n=25)["timestamp"])
     with pg_engine.begin() as conn:
         conn.execute(text("CREATE TABLE bars_seen (n bigint NOT NULL DEFAULT 0)"))
         conn.execute(text("INSERT INTO bars_seen VALUES (0)"))
@@ -192,7 +199,13 @@ def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engin
                 "AND interval = '1d' AND timestamp >= now() - interval '1 year' ORDER BY timestamp"
             )
         ).all()
-    assert "Index Only Scan using ix_market_data_chart" in "\n".join(row[0] for row in plan)
+        # market_data is partitioned (0011): each range scans its own copy of the index.
+        children = conn.execute(
+            text("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'ix_market_data_chart'::regclass")
+        ).scalars()
+        chart_indexes = {"ix_market_data_chart", *children}
+    scans = [line.strip().removeprefix("->").strip() for (line,) in plan if "Scan" in line]
+    assert scans and all(any(s.startswith(f"Index Only Scan using {i} ") for i in chart_indexes) for s in scans), scans
     downgrade(pg_engine, "0001")
     assert set(indexes()) == {
         "pk_market_data",
@@ -205,6 +218,7 @@ def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engin
 
 def test_a_role_that_may_not_skip_triggers_gets_the_plain_fk_path(pg_engine: Engine) -> None:
     role = f"ws_bars_writer_{os.getpid()}"
+    ensure_partitions(pg_engine, "market_data", make_bars(("AAA",), n=25)["timestamp"])
     with pg_engine.begin() as conn:
         conn.execute(text(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER"))
         conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))

@@ -10,6 +10,7 @@ import talib
 from sqlalchemy import Engine, insert
 
 from workstation.db.models import FeatureEngineeredData
+from workstation.db.partitions import ensure_partitions
 
 
 def spec_features(bars: pd.DataFrame) -> pd.DataFrame:
@@ -59,6 +60,8 @@ def insert_features(
         rows.append(
             {"symbol": symbol, "interval": interval, "timestamp": timestamp.to_pydatetime(), "source": source} | values
         )
+    # PostgreSQL: feature_engineered_data is partitioned; the feature build would make the ranges itself.
+    ensure_partitions(engine, "feature_engineered_data", features.index)
     with engine.begin() as conn:
         conn.execute(insert(FeatureEngineeredData), rows)
     return features

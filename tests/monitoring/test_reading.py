@@ -12,6 +12,7 @@ from monitoring_helpers import TABLES, Install, count
 from sqlalchemy import Engine, insert
 
 from workstation.db.market import MarketData, StockInfo
+from workstation.db.partitions import ensure_partitions
 from workstation.errors import ConfigurationError
 from workstation.monitoring.alerts import AlertThresholds, AlertTracker, evaluate_alerts
 from workstation.monitoring.correlation import correlation_scope
@@ -128,6 +129,7 @@ def test_parse_duration() -> None:
 
 
 def _bars(engine: Engine, symbol: str, interval: str, last: datetime) -> None:
+    ensure_partitions(engine, "market_data", [last - timedelta(minutes=2), last])  # PostgreSQL's ranges
     with engine.begin() as conn:
         conn.execute(insert(StockInfo), [{"symbol": symbol, "name": symbol}])
         conn.execute(

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workstation.db.models import ErrorLog, PerformanceLog, SystemLog, TradingEvent
+from workstation.db.partitions import LOG_TABLES, ensure_partitions_for
 from workstation.reports.activity import build_activity_report
 from workstation.reports.period import ReportPeriod
 
@@ -20,6 +21,7 @@ T0 = datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
 
 
 def _seed(engine: Engine) -> None:
+    ensure_partitions_for(engine, LOG_TABLES, [T0 - timedelta(days=40), T0 + timedelta(minutes=5)])
     with Session(engine) as session:
         session.add_all(
             [SystemLog(timestamp=T0, level="WARNING", message="slow feed", logger_name="market")]

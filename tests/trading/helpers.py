@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workstation.db.market import MarketData, StockInfo
+from workstation.db.partitions import ensure_partitions
 from workstation.trading.brokers.paper import Bar
 from workstation.trading.execution.timings import ExecutionTimings
 
@@ -24,6 +25,7 @@ def seed_bars(
     engine: Engine, symbol: str, closes: list[float], *, start: datetime = T0, step: timedelta | None = None
 ) -> None:
     step = step or timedelta(days=1)
+    ensure_partitions(engine, "market_data", [start + i * step for i in range(len(closes))])
     with Session(engine) as session, session.begin():
         session.add(StockInfo(symbol=symbol, source="test"))
         session.flush()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from workstation.cli import main
 from workstation.db.logs import TradingEvent
 from workstation.db.market import MarketData
+from workstation.db.partitions import ensure_partitions
 from workstation.db.trading import Model, Prediction
 from workstation.errors import WorkstationError
 from workstation.monitoring.correlation import current_correlation_id
@@ -48,6 +49,7 @@ def _predict(engine: Engine, symbol: str, when: datetime, value: str, confidence
 
 
 def _add_bar(engine: Engine, symbol: str, when: datetime, close: float) -> None:
+    ensure_partitions(engine, "market_data", [when])
     with Session(engine) as session, session.begin():
         price = Decimal(str(close))
         session.add(

@@ -33,9 +33,11 @@ class AppContext:
         """The database, with its schema at head (created on first use; see ``ensure_schema``)."""
         if not self._schema_checked:
             from workstation.db.migrate import ensure_schema
+            from workstation.db.partition_maintenance import create_ahead_quietly
 
             engine = self._engine or create_db_engine(self.settings.database_url)
             ensure_schema(engine)  # before monitoring starts writing into the log tables
+            create_ahead_quietly(engine)  # PostgreSQL: this and next month's ranges exist before anyone writes
             self._engine = engine
             self._schema_checked = True
         return self.unchecked_engine

@@ -166,6 +166,8 @@ def prune_cmd(older_than: str, archive: Path | None, dry_run: bool, yes: bool, a
         return
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.total:,} rows older than {_local(report.cutoff)}")
+    if report.partitions_dropped:
+        click.echo(f"{'would drop' if dry_run else 'dropped'} whole months: {', '.join(report.partitions_dropped)}")
     echo_table(("table", "rows"), [(name, f"{count:,}") for name, count in report.deleted.items()])
     if report.archive is not None and not dry_run:
         click.echo(f"archive: {report.archive}")

@@ -12,9 +12,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, bindparam, select, text
 
 from workstation.db.models import Fill, Order, Prediction
+from workstation.db.types import UTCDateTime
 from workstation.market.bars import load_bars
 
 FloatArray = NDArray[np.float64]
@@ -76,18 +77,26 @@ def _bar_index(times: NDArray[np.int64], stamps: pd.Series) -> NDArray[np.int64]
 
 
 def _feature_overlays(engine: Engine, symbol: str, interval: str, bars: pd.DataFrame) -> dict[str, FloatArray]:
-    columns = [c["name"] for c in inspect(engine).get_columns("feature_engineered_data")]
-    wanted = [c for c in columns if _PRICE_OVERLAY.match(c)]
-    if not wanted or bars.empty:
+    if bars.empty:
         return {}
-    quoted = ", ".join(f'"{c}"' for c in wanted)
-    # The newest feature version per bar wins; feature columns come and go with migrations, hence text().
-    sql = text(
-        f"SELECT timestamp, feature_version, {quoted} FROM feature_engineered_data "
-        "WHERE symbol = :symbol AND interval = :interval ORDER BY timestamp, feature_version"
-    )
+    start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(sql, {"symbol": symbol, "interval": interval}).all())
+        # The table's columns as they are (they come and go with migrations): "WHERE false" plans no scan,
+        # where reflecting the table with inspect() costs tens of milliseconds.
+        columns = list(conn.execute(text("SELECT * FROM feature_engineered_data WHERE false")).keys())
+        wanted = [c for c in columns if _PRICE_OVERLAY.match(c)]
+        if not wanted:
+            return {}
+        quoted = ", ".join(f'"{c}"' for c in wanted)
+        # The newest feature version per bar wins. The time bounds of the bars shown let PostgreSQL read only
+        # the partitions that hold them.
+        sql = text(
+            f"SELECT timestamp, feature_version, {quoted} FROM feature_engineered_data "
+            "WHERE symbol = :symbol AND interval = :interval AND timestamp >= :start AND timestamp <= :end "
+            "ORDER BY timestamp, feature_version"
+        ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+        params = {"symbol": symbol, "interval": interval, "start": start, "end": end}
+        frame = pd.DataFrame(conn.execute(sql, params).all())
     if frame.empty:
         return {}
     frame.columns = ["timestamp", "feature_version", *wanted]
@@ -160,8 +169,9 @@ def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.in
     ]
 
 
-def load_chart_data(engine: Engine, symbol: str, interval: str = "1d") -> ChartData:
-    bars = load_bars(engine, symbol, interval)
+def load_chart_data(engine: Engine, symbol: str, interval: str = "1d", *, max_bars: int | None = None) -> ChartData:
+    """Bars (all, or the newest ``max_bars``), stored overlays, prediction and fill markers of one series."""
+    bars = load_bars(engine, symbol, interval, last=max_bars)
     data = ChartData(symbol=symbol, interval=interval, bars=bars)
     if bars.empty:
         return data

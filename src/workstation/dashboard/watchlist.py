@@ -63,6 +63,7 @@ def prepare_database(engine: Engine) -> tuple[DatabaseState, str | None]:
     Returns the state and, when the schema is missing or older than this version, a one-line warning.
     """
     from workstation.db.migrate import current_revisions, head_revisions, upgrade
+    from workstation.db.partition_maintenance import create_ahead_quietly
 
     check_connection(engine)
     if not inspect(engine).get_table_names():
@@ -72,6 +73,7 @@ def prepare_database(engine: Engine) -> tuple[DatabaseState, str | None]:
         return state, "This database holds other tables but not the workstation schema: run `workstation db upgrade`."
     if set(current_revisions(engine)) != set(head_revisions()):
         return state, "The database schema is older than this version: run `workstation db upgrade`."
+    create_ahead_quietly(engine)  # PostgreSQL: this and next month's ranges exist before anyone writes
     return state, None
 
 

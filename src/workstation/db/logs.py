@@ -1,5 +1,8 @@
 """Monitoring-domain tables: system_logs, trading_events, performance_logs, error_logs, user_action_logs.
 
+On PostgreSQL the five tables are partitioned by month of timestamp (migration 0011_partitioning), so
+their primary key there is (id, timestamp); ``logs prune`` drops whole months.
+
 The spec names a column ``metadata``, which SQLAlchemy's declarative classes reserve, so the Python
 attribute is ``metadata_`` and the column keeps the spec's name.
 """

@@ -1,4 +1,9 @@
-"""Market-data domain tables: stock_info, market_data, feature_engineered_data."""
+"""Market-data domain tables: stock_info, market_data, feature_engineered_data.
+
+On PostgreSQL market_data and feature_engineered_data are range-partitioned on timestamp (migration
+0011_partitioning, ranges by ``workstation.db.partitions``), so their primary key there is (id, timestamp):
+PostgreSQL wants the partition key in every unique key. The ORM maps id alone, which identifies a row.
+"""
 
 from __future__ import annotations
 
@@ -82,8 +87,8 @@ class FeatureEngineeredData(TimestampsMixin, Base):
         # No separate (symbol, feature_version, timestamp) index: the unique key serves those reads (0008).
     )
 
-    # The spec keeps SERIAL here ("sufficient for current volume"), but every rebuild takes new ids: 64-bit
-    # since migration 0009 (SQLite's INTEGER PRIMARY KEY is 64-bit already).
+    # BIGINT, not the spec's SERIAL: every rebuild takes new ids (0009) and partitioned minute-bar features
+    # outgrow 2^31 ids (0011); SQLite's INTEGER PRIMARY KEY is 64-bit already.
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
     interval: Mapped[str] = mapped_column(String(INTERVAL_LENGTH), nullable=False)

@@ -14,6 +14,7 @@ from alembic.util import CommandError
 from sqlalchemy import Engine, inspect, text
 
 from workstation.config import mask_url
+from workstation.db import partitions
 from workstation.db.engine import check_connection
 from workstation.db.models import SPEC_TABLES, SPEC_VIEWS
 from workstation.errors import ConfigurationError, InvalidInputError
@@ -40,6 +41,14 @@ def _config() -> Config:
     return config
 
 
+def previous_revision(revision: str) -> str:
+    """The revision ``revision`` comes after (e.g. the unpartitioned schema before "0011_partitioning")."""
+    down = ScriptDirectory.from_config(_config()).get_revision(revision).down_revision
+    if not isinstance(down, str):
+        raise ConfigurationError(f"revision {revision} has no single predecessor")
+    return down
+
+
 def head_revisions() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(_config()).get_heads())
 
@@ -59,6 +68,7 @@ def _run(engine: Engine, action: str, target: str) -> None:
                 command.upgrade(config, target)
             else:
                 command.downgrade(config, target)
+        partitions.forget(engine)  # the tables may have become (or stopped being) partitioned
     except CommandError as exc:  # an unknown or unreachable revision: the user's target, nothing applied
         raise InvalidInputError(f"cannot {action} to {target!r}: {exc}") from None
 

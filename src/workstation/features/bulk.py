@@ -19,9 +19,9 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.engine import Connection
 
+from workstation.db.pgbinary import DOUBLES, INT64S, PG_EPOCH_US, unpack_array
 from workstation.features import changes
 from workstation.features.catalog import FEATURE_NAMES
-from workstation.features.copy_binary import PG_EPOCH_US
 from workstation.features.spec import FloatArray
 from workstation.features.store import feature_table
 from workstation.market.bars import load_bars
@@ -68,15 +68,6 @@ SELECT b.i::int4, array_send(x.ts), array_send(x.o), array_send(x.h), array_send
           AND m.timestamp >= w.start AND m.timestamp <= b.through) x
  ORDER BY b.i
 """
-_ARRAY_HEADER = 20  # one-dimensional array_send: ndim, flags, element type, length, lower bound
-_DOUBLES = np.dtype([("len", ">i4"), ("value", ">f8")])
-_INT64S = np.dtype([("len", ">i4"), ("value", ">i8")])
-
-
-def _unpack(data: bytes | None, dtype: np.dtype[Any]) -> NDArray[Any]:
-    if data is None:  # array_agg over no bars
-        return np.empty(0, dtype=dtype)["value"]
-    return np.frombuffer(data, dtype=dtype, offset=_ARRAY_HEADER)["value"]
 
 
 def load_batch(engine: Engine, interval: str, requests: list[BarRequest], history: int) -> list[SymbolBars]:
@@ -98,8 +89,8 @@ def load_batch(engine: Engine, interval: str, requests: list[BarRequest], histor
         conn.rollback()
     loaded: list[SymbolBars] = []
     for _i, ts, *columns in rows:
-        stamps = _unpack(ts, _INT64S).astype(np.int64) + PG_EPOCH_US
-        ohlcv = np.column_stack([_unpack(c, _DOUBLES) for c in columns]).astype(np.float64)
+        stamps = unpack_array(ts, INT64S).astype(np.int64) + PG_EPOCH_US
+        ohlcv = np.column_stack([unpack_array(c, DOUBLES) for c in columns]).astype(np.float64)
         loaded.append(SymbolBars(stamps, ohlcv.reshape(len(stamps), 5)))
     return loaded
 

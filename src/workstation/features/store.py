@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from workstation.db import partitions
 from workstation.db.types import BigId, UTCDateTime
 from workstation.errors import WorkstationError
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION
@@ -99,6 +100,9 @@ def write_rows(
     if n == 0:
         return 0
     if conn.dialect.name == "postgresql":
+        # On its own connection: the feature table has no foreign key, so creating a range never waits
+        # for the caller's transaction.
+        partitions.ensure_partitions(conn.engine, "feature_engineered_data", timestamps, like="market_data")
         _copy_postgres(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))
     else:
         insert_rows_sqlite(conn, symbol, interval, source, version, timestamps, np.hstack([bars, features]))

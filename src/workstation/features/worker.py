@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from sqlalchemy import Engine
 
+from workstation.db import partitions
 from workstation.db.engine import create_db_engine
 from workstation.features import bulk, changes, store
 from workstation.features.bulk import MA_COLUMN, RSI_COLUMN, BarRequest
@@ -135,6 +136,10 @@ def write_outcomes(engine: Engine, task: BatchTask, outcomes: list[SymbolOutcome
     plans = {p.symbol: p for p in task.plans}
     done = [o for o in outcomes if o.mode != "failed"]
     computed = [o for o in done if o.stamps_us is not None]
+    if computed and engine.dialect.name == "postgresql":
+        # Ranges first, outside the write transaction (partitioned table, 0011): market_data's bounds.
+        needed = np.concatenate([o.stamps_us for o in computed if o.stamps_us is not None])
+        partitions.ensure_partitions(engine, "feature_engineered_data", needed, like="market_data")
     with engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         if postgres:

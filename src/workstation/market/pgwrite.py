@@ -6,8 +6,8 @@
    numpy matches them by timestamp: absent → new, all equal → unchanged (counted, never rewritten),
    different → revised. A per-symbol aggregate (count, sums) would be cheaper still but can collide —
    two compensating revisions, or values shifted between bars, keep every sum — so it is not used.
-2. New bars are COPYed (binary) straight into market_data. Revised bars go through a temporary table
-   and INSERT … ON CONFLICT DO UPDATE, counted as updated.
+2. New bars are COPYed (binary) straight into market_data. Revised bars go through a temporary table,
+   an UPDATE and INSERT … ON CONFLICT DO UPDATE for any that vanished meanwhile, counted as updated.
 3. The foreign key market_data.symbol → stock_info.symbol: a plain COPY runs PostgreSQL's per-row RI
    trigger (a SELECT … FOR KEY SHARE per bar), which costs more than the COPY itself. For a large batch
    (``BULK_FK_MIN_ROWS``) when the role may set ``session_replication_role`` and market_data has no user
@@ -46,7 +46,11 @@ _STORED = (
     "JOIN market_data m ON m.symbol = k.symbol AND m.interval = k.interval AND m.source = k.source "
     "AND m.timestamp BETWEEN k.lo AND k.hi GROUP BY k.n"
 )
-_NO_USER_TRIGGER = "NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'market_data'::regclass AND NOT tgisinternal)"
+# A user trigger on market_data or on one of its partitions (0011) would be skipped by the replica role too.
+_NO_USER_TRIGGER = (
+    "NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN (SELECT 'market_data'::regclass"
+    " UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'market_data'::regclass))"
+)
 # Who may SET session_replication_role: superusers, and from PostgreSQL 15 roles granted it with
 # GRANT SET ON PARAMETER session_replication_role TO <role>.
 _MAY_SET_ROLE = "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"  # current_user: SET ROLE counts
@@ -141,8 +145,12 @@ def copy_new_bars(cursor: Any, bars: pd.DataFrame, *, bulk_fk: bool) -> None:
 
 
 def upsert_revised(cursor: Any, bars: pd.DataFrame, counts: BatchCounts) -> None:
-    """Revised bars: temporary table, then INSERT … ON CONFLICT DO UPDATE (a bar deleted meanwhile is
-    inserted again and counted so)."""
+    """Revised bars: a temporary table, an UPDATE of the stored bars, then INSERT … ON CONFLICT DO UPDATE of
+    the rest (a bar deleted meanwhile is inserted again and counted so).
+
+    Two statements because RETURNING (xmax = 0), which would tell an insert from an update in one
+    upsert, is refused on a partitioned table ("cannot retrieve a system column in this context").
+    """
     cursor.execute(
         "CREATE TEMP TABLE market_data_incoming (symbol varchar(32), interval varchar(8), "
         "timestamp timestamptz, open numeric(18,6), high numeric(18,6), low numeric(18,6), close numeric(18,6), "
@@ -150,17 +158,25 @@ def upsert_revised(cursor: Any, bars: pd.DataFrame, counts: BatchCounts) -> None
     )
     with cursor.copy(f"COPY market_data_incoming {_COPY_INTO}") as copy:
         copy.write(encode_copy_binary(bars))
+    same_bar = "m.symbol = i.symbol AND m.interval = i.interval AND m.timestamp = i.timestamp AND m.source = i.source"
     cursor.execute(
-        "WITH up AS (INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source) "
-        "SELECT symbol, interval, timestamp, open, high, low, close, volume, source FROM market_data_incoming "
+        "WITH up AS (UPDATE market_data m SET open = i.open, high = i.high, low = i.low, close = i.close, "
+        f"volume = i.volume FROM market_data_incoming i WHERE {same_bar} RETURNING m.symbol) "
+        "SELECT symbol, count(*) FROM up GROUP BY symbol"
+    )
+    for symbol, updated in cursor.fetchall():
+        counts.by_symbol[symbol][1] += int(updated)
+    cursor.execute(
+        "WITH ins AS (INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source) "
+        "SELECT symbol, interval, timestamp, open, high, low, close, volume, source FROM market_data_incoming i "
+        f"WHERE NOT EXISTS (SELECT 1 FROM market_data m WHERE {same_bar}) "
         "ON CONFLICT (symbol, interval, timestamp, source) DO UPDATE SET open = EXCLUDED.open, "
         "high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume "
-        "RETURNING symbol, (xmax = 0) AS inserted) "
-        "SELECT symbol, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up GROUP BY symbol"
+        "RETURNING symbol) "
+        "SELECT symbol, count(*) FROM ins GROUP BY symbol"
     )
-    for symbol, inserted, updated in cursor.fetchall():
+    for symbol, inserted in cursor.fetchall():
         counts.by_symbol[symbol][0] += int(inserted)
-        counts.by_symbol[symbol][1] += int(updated)
 
 
 def write_batch(conn: Connection, batch: pd.DataFrame, *, bulk_fk_min_rows: int | None = None) -> BatchCounts:

@@ -5,6 +5,8 @@ PostgreSQL (see pgwrite): incoming bars are compared exactly with the stored one
 bars are COPYed (binary) straight into market_data, revised ones go through a temporary table and
 INSERT … ON CONFLICT DO UPDATE, unchanged ones are counted and not touched.
 SQLite: the stored bars of the range are read, compared, and new/revised ones written with executemany.
+Partitioned market_data (PostgreSQL, 0011): every range the bars need is created before the first batch
+transaction opens (creating one waits for open transactions that wrote stock_info, as batches do).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from workstation.db import partitions
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.symbols import ensure_symbols
 
@@ -114,6 +117,9 @@ def store_bars(
     def write(batch: pd.DataFrame) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
         return _write_batch(engine, batch, symbol_source, postgres, on_written)
 
+    if postgres and total:
+        _ensure_ranges(engine, bars)
+
     if parallel == 1:
         for batch in _batches(bars, batch_rows):
             if cancel is not None:
@@ -137,6 +143,22 @@ def store_bars(
     return result
 
 
+def _ensure_ranges(engine: Engine, bars: pd.DataFrame) -> bool:
+    """Create the market_data ranges ``bars`` need (see db.partitions); False when that failed.
+
+    A failure is logged, not raised: batches whose ranges exist are still stored, the others fail
+    with PostgreSQL's "no partition" error and are reported per symbol.
+    """
+    try:
+        partitions.ensure_partitions(
+            engine, "market_data", bars["timestamp"], monthly=partitions.monthly_mask(bars["interval"])
+        )
+    except partitions.PartitionError as exc:
+        log.error("%s", exc)
+        return False
+    return True
+
+
 def _write_batch(
     engine: Engine, batch: pd.DataFrame, symbol_source: str | None, postgres: bool, on_written: WrittenHook | None
 ) -> tuple[list[str], int, dict[str, StoreCounts] | str]:
@@ -144,22 +166,29 @@ def _write_batch(
     from workstation.market.pgwrite import MissingSymbolsError
 
     symbols = sorted(str(s) for s in batch["symbol"].unique())
-    try:
-        with engine.begin() as conn:
-            ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
-            new = np.zeros(len(batch), dtype=bool)
-            revised = np.zeros(len(batch), dtype=bool)
-            writer = _write_postgres if postgres else _write_sqlite
-            counts = writer(conn, batch, new, revised)
-            if on_written is not None and (new.any() or revised.any()):
-                on_written(conn, batch[new | revised].assign(revised=revised[new | revised]))
-    except (DBAPIError, MissingSymbolsError, engine.dialect.loaded_dbapi.Error) as exc:
-        # The PostgreSQL path works on the driver's cursor, so its errors arrive unwrapped.
-        orig = exc.orig if isinstance(exc, DBAPIError) else None
-        reason = str(orig if orig is not None else exc).strip().splitlines()[0]
-        log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
-        return symbols, len(batch), reason
-    return symbols, len(batch), counts
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                ensure_symbols(conn, symbols, symbol_source or str(batch["source"].iloc[0]))
+                new = np.zeros(len(batch), dtype=bool)
+                revised = np.zeros(len(batch), dtype=bool)
+                writer = _write_postgres if postgres else _write_sqlite
+                counts = writer(conn, batch, new, revised)
+                if on_written is not None and (new.any() or revised.any()):
+                    on_written(conn, batch[new | revised].assign(revised=revised[new | revised]))
+        except (DBAPIError, MissingSymbolsError, engine.dialect.loaded_dbapi.Error) as exc:
+            if postgres and attempt == 1 and partitions.is_missing_partition(exc):
+                # A range this process believed in is gone (dropped meanwhile): re-read, create, retry once.
+                partitions.forget(engine)
+                if _ensure_ranges(engine, batch):
+                    continue
+            # The PostgreSQL path works on the driver's cursor, so its errors arrive unwrapped.
+            orig = exc.orig if isinstance(exc, DBAPIError) else None
+            reason = str(orig if orig is not None else exc).strip().splitlines()[0]
+            log.error("storing bars of %s failed: %s", ", ".join(symbols), reason)
+            return symbols, len(batch), reason
+        return symbols, len(batch), counts
+    raise AssertionError("unreachable: the second attempt returns")
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

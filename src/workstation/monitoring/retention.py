@@ -1,4 +1,10 @@
-"""Retention: delete old log rows, optionally archiving them first to a gzip-compressed JSONL file."""
+"""Retention: remove old log rows, optionally archiving them first to a gzip-compressed JSONL file.
+
+On PostgreSQL the log tables are partitioned by month (0011): a month wholly older than the cutoff is
+detached, archived and dropped as a whole — no row-by-row DELETE, no dead tuples to vacuum — and only
+the rows older than the cutoff in the month that straddles it are deleted. Elsewhere (SQLite, or a
+schema before 0011) every old row is deleted in chunks.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Column, Engine, MetaData, Table, delete, func, select
 
+from workstation.db.partition_maintenance import Range, detach, drop_detached, reattach, whole_ranges_before
 from workstation.errors import ConfigurationError, JobCancelledError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.monitoring.rows import LOG_TABLES
@@ -39,6 +46,7 @@ class PruneReport:
     deleted: dict[str, int] = field(default_factory=dict)
     archive: Path | None = None
     dry_run: bool = False
+    partitions_dropped: list[str] = field(default_factory=list)  # whole months removed (would be, on a dry run)
 
     @property
     def total(self) -> int:
@@ -51,6 +59,7 @@ class PruneReport:
             "total": self.total,
             "archive": str(self.archive) if self.archive else None,
             "dry_run": self.dry_run,
+            "partitions_dropped": self.partitions_dropped,
         }
 
 
@@ -73,14 +82,19 @@ def prune_logs(
     """Remove rows older than ``older_than`` from the five log tables.
 
     With ``archive``, every row is first written to that gzip JSONL file (one object per line:
-    ``{"table": …, "row": {…}}``), which is closed and synced before anything is deleted. Only
-    rows that reached the archive are deleted: the delete is bounded by the highest archived id,
-    so a row that arrives late with an old timestamp (a spill replay) is kept for the next prune.
+    ``{"table": …, "row": {…}}``), which is closed and synced before anything is removed. Months wholly
+    older than the cutoff are detached before they are archived, so no row can join them unarchived (a
+    late row of such a month gets a fresh range and waits for the next prune); they are dropped after the
+    archive is safe, or attached again when archiving fails or is cancelled. The other rows are deleted
+    only when they reached the archive: the delete is bounded by the highest archived id, so a row that
+    arrives late with an old timestamp (a spill replay) is kept for the next prune.
     """
     cutoff = (now or datetime.now(UTC)) - older_than
     report = PruneReport(cutoff=cutoff, archive=archive, dry_run=dry_run)
     if archive is not None and archive.exists():
         raise ConfigurationError(f"archive {archive} already exists: choose a new file name")
+    whole = [part for name in LOG_TABLES for part in whole_ranges_before(engine, name, cutoff)]
+    report.partitions_dropped = [part.name for part in whole]
     with engine.connect() as conn:
         counts = {
             name: int(conn.execute(select(func.count()).select_from(t).where(t.c.timestamp < cutoff)).scalar_one())
@@ -90,29 +104,46 @@ def prune_logs(
         report.deleted = counts
         return report
     total = sum(counts.values())
-    bounds = _archive(engine, cutoff, archive, total, progress, cancel) if archive is not None else None
+    report.deleted = dict.fromkeys(LOG_TABLES, 0)
+    detached: list[tuple[Range, str]] = []
+    try:
+        for part in whole:
+            detached.append((part, detach(engine, part)))
+        bounds = _archive(engine, cutoff, archive, total, detached, progress, cancel) if archive is not None else None
+    except BaseException:
+        for part, name in detached:  # nothing was removed: the months go back where they were
+            reattach(engine, part, name)
+        raise
     done = 0
+    for part, name in detached:
+        removed = drop_detached(engine, name)
+        report.deleted[part.table] += removed
+        done += removed
+        progress(ProgressUpdate(done, max(total, done), f"dropped {part.name}"))
     for name, table in LOG_TABLES.items():
         condition = table.c.timestamp < cutoff
         if bounds is not None:
             if bounds.get(name) is None:
-                report.deleted[name] = 0
                 continue
             condition = condition & (table.c.id <= bounds[name])
-        deleted = 0
         while True:  # in chunks, so a big prune never holds one huge transaction
             if cancel is not None and cancel.cancelled:
-                raise JobCancelledError(f"prune cancelled after deleting {done} rows")
+                raise JobCancelledError(f"prune cancelled after removing {done} rows")
             with engine.begin() as conn:
                 ids = select(table.c.id).where(condition).order_by(table.c.id).limit(_CHUNK).scalar_subquery()
-                removed = conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount or 0
-            deleted += removed
+                # The time condition outside too: PostgreSQL then scans only the ranges before the cutoff.
+                removed = conn.execute(delete(table).where(condition, table.c.id.in_(ids))).rowcount or 0
+            report.deleted[name] += removed
             done += removed
             progress(ProgressUpdate(done, max(total, done), f"deleting {name}"))
             if removed < _CHUNK:
                 break
-        report.deleted[name] = deleted
     return report
+
+
+def _detached_table(table: Table, name: str) -> Table:
+    """A detached month of ``table`` (same columns and types, its own name)."""
+    return Table(name, MetaData(), *(Column(c.name, c.type) for c in table.columns))
 
 
 def _archive(
@@ -120,10 +151,12 @@ def _archive(
     cutoff: datetime,
     path: Path,
     total: int,
+    detached: list[tuple[Range, str]],
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> dict[str, int | None]:
-    """Stream the rows to ``path`` (via a temporary file renamed at the end); the highest id per table."""
+    """Stream the rows to ``path`` (via a temporary file renamed at the end): each table's detached months,
+    then its other rows before the cutoff. Returns the highest id of those other rows per table."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
     highest: dict[str, int | None] = {}
@@ -131,28 +164,26 @@ def _archive(
     try:
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
             for name, table in LOG_TABLES.items():
-                last_id = 0
-                highest[name] = None
-                while True:
-                    if cancel is not None and cancel.cancelled:
-                        raise JobCancelledError("prune cancelled while archiving; nothing was deleted")
-                    query = (
-                        select(table)
-                        .where(table.c.timestamp < cutoff, table.c.id > last_id)
-                        .order_by(table.c.id)
-                        .limit(_CHUNK)
-                    )
-                    with engine.connect() as conn:
-                        rows = [dict(r._mapping) for r in conn.execute(query)]
-                    for row in rows:
-                        out.write(json.dumps({"table": name, "row": row}, default=_json_default) + "\n")
-                    written += len(rows)
-                    progress(ProgressUpdate(written, max(total, written), f"archiving {name}"))
-                    if rows:
-                        last_id = int(rows[-1]["id"])
-                        highest[name] = last_id
-                    if len(rows) < _CHUNK:
-                        break
+                months = [_detached_table(table, d) for part, d in detached if part.table == name]
+                for source in (*months, table):
+                    last_id = 0
+                    condition = source.c.timestamp < cutoff
+                    while True:
+                        if cancel is not None and cancel.cancelled:
+                            raise JobCancelledError("prune cancelled while archiving; nothing was deleted")
+                        query = select(source).where(condition, source.c.id > last_id).order_by(source.c.id)
+                        with engine.connect() as conn:
+                            rows = [dict(r._mapping) for r in conn.execute(query.limit(_CHUNK))]
+                        for row in rows:
+                            out.write(json.dumps({"table": name, "row": row}, default=_json_default) + "\n")
+                        written += len(rows)
+                        progress(ProgressUpdate(written, max(total, written), f"archiving {name}"))
+                        if rows:
+                            last_id = int(rows[-1]["id"])
+                        if len(rows) < _CHUNK:
+                            break
+                    if source is table:
+                        highest[name] = last_id or None
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -7,17 +7,21 @@ import json
 import operator
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import psycopg
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from workstation.db import partitions
 from workstation.monitoring.rows import SHAPES
 
 Row = tuple[str, dict[str, Any]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
     sa_exc.IntegrityError,
@@ -47,7 +51,14 @@ def _grouped(rows: Sequence[Row]) -> dict[str, list[dict[str, Any]]]:
 
 
 class DatabaseSink:
-    """Inserts batches of log rows for the writer thread (never called from the logging caller)."""
+    """Inserts batches of log rows for the writer thread (never called from the logging caller).
+
+    On PostgreSQL the log tables are partitioned by month (0011): the month ranges of a batch's oldest
+    and newest rows are made sure of first (a spill replay may bring rows of a month with no range, even
+    one a prune dropped); should a range in between be missing, COPY's "no partition" refusal — which
+    would otherwise count as bad rows — makes every row's range and the batch is written once more. A
+    range that cannot be created raises PartitionError, which the writer treats as an outage (spill, retry).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -57,6 +68,31 @@ class DatabaseSink:
         if not rows:
             return
         grouped = _grouped(rows)
+        if not self.postgresql:
+            self._write(grouped)
+            return
+        self._ensure_ranges(grouped, every_row=False)
+        try:
+            self._write(grouped)
+        except Exception as exc:
+            if not partitions.is_missing_partition(exc):
+                raise
+            partitions.forget(self.engine)
+            self._ensure_ranges(grouped, every_row=True)
+            self._write(grouped)
+
+    def _ensure_ranges(self, grouped: dict[str, list[dict[str, Any]]], *, every_row: bool) -> None:
+        for table, rows in grouped.items():
+            times = [row["timestamp"] for row in rows]
+            # The hot path compares the datetimes and converts only the two extremes (naive and aware times
+            # mixed cannot be compared: then every one is converted).
+            if not every_row:
+                with contextlib.suppress(TypeError):
+                    times = [min(times), max(times)]
+            wanted = np.array([_micros(t) for t in times], dtype=np.int64)
+            partitions.ensure_partitions(self.engine, table, wanted)
+
+    def _write(self, grouped: dict[str, list[dict[str, Any]]]) -> None:
         with self.engine.connect() as conn:
             dbapi = conn.connection.driver_connection
             try:
@@ -103,6 +139,12 @@ class DatabaseSink:
             dbapi.commit()
         finally:
             cursor.close()
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:  # the house rule is UTC; a naive time must not make a row unwritable
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _rollback_quietly(dbapi: Any) -> None:

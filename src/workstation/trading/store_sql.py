@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from workstation.db import partitions
 from workstation.db.logs import TradingEvent
 from workstation.db.trading import FINAL_ORDER_STATUSES
 from workstation.db.trading import Fill as FillRow
@@ -75,6 +76,13 @@ _INSERT_FILLS = insert(_fills).inline()
 _INSERT_EVENTS = insert(_events).inline()
 
 
+def _ensure_event_ranges(engine: Engine, events: Sequence[TradingEventRecord]) -> None:
+    """trading_events is partitioned by month on PostgreSQL (0011) and replays write events at bar time. A
+    missing range is made on another connection, which never waits for a locked transaction (no FK)."""
+    if engine.dialect.name == "postgresql":
+        partitions.ensure_partitions(engine, "trading_events", [e.timestamp for e in events])
+
+
 class SqlAccountTx:
     """One locked transaction on one account (see the module docstring)."""
 
@@ -110,6 +118,7 @@ class SqlAccountTx:
 
     def record_events(self, events: Sequence[TradingEventRecord]) -> None:
         if events:
+            _ensure_event_ranges(self.conn.engine, events)
             self.conn.execute(_INSERT_EVENTS, [event_values(e) for e in events])
 
     def risk_snapshot(
@@ -223,6 +232,7 @@ class SqlOrderStore:
             bound.record_events(events)
             return
         refresh_secrets()
+        _ensure_event_ranges(self.engine, events)
         with self.engine.begin() as conn:
             conn.execute(_INSERT_EVENTS, [event_values(e) for e in events])
 

@@ -1,7 +1,7 @@
 """execution integrity: order versions and unknown outcomes, one fill identity
 
 Revision ID: 0010_execution_integrity
-Revises: 0008_features_write_speed
+Revises: 0009_feature_id_bigint
 Create Date: 2026-11-27
 
 * orders.version (compare-and-set: every change is conditional on the version read), and

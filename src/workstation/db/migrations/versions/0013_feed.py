@@ -1,7 +1,7 @@
 """live market data: the data-connection lease and the bar announcements
 
 Revision ID: 0013_feed
-Revises: 0008_features_write_speed
+Revises: 0011_partitioning
 Create Date: 2026-12-07
 
 feed_leases holds one row per Alpaca account: the process that owns the data connection, its heartbeat
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_feed"
-down_revision: str | Sequence[str] | None = "0010_execution_integrity"
+down_revision: str | Sequence[str] | None = "0011_partitioning"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
