@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from workstation.db.engine import create_db_engine
 from workstation.db.market import MarketData, StockInfo
 from workstation.db.migrate import upgrade
+from workstation.db.partitions import PARTITIONED_TABLES, ensure_partitions_for
 from workstation.db.trading import Model, Prediction
 
 SYMBOLS = ("AAA", "BBB")
@@ -37,6 +38,8 @@ DYNAMIC_TABLES = (
 
 def seed(engine: Engine) -> None:
     """Bars for the symbols (the paper broker's prices), a model with a prediction (trade run's signals)."""
+    # PostgreSQL's ranges for the seed bars and the scenario's events, created before the write transaction.
+    ensure_partitions_for(engine, PARTITIONED_TABLES, [T0, T0 + timedelta(days=SEED_BARS), datetime.now(UTC)])
     with Session(engine) as session, session.begin():
         for symbol in SYMBOLS:
             session.add(StockInfo(symbol=symbol, source="chaos"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, inspect, text
@@ -13,6 +14,7 @@ from sqlalchemy.schema import CreateTable
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import current_revisions, downgrade, head_revisions, upgrade
 from workstation.db.models import FeatureEngineeredData
+from workstation.db.partitions import ensure_partitions
 from workstation.errors import RefusedError
 from workstation.features.store import feature_table
 
@@ -36,6 +38,8 @@ def _insert(engine: Engine, day: int, row_id: int | None = None) -> int:
     params = {"symbol": "AAA", "ts": f"2024-01-{day:02d} 05:00:00+00:00", "close": float(day), "id": row_id}
     if engine.dialect.name == "sqlite":
         params["ts"] = f"2024-01-{day:02d} 05:00:00.000000"
+    # At head PostgreSQL's table is partitioned: its range must exist first (a no-op before 0011).
+    ensure_partitions(engine, "feature_engineered_data", [datetime(2024, 1, day, 5, tzinfo=UTC)])
     with engine.begin() as conn:
         insert = text(f"INSERT INTO feature_engineered_data ({columns}) VALUES ({values}) RETURNING id")
         return int(conn.execute(insert, params).scalar_one())

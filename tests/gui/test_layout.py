@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDockWidget
 
 pytestmark = pytest.mark.gui
 
-LARGE, LAPTOP = (1920, 1200), (1366, 768)
+LARGE, LAPTOP, WIDE_LAPTOP = (1920, 1200), (1366, 768), (1680, 1050)
 
 
 def chart_share(window: Any) -> float:
@@ -68,8 +68,10 @@ def test_a_dragged_separator_keeps_its_proportion_when_the_window_resizes(
     qtbot.wait(50)
     window.dock_layout.capture()
     before = chart.width() / window.width()
-    window.resize(*LAPTOP)
-    _settle(qtbot, window, LAPTOP)
+    # 1680x1050, not 1366x768: at 1366 px the blotter and log monitor under the chart need their minimum
+    # widths (~1,013 px together), more than 70 % of the window, so Qt rightly widens the chart there.
+    window.resize(*WIDE_LAPTOP)
+    _settle(qtbot, window, WIDE_LAPTOP)
     assert abs(chart.width() / window.width() - before) < 0.04
 
 

@@ -80,10 +80,20 @@ def test_zero_quantity_disables_submit(window_factory: Any, filled_url: str, qtb
 def test_beyond_buying_power_is_refused_before_the_broker(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     ticket = _ready(qtbot, window)
-    ticket.quantity.setValue(999_999_999)
+    ticket.quantity.setValue(99_999_999)
     _blocked(qtbot, ticket, "Not enough buying power")
     assert "buying power is 100,000.00" in ticket.risk.text()
     assert "✓" not in ticket.risk.text()
+
+
+def test_a_quantity_beyond_what_an_order_may_hold_is_refused(
+    window_factory: Any, filled_url: str, qtbot: Any
+) -> None:
+    window = window_factory(filled_url)
+    ticket = _ready(qtbot, window)
+    ticket.quantity.setValue(999_999_999)  # the quantity: beyond the 100,000,000-share bound
+    _blocked(qtbot, ticket, "This order cannot be placed")
+    assert "100,000,000 shares" in ticket.risk.text() and "✓" not in ticket.risk.text()
 
 
 def test_unknown_symbol_is_refused(window_factory: Any, filled_url: str, qtbot: Any) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from workstation.cli import main
 from workstation.db.market import MarketData
+from workstation.db.partitions import BAR_TABLES, ensure_partitions_for
 from workstation.errors import WorkstationError
 from workstation.trading.domain import OrderRequest, RiskRejectedError
 from workstation.trading.paper_account import starting_cash
@@ -161,6 +162,7 @@ def test_f5_daily_loss_limit_bites_across_processes(
     monkeypatch.setenv("WORKSTATION_RISK_LIMITS", json.dumps({"daily_loss_limit": 500}))
     run = _cli(db_url)
     assert _code(run("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "100")) == 0
+    ensure_partitions_for(engine, BAR_TABLES, [T0.replace(year=2030)])  # PostgreSQL's range for the new bar
     with Session(engine) as session, session.begin():
         price = Decimal(94)  # the position is now 600 under water
         session.add(MarketData(symbol="AAPL", interval="1d", timestamp=T0.replace(year=2030), open=price, high=price,

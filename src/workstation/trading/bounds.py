@@ -1,7 +1,8 @@
 """Bounds on what an order may say, checked before anything is written or sent.
 
-* **Symbols** match ``[A-Z][A-Z0-9]*`` with optional ``.``/``/``/``-`` separated parts (BRK.B, BTC/USD),
-  at most 32 characters (the column's width).
+* **Symbols** match ``[A-Z][A-Z0-9]*`` with optional ``.``/``/``/``-``/``_`` separated parts (BRK.B,
+  BTC/USD, and Quandl/zipline's BRK_A, which ingest stores as the file names it), at most 32 characters
+  (the column's width).
 * **Quantities** are finite, > 0, at most 6 decimals (the storage precision: a seventh decimal would be
   stored rounded while the broker got the exact value) and at most 100,000,000 shares — no US-equity
   order comes near it, and SQLite stores NUMERIC as a double, exact to 15 significant digits.
@@ -27,7 +28,7 @@ MAX_SYMBOL_LENGTH = 32
 MAX_QUANTITY = Decimal(100_000_000)
 MAX_PRICE = Decimal(10_000_000)
 DECIMALS = 6
-_SYMBOL = re.compile(r"[A-Z][A-Z0-9]*(?:[./-][A-Z0-9]+)*\Z")
+_SYMBOL = re.compile(r"[A-Z][A-Z0-9]*(?:[./_-][A-Z0-9]+)*\Z")
 _ONE = Decimal(1)
 # Symbols repeat (a backtest checks the same few thousand again and again): remember the good ones.
 _known_symbols: set[str] = set()

@@ -326,9 +326,12 @@ class OrderTicketPanel(TicketFields):
         if form.symbol != self._last_symbol:
             return form, None  # the symbol's lookup comes first; it previews again when done
         try:
-            return form, self.request()
-        except TradingError:
+            request = self.request()
+        except TradingError as exc:
+            # Beyond what an order may hold (bounds): say so, rather than wait for a preview never asked.
+            self.check.refuse(form.key, str(exc))
             return form, None
+        return form, request
 
     def run_preview(self) -> None:
         self.check.run_preview()

@@ -56,6 +56,7 @@ class TicketCheck(QObject):
         self._generation = 0
         self._preview: tuple[FormKey, RiskPreview] | None = None
         self._error: tuple[FormKey, str] | None = None
+        self._invalid: tuple[FormKey, str] | None = None
         self.last_preview: RiskPreview | None = None
         self._timer = QTimer(self, singleShot=True, interval=_PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self.run_preview)
@@ -67,10 +68,17 @@ class TicketCheck(QObject):
     def run_preview(self) -> None:
         form, request = self._current()
         if request is None:
-            return  # incomplete: the verdict already says what is missing
+            if self._invalid is not None and self._invalid[0] == form.key:
+                self.updated.emit()  # out of bounds: judge again, the verdict now says why
+            return  # else incomplete: the verdict already says what is missing
         self._generation += 1
         generation, key = self._generation, form.key
         self._service.preview(form.broker, request, lambda result, error: self._done(generation, key, result, error))
+
+    def refuse(self, key: FormKey, reason: str) -> None:
+        """The form ``key`` cannot even become an order (out of bounds): that is its verdict, no preview."""
+        self._generation += 1  # a preview still on its way is for an older form
+        self._invalid = (key, reason)
 
     def _done(self, generation: int, key: FormKey, result: Any, error: str | None) -> None:
         if generation != self._generation:
@@ -104,6 +112,8 @@ class TicketCheck(QObject):
             return Verdict(f"Looking up {form.symbol}…")
         if busy:
             return Verdict("Sending the previous order…")
+        if self._invalid is not None and self._invalid[0] == form.key:
+            return Verdict(f"This order cannot be placed: {plain_reason(self._invalid[1])}.")
         if self._error is not None and self._error[0] == form.key:
             return Verdict(f"The order could not be checked: {plain_reason(self._error[1])}")
         if self._preview is None or self._preview[0] != form.key:
