@@ -86,9 +86,7 @@ def test_beyond_buying_power_is_refused_before_the_broker(window_factory: Any, f
     assert "✓" not in ticket.risk.text()
 
 
-def test_a_quantity_beyond_what_an_order_may_hold_is_refused(
-    window_factory: Any, filled_url: str, qtbot: Any
-) -> None:
+def test_a_quantity_beyond_what_an_order_may_hold_is_refused(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     ticket = _ready(qtbot, window)
     ticket.quantity.setValue(999_999_999)  # the quantity: beyond the 100,000,000-share bound
