@@ -59,10 +59,13 @@ def _orders(engine: Engine) -> list[OrderRow]:
 def test_killed_after_commit_before_send(
     db_url: str, engine: Engine, standin: AlpacaStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # F2: one "not found" must not make an order final. Processes start slowly on a busy machine:
-    # a window of 8 s leaves room for the first reconciliation to run inside it.
-    window = 8.0
-    monkeypatch.setenv(TIMINGS_ENV, json.dumps(json.loads(FAST_ENV) | {"unknown_window": window}))
+    # F2: one "not found" must not make an order final. Each process reads its timings at start, so the
+    # first reconciliation runs with a window far longer than any start-up on a busy machine, the second
+    # with one already past: no sleeping, and no race with the machine's speed.
+    def window(seconds: float) -> None:
+        monkeypatch.setenv(TIMINGS_ENV, json.dumps(json.loads(FAST_ENV) | {"unknown_window": seconds}))
+
+    window(300.0)
     crashed = _workstation(db_url, standin, *SUBMIT, crash_at="after_commit")
     assert crashed.returncode == -signal.SIGKILL
     (order,) = _orders(engine)
@@ -73,7 +76,8 @@ def test_killed_after_commit_before_send(
     assert json.loads(restarted.stdout)["checked"] == 1
     (order,) = _orders(engine)
     assert (order.status, order.unknown_since is not None) == ("pending", True)
-    time.sleep(max(0.0, window - (datetime.now(UTC) - order.created_at).total_seconds()) + 0.2)
+    window(0.5)
+    time.sleep(max(0.0, 0.5 - (datetime.now(UTC) - order.created_at).total_seconds()) + 0.1)
     settled = _workstation(db_url, standin, "orders", "reconcile", "--broker", "alpaca", "--json")
     assert settled.returncode == 0, settled.stderr
     (order,) = _orders(engine)
