@@ -281,7 +281,7 @@ def _run_events(
     total_events: int,
     progress: ProgressCallback,
     cancel: CancelToken | None,
-    decisions: dict[str, Decision],
+    decided: dict[str, Decision],
 ) -> int:
     done = rejections = 0
     needs_equity = bool(getattr(strategy, "needs_equity", False))
@@ -322,7 +322,7 @@ def _run_events(
                     continue
                 # Kept so a stored fill can be explained: the decision bar and the strategy's signal there.
                 detail = signal_detail(feed.series, i) if signal_detail is not None else None
-                decisions[order.order_id] = Decision(now, bar or feed.bar(i, now), detail)
+                decided[order.order_id] = Decision(now, bar or feed.bar(i, now), detail)
             working = broker.has_working(name)
             if done % 1024 == 0:
                 progress(ProgressUpdate(done, total_events, name))
