@@ -25,7 +25,10 @@ def _model_with_training_statistics(engine: Engine) -> None:
     """A registered model whose training rows were rsi_14 ~ U(20, 80) and ret_1 ~ N(0, 0.01)."""
     rng = np.random.default_rng(7)
     training = np.column_stack([rng.uniform(20, 80, 2_000), rng.normal(0, 0.01, 2_000)])
-    parameters = {"features": ["rsi_14", "ret_1"], "feature_quantiles": training_quantiles(training, ["rsi_14", "ret_1"])}
+    parameters = {
+        "features": ["rsi_14", "ret_1"],
+        "feature_quantiles": training_quantiles(training, ["rsi_14", "ret_1"]),
+    }
     with Session(engine) as session, session.begin():
         session.add(
             Model(model_id="rf_direction_1d_v3", name="RandomForest price_direction 1d h1", version="3",

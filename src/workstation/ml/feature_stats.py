@@ -53,7 +53,10 @@ def percentile(value: float, levels: Sequence[float], quantiles: Sequence[float]
 
 
 def standout_features(
-    vector: Mapping[str, Any], stats: Mapping[str, Any] | None, importance: Sequence[Mapping[str, Any]] = (), top: int = 5
+    vector: Mapping[str, Any],
+    stats: Mapping[str, Any] | None,
+    importance: Sequence[Mapping[str, Any]] = (),
+    top: int = 5,
 ) -> list[dict[str, Any]]:
     """The inputs furthest from the middle of the training data (percentile far from 50), most unusual first.
 

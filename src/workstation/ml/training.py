@@ -30,8 +30,8 @@ from workstation.ml.calibration import reliability_table as make_reliability_tab
 from workstation.ml.constants import MODEL_CHOICES
 from workstation.ml.errors import InsufficientDataError
 from workstation.ml.estimators import default_hyperparameters, resolve_model_type
-from workstation.ml.feature_stats import training_quantiles
 from workstation.ml.executors import Publish, published, run_tasks, threads_per_task, training_pool
+from workstation.ml.feature_stats import training_quantiles
 from workstation.ml.labels import is_classification, validate_target
 from workstation.ml.matrix import Dataset, build_dataset
 from workstation.ml.metrics import (

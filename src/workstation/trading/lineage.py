@@ -91,7 +91,9 @@ def _live_order_id(engine: Engine, trade_id: str) -> str | None:
 def _explain_live(engine: Engine, order_id: str) -> Explanation:
     with Session(engine) as session:
         order = session.execute(select(Order).where(Order.order_id == order_id)).scalar_one()
-        fills = session.execute(select(Fill).where(Fill.order_id == order_id).order_by(Fill.timestamp, Fill.id)).scalars()
+        fills = session.execute(
+            select(Fill).where(Fill.order_id == order_id).order_by(Fill.timestamp, Fill.id)
+        ).scalars()
         fill_rows = [
             {
                 "fill_id": f.fill_id,
@@ -105,7 +107,9 @@ def _explain_live(engine: Engine, order_id: str) -> Explanation:
             for f in fills
         ]
         events = session.execute(
-            select(TradingEvent).where(TradingEvent.order_id == order_id).order_by(TradingEvent.timestamp, TradingEvent.id)
+            select(TradingEvent)
+            .where(TradingEvent.order_id == order_id)
+            .order_by(TradingEvent.timestamp, TradingEvent.id)
         ).scalars()
         changes = []
         risk_event: dict[str, Any] | None = None
@@ -234,4 +238,3 @@ def _bars(
     if predicted_at is not None and predicted_at != decided_at:
         out.append(stored_bar(engine, symbol, interval, predicted_at, "prediction"))
     return out or None
-

@@ -18,10 +18,7 @@ def explain_backtest(engine: Engine, trade_id: str) -> Explanation | None:
         return None
     run_id, _, local_id = trade_id.rpartition(":")
     with engine.connect() as conn:
-        if run_id:
-            key = _find(conn, local_id, run_id)
-        else:
-            key = _find(conn, trade_id, None)
+        key = _find(conn, local_id, run_id) if run_id else _find(conn, trade_id, None)
         if key is None:
             return None
         run_id, order_id = key
@@ -134,5 +131,3 @@ def _bars(
     if predicted_at is not None and decided_at is not None and predicted_at != decided_at:
         out.append(stored_bar(engine, order["symbol"], interval, predicted_at, "prediction"))
     return out or None
-
-

@@ -6,7 +6,7 @@ the zone the caller passes; a daily bar is shown as its session date.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -170,7 +170,8 @@ def origin_lines(origin: dict[str, Any] | None, zone: tzinfo) -> list[str]:
     lines = [
         f"Origin: the {origin.get('symbol')} {origin.get('interval') or ''} bar of "
         f"{bar_when(origin.get('timestamp'), origin.get('interval'), zone)} "
-        f"({origin.get('strategy') or 'strategy'}" + (f", model {origin['model_id']})" if origin.get("model_id") else ")")
+        f"({origin.get('strategy') or 'strategy'}"
+        + (f", model {origin['model_id']})" if origin.get("model_id") else ")")
     ]
     started = origin.get("run_started_by")
     if origin.get("run_id"):

@@ -333,9 +333,7 @@ def latest_signal(
         Prediction.prediction_type,
         Prediction.prediction_id,
         Prediction.timestamp,
-    ).where(
-        Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at
-    )
+    ).where(Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at)
     if not_before is not None:
         query = query.where(Prediction.timestamp > not_before)
     query = query.order_by(Prediction.timestamp.desc(), Prediction.id.desc()).limit(1)

@@ -153,8 +153,12 @@ class BlotterPanel(QWidget):
         self.explain_action.triggered.connect(lambda: self._context.perform("blotter/explain", self.explain_selected))
         for action in (self.kill_action, self.cancel_action, self.cancel_all_action, self.explain_action):
             self.addAction(action)
-        for view in (self.orders, self.fills):  # right-click on an order or a fill
-            view.insertAction(view.actions()[0] if view.actions() else None, self.explain_action)
+        for view in (self.orders, self.fills):  # right-click on an order or a fill: Explain first
+            existing = view.actions()
+            if existing:
+                view.insertAction(existing[0], self.explain_action)
+            else:
+                view.addAction(self.explain_action)
         shortcuts.register("trading.kill_switch", self.kill_action, "Ctrl+Shift+X", "Trading")
         shortcuts.register("trading.cancel", self.cancel_action, "Delete", "Trading")
         shortcuts.register("trading.cancel_all", self.cancel_all_action, (), "Trading")

@@ -156,23 +156,21 @@ class ExplainDialog(QDialog):
                 head.addChild(QTreeWidgetItem([line.strip()]))
             self.tree.addTopLevelItem(head)
         vector = (e.prediction or {}).get("input_vector") or {}
-        if vector:
-            prediction_item = self.section("Prediction")
-            assert prediction_item is not None
+        inputs: QTreeWidgetItem | None = None
+        prediction_item = self.section("Prediction")
+        if vector and prediction_item is not None:
             inputs = QTreeWidgetItem([f"input vector ({len(vector)} values)"])
             for name, value in vector.items():
                 inputs.addChild(QTreeWidgetItem([f"{name} = {value}"]))
             prediction_item.addChild(inputs)
         self.tree.expandAll()
-        if vector:
-            prediction_item = self.section("Prediction")
-            assert prediction_item is not None
-            prediction_item.child(prediction_item.childCount() - 1).setExpanded(False)
+        if inputs is not None:
+            inputs.setExpanded(False)  # every value is one click away; the standouts are what to read
 
     def section(self, name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == name:
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == name:
                 return item
         return None
 
@@ -181,12 +179,14 @@ class ExplainDialog(QDialog):
         item = self.section(name)
         if item is None:
             return ""
-        lines = [item.text(0)]
-        stack = [item.child(i) for i in range(item.childCount())]
+        lines: list[str] = []
+        stack: list[QTreeWidgetItem | None] = [item]
         while stack:
-            child = stack.pop(0)
-            lines.append(child.text(0))
-            stack[:0] = [child.child(i) for i in range(child.childCount())]
+            current = stack.pop(0)
+            if current is None:
+                continue
+            lines.append(current.text(0))
+            stack[:0] = [current.child(i) for i in range(current.childCount())]
         return "\n".join(lines)
 
     # -- actions ---------------------------------------------------------------------------------------
