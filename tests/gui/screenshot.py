@@ -84,6 +84,13 @@ def train_and_predict(
     if handle.state != "succeeded":
         raise SystemExit(f"training failed: {handle.error}")
     model_id = handle.result.model.model_id
+    if handle.result.model.status != "active":
+        # Registered as deprecated when it shows no skill over its baseline: predicting needs it active, as
+        # for a user (`workstation models set-status ID active`); the model panel still shows its verdict.
+        from workstation.ml.registry import set_status
+
+        set_status(engine, model_id, "active")
+        print(f"{model_id} was registered {handle.result.model.status} ({handle.result.result.verdict}); activated")
     predict_range(engine, model_id, symbols=[symbol], start=cutoff)
     settle(app, 10, lambda: panel.selected_model_id() == model_id)
     panel.tabs.setCurrentIndex(0)

@@ -98,8 +98,9 @@ def explain_view(
     picture.fill(QColor("#000000"))
     painter = QPainter(picture)
     painter.drawPixmap(0, 0, base)
-    # The dialog over the window's right half, as it opens (a separate top-level window on a desktop).
-    at = QPoint(max(0, base.width() - panel.width() - 40), 70)
+    # The dialog over the watchlist side (a separate top-level window on a desktop), the chart's centre,
+    # where the explained bar is, left in view.
+    at = QPoint(24, 70)
     painter.fillRect(at.x() - 2, at.y() - 2, panel.width() + 4, panel.height() + 4, QColor("#5a5a5a"))
     painter.drawPixmap(at, panel)
     painter.end()

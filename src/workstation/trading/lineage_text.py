@@ -54,7 +54,8 @@ def order_lines(e: Explanation, zone: tzinfo) -> list[str]:
     price = f" {number(o.get('limit_price'))}" if o.get("limit_price") is not None else ""
     where = f"backtest run {o['run_id']}" if o.get("run_id") else f"{o.get('broker')}"
     lines = [
-        f"Order {o['order_id']}  ({where}; broker id {o.get('broker_order_id') or '—'})",
+        f"Order {o['order_id']}",
+        f"  {where}; broker id {o.get('broker_order_id') or '—'}",
         f"  {str(o['side']).upper()} {number(o['quantity'])} {o['symbol']} {o['order_type']}{price}, "
         f"{o.get('time_in_force') or ''} — {o['status']}"
         + (f" ({o['status_reason']})" if o.get("status_reason") else "")
@@ -77,8 +78,8 @@ def fill_lines(e: Explanation, zone: tzinfo) -> list[str]:
     lines = [f"Fills ({len(e.fills)}):"]
     for f in e.fills:
         lines.append(
-            f"  {f.get('fill_id') or '—'}  {when(f.get('timestamp'), zone)}  {number(f.get('quantity'))} @ "
-            f"{number(f.get('price'))}  commission {number(f.get('commission'))}"
+            f"  {when(f.get('timestamp'), zone)}  {number(f.get('quantity'))} @ {number(f.get('price'))}  "
+            f"commission {number(f.get('commission'))}  ({f.get('fill_id') or '—'})"
         )
     return lines
 
@@ -92,11 +93,14 @@ def risk_lines(risk: dict[str, Any] | None) -> list[str]:
         lines.append(f"  rules checked: {', '.join(risk['rules_checked']) or 'none (no limits set)'}")
     inputs = risk.get("inputs") or {}
     if inputs:
-        shown = ", ".join(f"{k} {number(v) if k != 'at' else when(v)}" for k, v in inputs.items() if v is not None)
-        lines.append(f"  inputs: {shown}")
+        lines.append("  inputs:")
+        lines += [
+            f"    {k.replace('_', ' ')} {number(v) if k != 'at' else when(v)}"
+            for k, v in inputs.items()
+            if v is not None
+        ]
     limits = risk.get("limits") or {}
-    if limits:
-        lines.append("  limits: " + ", ".join(f"{k} {v}" for k, v in limits.items()))
+    lines.append("  limits: " + (", ".join(f"{k} {v}" for k, v in limits.items()) if limits else "none set"))
     return lines
 
 
@@ -117,7 +121,7 @@ def signal_lines(signal: dict[str, Any] | None, zone: tzinfo) -> list[str]:
     ]
 
 
-def prediction_lines(p: dict[str, Any] | None, zone: tzinfo) -> list[str]:
+def prediction_lines(p: dict[str, Any] | None, zone: tzinfo, all_inputs: str = "--json lists them all") -> list[str]:
     if p is None:
         return ["Prediction: none"]
     lines = [
@@ -125,7 +129,7 @@ def prediction_lines(p: dict[str, Any] | None, zone: tzinfo) -> list[str]:
         f"  model {p['model_id']} version {p.get('model_version') or '?'} ({p.get('model_type') or '?'}, "
         f"{p.get('model_status') or '?'}), made at {when(p.get('timestamp'), zone)}",
         f"  {p.get('prediction_type')} {number(p.get('prediction_value'))}, confidence {number(p.get('confidence'))}",
-        f"  input vector: {len(p.get('input_vector') or {})} values (all of them with --json)",
+        f"  input vector: {len(p.get('input_vector') or {})} values ({all_inputs})",
     ]
     standout = p.get("standout_features") or []
     if standout and any(s.get("percentile") is not None for s in standout):

@@ -143,7 +143,7 @@ class ExplainDialog(QDialog):
         )
         sections = (
             fill_lines(e, zone), order_lines(e, zone), risk_lines(e.risk), signal_lines(e.signal, zone),
-            prediction_lines(e.prediction, zone), bar_lines(e.bars, zone), origin_lines(e.origin, zone),
+            prediction_lines(e.prediction, zone, "listed below"), bar_lines(e.bars, zone), origin_lines(e.origin, zone),
         )  # fmt: skip
         self.tree.clear()
         for name, lines in zip(SECTIONS, sections, strict=True):

@@ -22,7 +22,7 @@ import pandas as pd
 
 from workstation.errors import WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
-from workstation.trading.backtest.decisions import Decision, order_rows
+from workstation.trading.backtest.decisions import BacktestLineage, Decision
 from workstation.trading.backtest.metrics import EPOCH, Trade, compute_metrics, epoch_ns, trades_from_fills
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
 from workstation.trading.domain import ZERO, Fill, RiskRejectedError, to_price
@@ -58,8 +58,8 @@ class BacktestResult:
     start: datetime | None
     end: datetime | None
     run_id: str | None = None
-    # One backtest_orders row per order (see decisions.order_rows): what explains each fill.
-    order_rows: list[dict[str, Any]] = field(default_factory=list)
+    # The orders and decisions behind the fills, stored as backtest_orders rows when the run is saved.
+    lineage: BacktestLineage | None = None
 
     @property
     def total_return(self) -> float:
@@ -193,7 +193,7 @@ def _run_backtest(
         risk_rejections=rejections,
         start=first,
         end=last,
-        order_rows=order_rows(store.orders(), store.events, decisions),
+        lineage=BacktestLineage(store.orders(), store.events, decisions, getattr(strategy, "signal_detail", None)),
     )
 
 
@@ -285,7 +285,6 @@ def _run_events(
 ) -> int:
     done = rejections = 0
     needs_equity = bool(getattr(strategy, "needs_equity", False))
-    signal_detail = getattr(strategy, "signal_detail", None)
     while heap:
         _, k, i = heapq.heappop(heap)
         name, feed = names[k], feeds[k]
@@ -320,9 +319,8 @@ def _run_events(
                 except RiskRejectedError:
                     rejections += 1
                     continue
-                # Kept so a stored fill can be explained: the decision bar and the strategy's signal there.
-                detail = signal_detail(feed.series, i) if signal_detail is not None else None
-                decided[order.order_id] = Decision(now, bar or feed.bar(i, now), detail)
+                # Kept so a stored fill can be explained (converted only when the run is saved).
+                decided[order.order_id] = Decision(now, feed.series, i)
             working = broker.has_working(name)
             if done % 1024 == 0:
                 progress(ProgressUpdate(done, total_events, name))

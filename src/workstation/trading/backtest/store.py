@@ -45,8 +45,9 @@ def save_backtest(
                 interval=interval,
             )
         )
-        if result.order_rows:
-            conn.execute(insert(backtest_orders), [row | {"run_id": run_id} for row in result.order_rows])
+        rows = result.lineage.order_rows() if result.lineage is not None else []
+        if rows:
+            conn.execute(insert(backtest_orders), [row | {"run_id": run_id} for row in rows])
         if result.fills:
             conn.execute(
                 insert(backtest_fills),
