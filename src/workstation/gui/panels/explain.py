@@ -166,6 +166,9 @@ class ExplainDialog(QDialog):
         self.tree.expandAll()
         if inputs is not None:
             inputs.setExpanded(False)  # every value is one click away; the standouts are what to read
+        risk_item = self.section("Risk")
+        if risk_item is not None and (e.risk or {}).get("outcome") == "passed":
+            risk_item.setExpanded(False)  # "Risk: passed" says it; the rules and inputs are one click away
 
     def section(self, name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
