@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start the workstation window under Xvfb on demo data and save PNGs of the main window at 1920x1200
-# (OUT.png) and 1366x768 (OUT-1366x768.png).
+# (OUT.png) and 1366x768 (OUT-1366x768.png), the order ticket with a bracket order (OUT-bracket-ticket.png;
+# skipped with a message while the ticket offers no order classes) and the Explain view on a replayed
+# model-strategy order, the chart at its bar (OUT-explain.png, the dialog alone in OUT-explain-dialog.png).
 #   packaging/screenshot.sh [OUT.png] [--theme dark|light] [--sizes 1920x1200,1366x768]
 # XVFB_DISPLAY=91 picks the X display number (default: the first free one).
 set -euo pipefail

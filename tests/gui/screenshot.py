@@ -3,7 +3,11 @@
     python3 tests/gui/screenshot.py OUT.png [--database-url URL] [--theme dark|light] [--sizes 1920x1200,1366x768]
 
 The first size is saved as OUT.png, every other one next to it as OUT-<width>x<height>.png (the same
-session, resized: the docks keep their shares of the window, so the chart stays at the centre).
+session, resized: the docks keep their shares of the window, so the chart stays at the centre). Then,
+at the first size: OUT-bracket-ticket.png (the ticket with a bracket order class selected; skipped with
+a message while the ticket offers no order classes) and OUT-explain.png (the model strategy replayed
+over the held-back bars, its first order explained from the window: the Explain dialog over the
+window, the chart at the order's bar; the dialog alone in OUT-explain-dialog.png).
 
 Without --database-url the window starts on a fresh SQLite file and loads the synthetic demo universe
 the way a new user does (File → Load demo universe: bars, then features, in workers), so the log
@@ -18,11 +22,13 @@ import os
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from PySide6.QtWidgets import QApplication
+from screenshot_extras import bracket_ticket, explain_view
 from sqlalchemy.engine import make_url
 
 # A full-HD-class window and a laptop's; packaging/screenshot.sh's screen fits the larger.
@@ -38,7 +44,9 @@ def settle(app: QApplication, seconds: float, until: object = None) -> None:
         time.sleep(0.02)
 
 
-def train_and_predict(app: QApplication, window: object, symbols: int = 10, held_back: int = 60) -> None:
+def train_and_predict(
+    app: QApplication, window: object, symbols: int = 10, held_back: int = 60
+) -> tuple[str, datetime]:
     """Train a small forest from the model panel's Train dialog, as a user would, on bars up to
     ``held_back`` bars before the end, then predict the selected symbol over those later bars with the
     core's predict_range: the chart's markers are out-of-sample predictions of a real model."""
@@ -76,10 +84,18 @@ def train_and_predict(app: QApplication, window: object, symbols: int = 10, held
     if handle.state != "succeeded":
         raise SystemExit(f"training failed: {handle.error}")
     model_id = handle.result.model.model_id
+    if handle.result.model.status != "active":
+        # Registered as deprecated when it shows no skill over its baseline: predicting needs it active, as
+        # for a user (`workstation models set-status ID active`); the model panel still shows its verdict.
+        from workstation.ml.registry import set_status
+
+        set_status(engine, model_id, "active")
+        print(f"{model_id} was registered {handle.result.model.status} ({handle.result.result.verdict}); activated")
     predict_range(engine, model_id, symbols=[symbol], start=cutoff)
     settle(app, 10, lambda: panel.selected_model_id() == model_id)
     panel.tabs.setCurrentIndex(0)
     context.refreshRequested.emit()
+    return model_id, cutoff
 
 
 def main() -> None:
@@ -112,7 +128,7 @@ def main() -> None:
             raise SystemExit("loading the demo universe failed; see the log monitor")
     chart = window.docks["chartPanel"].widget()
     settle(app, 60, lambda: chart.view.bar_count() > 0 and not context.jobs.running_jobs())
-    train_and_predict(app, window)
+    model_id, cutoff = train_and_predict(app, window)
     settle(app, 60, lambda: chart.view.bar_count() > 0 and not context.jobs.running_jobs())
     for toast in window.notifications.active():
         toast.dismiss()  # the picture shows the window, not the start-up messages
@@ -151,6 +167,13 @@ def main() -> None:
             raise SystemExit(f"could not write {out}")
         share = window.dock_layout.share("chartPanel")
         print(f"saved {out} ({width}x{height}, chart {share:.0%} of the window)")
+    window.resize(*sizes[0])
+    settle(app, 1.0, lambda: window.dock_layout.settled())
+    bracket_ticket(app, window, args.output.with_name(f"{args.output.stem}-bracket-ticket.png"), settle)
+    explain_view(
+        app, window, args.output.with_name(f"{args.output.stem}-explain.png"), settle,
+        url=url, model_id=model_id, start=cutoff,
+    )  # fmt: skip
     window.close()
     context.close()
     window.deleteLater()

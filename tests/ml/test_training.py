@@ -77,6 +77,24 @@ def test_volatility_against_persistence(two_synthetic_symbols: Engine) -> None:
     assert result.parameters["validation"]["purge_bars"] == 5
 
 
+def test_training_stores_the_quantiles_of_its_rows(two_synthetic_symbols: Engine) -> None:
+    """What explanations read a prediction's inputs against: per feature, quantiles of the fitted rows."""
+    from workstation.ml.feature_stats import QUANTILE_LEVELS, percentile
+
+    spec = _spec(model_type="logistic", hyperparameters={})
+    result = train(two_synthetic_symbols, spec)
+    data = build_dataset(two_synthetic_symbols, spec)
+    stats = result.parameters["feature_quantiles"]
+    assert stats["rows"] == len(data.y) and stats["levels"] == list(QUANTILE_LEVELS)
+    assert set(stats["features"]) == set(data.features)
+    for j, name in enumerate(data.features):
+        column = data.x[:, j].astype(np.float64)
+        column = column[np.isfinite(column)]
+        curve = stats["features"][name]
+        assert curve[0] == pytest.approx(column.min()) and curve[-1] == pytest.approx(column.max())
+        assert percentile(float(np.median(column)), stats["levels"], curve) == pytest.approx(50.0, abs=0.5)
+
+
 def test_logistic_and_bad_specs(two_synthetic_symbols: Engine) -> None:
     result = train(two_synthetic_symbols, _spec(model_type="logistic", hyperparameters={}))
     assert result.metrics["log_loss"] is not None

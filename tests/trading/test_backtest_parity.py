@@ -101,6 +101,8 @@ def test_backtest_cli_json_shape(orcl: Path, tmp_path: Path) -> None:
     assert payload["fills"][0] == {
         "timestamp": "1995-05-16T04:00:00+00:00",  # the bar of 1995-05-16, midnight New York time
         "symbol": "ORCL",
+        "order_id": "bt-0000001",  # with the run id, what ``workstation explain RUN_ID:ID`` takes
+        "fill_id": "paper-bt-0000001-1000",
         "side": "buy",
         "quantity": 1000,
         "price": 2.518518,

@@ -116,9 +116,11 @@ def command(**options: object) -> None:
         raise InvalidInputError("give --symbol SYM (stored bars) or --csv PATH")
     ctx = app_context()
     source: CsvBars | None = None
+    interval: str | None = None
     if o["csv_path"] is not None:
         source = _read_csv(o, start, end)
         bars = source.bars
+        interval = source.summary.interval
     else:
         symbols = [s.strip().upper() for s in str(o["symbol"]).split(",") if s.strip()]
         interval = str(o["interval"] or "1d")
@@ -158,7 +160,7 @@ def command(**options: object) -> None:
     with correlation_scope(prefix="cli"), progress_and_cancel("backtest", enabled=not as_json) as (progress, cancel):
         result = run_backtest(bars, strategy, backtest_config, progress=progress, cancel=cancel)
         if not o["no_save"]:
-            _save(ctx.engine, result, o["model_id"])  # type: ignore[arg-type]
+            _save(ctx.engine, result, o["model_id"], interval)  # type: ignore[arg-type]
     if as_json:
         echo_json(result.as_json() | ({"input": _input_json(source.summary)} if source is not None else {}))
     else:
@@ -215,7 +217,7 @@ def _input_json(summary: IngestSummary) -> dict[str, object]:
     }
 
 
-def _save(engine: object, result: object, model_id: str | None) -> None:
+def _save(engine: object, result: object, model_id: str | None, interval: str | None) -> None:
     from sqlalchemy import Engine
 
     from workstation.trading.backtest.engine import BacktestResult
@@ -227,7 +229,7 @@ def _save(engine: object, result: object, model_id: str | None) -> None:
         if not inspect(engine).has_table("backtest_runs"):
             click.echo("note: result not stored (run 'workstation db upgrade' first)", err=True)
             return
-        save_backtest(engine, result, model_id=model_id)
+        save_backtest(engine, result, model_id=model_id, interval=interval)
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", exc)).splitlines()[0]
         click.echo(f"note: result not stored: {first}", err=True)

@@ -40,6 +40,7 @@ class FillMark:
     side: str
     price: float
     quantity: Decimal
+    fill_id: str = ""  # what a click on its marker explains
 
 
 @dataclass(slots=True)
@@ -151,7 +152,7 @@ def _predictions(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray
 def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[FillMark]:
     start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
     query = (
-        select(Fill.timestamp, Order.side, Fill.price, Fill.quantity)
+        select(Fill.timestamp, Order.side, Fill.price, Fill.quantity, Fill.fill_id)
         .join(Order, Order.order_id == Fill.order_id)
         .where(Fill.symbol == symbol, Fill.timestamp >= start)
         .order_by(Fill.timestamp)
@@ -163,8 +164,10 @@ def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.in
     indices = _bar_index(times, pd.Series([r[0] for r in rows]))
     last_time = pd.Timestamp(end)
     return [
-        FillMark(index=int(min(index, len(times) - 1)), side=side, price=float(price), quantity=quantity)
-        for (ts, side, price, quantity), index in zip(rows, indices, strict=True)
+        FillMark(
+            index=int(min(index, len(times) - 1)), side=side, price=float(price), quantity=quantity, fill_id=fill_id
+        )
+        for (ts, side, price, quantity, fill_id), index in zip(rows, indices, strict=True)
         if index >= 0 and (pd.Timestamp(ts) <= last_time or index == len(times) - 1)
     ]
 

@@ -54,6 +54,8 @@ class WorkstationContext(QObject):
     statusWidgetAdded = Signal(object)  # a QWidget for the status bar (e.g. broker and equity, from a panel)
     selectedSymbolsChanged = Signal(list)  # the watchlist's selected symbols (list[str])
     priceUpdated = Signal(str, object)  # symbol, last price (Decimal)
+    # Show a trade's bars: symbol, interval ("" = keep the chart's), UTC datetimes (the Explain view).
+    chartFocusRequested = Signal(str, str, list)
 
     def __init__(self, database_url: URL, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -31,6 +31,7 @@ from workstation.ml.constants import MODEL_CHOICES
 from workstation.ml.errors import InsufficientDataError
 from workstation.ml.estimators import default_hyperparameters, resolve_model_type
 from workstation.ml.executors import Publish, published, run_tasks, threads_per_task, training_pool
+from workstation.ml.feature_stats import training_quantiles
 from workstation.ml.labels import is_classification, validate_target
 from workstation.ml.matrix import Dataset, build_dataset
 from workstation.ml.metrics import (
@@ -279,4 +280,6 @@ def _parameters(
         if calibration is None
         else calibration | {"tail_fraction": spec.calibration_fraction, "split": "latest share of each symbol"},
         "sequence_length": data.sequence_length,
+        # What "unusual" means for this model's inputs: explanations place a prediction's inputs on these.
+        "feature_quantiles": training_quantiles(data.x, data.features),
     }

@@ -126,6 +126,7 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
     from workstation.errors import WorkstationError, exit_code_for
     from workstation.monitoring.install import mark_recorded
     from workstation.monitoring.recorders import record_error, record_performance, record_user_action
+    from workstation.monitoring.redaction import redact_argv
 
     elapsed = time.perf_counter() - invocation.started
     cpu = time.process_time() - invocation.cpu_started
@@ -168,6 +169,6 @@ def _record(invocation: CliInvocation, exc: BaseException | None) -> None:
         request_method="CLI",
         response_status=code,
         duration_ms=round(elapsed * 1000.0, 3),
-        metadata={"argv": invocation.argv},
+        metadata={"argv": redact_argv(invocation.argv)},
         timestamp=invocation.started_at,
     )

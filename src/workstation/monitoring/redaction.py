@@ -136,3 +136,24 @@ def redact_text(value: str) -> str:
 def redact_metadata(value: Any) -> Any:
     _redactor.refresh()
     return _redactor.metadata(value)
+
+
+def redact_argv(argv: Iterable[str]) -> list[str]:
+    """A command line fit to store: the value after (or in) an option named like a secret
+    (``--api-key X``, ``--password=X``) is replaced, and every word goes through the text net."""
+    out: list[str] = []
+    hide_next = False
+    for word in argv:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        if word.startswith("--") and _SECRET_FIELD.search(word.split("=", 1)[0]):
+            if "=" in word:
+                out.append(word.split("=", 1)[0] + "=" + REDACTED)
+            else:
+                out.append(word)
+                hide_next = True
+            continue
+        out.append(redact_text(word))
+    return out

@@ -136,7 +136,10 @@ class TradingLoop:
                             "model_id": self.strategy.config.model_id,
                             "prediction_value": signal.value,
                             "confidence": signal.confidence,
+                            "prediction_id": signal.prediction_id,
+                            "prediction_type": signal.prediction_type,
                             "bar": bar.timestamp,
+                            "interval": self.interval,
                         },
                         timestamp=self.manager.clock(),
                     )
@@ -324,9 +327,13 @@ def latest_signal(
     With ``not_before`` (the previous bar), a prediction older than this bar's interval is stale
     and ignored: acting on yesterday's forecast as if it were today's is how accidents happen.
     """
-    query = select(Prediction.prediction_value, Prediction.confidence, Prediction.prediction_type).where(
-        Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at
-    )
+    query = select(
+        Prediction.prediction_value,
+        Prediction.confidence,
+        Prediction.prediction_type,
+        Prediction.prediction_id,
+        Prediction.timestamp,
+    ).where(Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at)
     if not_before is not None:
         query = query.where(Prediction.timestamp > not_before)
     query = query.order_by(Prediction.timestamp.desc(), Prediction.id.desc()).limit(1)
@@ -334,4 +341,4 @@ def latest_signal(
         row = conn.execute(query).first()
     if row is None:
         return None
-    return Signal(Decimal(row[0]), Decimal(row[1]) if row[1] is not None else None, str(row[2]))
+    return Signal(Decimal(row[0]), Decimal(row[1]) if row[1] is not None else None, str(row[2]), row[3], row[4])

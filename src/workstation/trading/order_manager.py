@@ -143,9 +143,11 @@ class OrderManager:
         def place(tx: AccountTx) -> Order | RiskRejectedError:
             now = self.clock()
             correlation_id = current_correlation_id()
+            risk_record: dict[str, object] = {"outcome": "bypassed" if request.bypass_risk else "not checked"}
             if self.risk is not None and not request.bypass_risk:
                 snapshot = tx.risk_snapshot(self.account, request, self.risk.limits, now, self.broker.last_price)
                 verdict = self.risk.check(request, snapshot)
+                risk_record = self.risk.record(request, snapshot, verdict)
                 if verdict is not None:
                     tx.record_events(
                         [
@@ -157,7 +159,7 @@ class OrderManager:
                                 price=request.limit_price,
                                 strategy=request.strategy,
                                 correlation_id=correlation_id,
-                                metadata={"rule": verdict.rule, "reason": verdict.reason},
+                                metadata={"rule": verdict.rule, "reason": verdict.reason, "risk": risk_record},
                                 timestamp=now,
                             )
                         ]
@@ -177,7 +179,10 @@ class OrderManager:
                 correlation_id=correlation_id,
                 created_at=now,
             )
-            placed = transitions.event("order_placed", order, now, metadata={"order_type": order.order_type})
+            # The risk verdict travels with the order's first event: an explanation shows what was checked.
+            placed = transitions.event(
+                "order_placed", order, now, metadata={"order_type": order.order_type, "risk": risk_record}
+            )
             tx.insert_order(order, [placed])
             return order
 

@@ -132,6 +132,57 @@ class RiskEngine:
         """None when the order may go; else the first rule it breaks."""
         return self._evaluate(request, snapshot)
 
+    def record(self, request: OrderRequest, snapshot: RiskSnapshot, verdict: RiskVerdict | None) -> dict[str, Any]:
+        """The verdict as stored with the order's first event: the rules that ran, their inputs and limits.
+
+        An order that only reduces its position skips the exposure rules (see the module docstring)."""
+        limits = self.limits
+        signed = request.quantity if request.side == "buy" else -request.quantity
+        after = snapshot.position_quantity + signed
+        reduces = abs(after) < abs(snapshot.position_quantity) and (
+            after == 0 or (after > 0) == (snapshot.position_quantity > 0)
+        )
+        order_rules = [
+            ("symbol_allow_list", limits.allowed_symbols),
+            ("max_order_quantity", limits.max_order_quantity),
+            ("max_order_notional", limits.max_order_notional),
+            ("limit_price_collar", limits.limit_collar if request.order_type == "limit" else None),
+            ("order_rate_limit", limits.max_orders_per_window),
+        ]
+        exposure_rules = [
+            ("halted", True),
+            ("daily_loss_limit", limits.daily_loss_limit),
+            ("max_position", limits.max_position_quantity),
+            ("max_gross_exposure", limits.max_gross_exposure),
+        ]
+        rules = [name for name, limit in order_rules if limit is not None]
+        if not reduces:
+            rules += [name for name, limit in exposure_rules if limit is not None]
+        if verdict is not None and verdict.rule in rules:
+            rules = rules[: rules.index(verdict.rule) + 1]  # the first broken rule stops the checks
+        return {
+            "outcome": "rejected" if verdict is not None else "passed",
+            "rule": None if verdict is None else verdict.rule,
+            "reason": None if verdict is None else verdict.reason,
+            "rules_checked": rules,
+            "reduces_position": reduces,
+            "inputs": {
+                "position_quantity": snapshot.position_quantity,
+                "open_order_quantity": snapshot.open_order_quantity,
+                "last_price": snapshot.last_price,
+                "gross_exposure": snapshot.gross_exposure,
+                "daily_pnl": snapshot.daily_pnl,
+                "orders_in_window": snapshot.orders_in_window,
+                "halted": snapshot.halted or self.halted_reason,
+                "at": snapshot.now,
+            },
+            "limits": {
+                f.name: sorted(value) if isinstance(value, frozenset) else value
+                for f in fields(limits)
+                if (value := getattr(limits, f.name)) is not None and f.name != "rate_window_seconds"
+            },
+        }
+
     def _evaluate(self, request: OrderRequest, snap: RiskSnapshot) -> RiskVerdict | None:
         limits = self.limits
         signed = request.quantity if request.side == "buy" else -request.quantity

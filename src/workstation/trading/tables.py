@@ -5,7 +5,7 @@ Declared with SQLAlchemy Core on their own MetaData so the shared ORM classes ne
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Identity, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import Column, ForeignKey, Identity, Integer, MetaData, Numeric, String, Table, UniqueConstraint
 
 from workstation.db.base import NAMING_CONVENTION, utcnow
 from workstation.db.types import BigId, JSONDocument, Money, Price, Quantity, UTCDateTime
@@ -41,6 +41,8 @@ backtest_runs = Table(
     Column("model_id", String(128)),
     Column("correlation_id", String(64)),
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
+    # Added by 0016_lineage: the bar interval of the run (its decision bars are found by it).
+    Column("interval", String(8)),
 )
 
 backtest_fills = Table(
@@ -54,6 +56,37 @@ backtest_fills = Table(
     Column("quantity", Quantity, nullable=False),
     Column("price", Price, nullable=False),
     Column("commission", Money, nullable=False),
+    # Added by 0016_lineage: the fill's order (in backtest_orders) and its id within the run.
+    Column("order_id", String(64)),
+    Column("fill_id", String(128)),
+)
+
+# Added by 0016_lineage: a run's orders with what explains them (state changes, risk verdict,
+# decision bar, the strategy's signal there); order ids are unique within a run.
+backtest_orders = Table(
+    "backtest_orders",
+    metadata,
+    Column("id", BigId, Identity(), primary_key=True),
+    Column("run_id", String(64), ForeignKey("backtest_runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("broker_order_id", String(64)),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", Quantity, nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("limit_price", Price),
+    Column("status", String(16), nullable=False),
+    Column("filled_quantity", Quantity, nullable=False),
+    Column("average_fill_price", Price),
+    Column("strategy", String(64)),
+    Column("model_id", String(128)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime()),
+    Column("bar", JSONDocument),
+    Column("signal", JSONDocument),
+    Column("risk", JSONDocument),
+    Column("events", JSONDocument),
+    UniqueConstraint("run_id", "order_id"),
 )
 
 backtest_trades = Table(

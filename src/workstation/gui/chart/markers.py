@@ -21,6 +21,7 @@ class Marker:
     label: str
     size: float = 12.0
     key: str | None = None
+    kind: str = "prediction"  # or "fill": a click on a fill explains the trade
 
 
 class MarkerLayer:

@@ -1,4 +1,4 @@
-"""blotterPanel: orders (live statuses), fills and positions; cancel, cancel-all and the kill switch.
+"""blotterPanel: orders (live statuses), fills and positions; cancel, cancel-all, the kill switch, explain.
 
 Orders and fills are read from the order store once a second (in the background, only while the
 panel is visible) and merged into the tables by id, so selection and scroll survive the refresh.
@@ -107,13 +107,16 @@ class BlotterPanel(QWidget):
         self.kill_button = named(QPushButton("Kill switch"), "blotterKill")
         self.kill_button.setStyleSheet(f"QPushButton {{ color: {DOWN}; font-weight: bold; }}")
         self.kill_button.clicked.connect(self.open_kill_switch)
+        self.explain_button = named(QPushButton("Explain"), "blotterExplain")
+        self.explain_button.setToolTip("Explain the selected order or fill: its chain back to what started it (Ctrl+I)")
+        self.explain_button.clicked.connect(lambda: self._context.perform("blotter/explain", self.explain_selected))
         # The halt banner sits above the tables (never squeezed below them) and holds the Resume button.
         self.halt_banner = HaltBanner(lambda: self._context.perform("blotter/resume", self.resume), self)
         self.resume_button = self.halt_banner.resume_button
         self.status = named(QLabel(""), "blotterStatus")
         self.status.setWordWrap(True)  # a long message must never widen the window
         top = QHBoxLayout()
-        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button):
+        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button, self.explain_button):
             top.addWidget(widget)
         top.addStretch(1)
         layout = QVBoxLayout(self)
@@ -144,11 +147,22 @@ class BlotterPanel(QWidget):
         self.cancel_action.triggered.connect(lambda: self._context.perform("blotter/cancel", self.cancel_selected))
         self.cancel_all_action = QAction("Cancel all open orders", self)
         self.cancel_all_action.triggered.connect(lambda: self._context.perform("blotter/cancel-all", self.cancel_all))
-        for action in (self.kill_action, self.cancel_action, self.cancel_all_action):
+        self.explain_action = QAction("Explain this trade", self)
+        self.explain_action.setObjectName("explainTrade")
+        self.explain_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.explain_action.triggered.connect(lambda: self._context.perform("blotter/explain", self.explain_selected))
+        for action in (self.kill_action, self.cancel_action, self.cancel_all_action, self.explain_action):
             self.addAction(action)
+        for view in (self.orders, self.fills):  # right-click on an order or a fill: Explain first
+            existing = view.actions()
+            if existing:
+                view.insertAction(existing[0], self.explain_action)
+            else:
+                view.addAction(self.explain_action)
         shortcuts.register("trading.kill_switch", self.kill_action, "Ctrl+Shift+X", "Trading")
         shortcuts.register("trading.cancel", self.cancel_action, "Delete", "Trading")
         shortcuts.register("trading.cancel_all", self.cancel_all_action, (), "Trading")
+        shortcuts.register("trading.explain", self.explain_action, "Ctrl+I", "Trading")
 
     def showEvent(self, event: Any) -> None:
         window = self.window()
@@ -341,6 +355,25 @@ class BlotterPanel(QWidget):
         self._context.notify.emit("error" if errors else "warning", message)
         for broker in {self._service.choice(k).broker for k in outcome.results}:
             self._service.ordersChanged.emit(broker)
+
+    def selected_trade_id(self) -> str | None:
+        """The order id (Orders tab) or fill id (Fills tab) selected; None elsewhere or with nothing selected."""
+        if self.tabs.currentWidget() is self.fills:
+            fills = selected_records(self.fills)
+            return fills[0].fill_id if fills else None
+        if self.tabs.currentWidget() is self.orders:
+            orders = selected_records(self.orders)
+            return orders[0].order_id if orders else None
+        return None
+
+    def explain_selected(self) -> None:
+        trade_id = self.selected_trade_id()
+        if trade_id is None:
+            self._context.notify.emit("warning", "Select an order or a fill to explain.")
+            return
+        from workstation.gui.panels.explain import open_explanation
+
+        open_explanation(self._context, trade_id, self)
 
     def resume(self) -> None:
         self._service.resume().ended.connect(lambda: self.poll(force=True))

@@ -45,6 +45,7 @@ from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 
 FloatArray = NDArray[np.float64]
+FOCUS_MARGIN_BARS = 30  # bars shown either side of a trade's bars when the chart jumps there
 INTERVAL_KEY = "chart/interval"
 PANE_WEIGHTS_KEY = "chart/pane_weights"
 
@@ -70,7 +71,11 @@ class ChartPanel(QWidget):
         self._context = context
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
+        # A trade's bars to show once its symbol and interval are loaded (the Explain view asks).
+        self._focus: tuple[str, str, list[datetime]] | None = None
+        self.focused_bars: tuple[int, int] | None = None
         self.view = ChartView()
+        self.view.markerClicked.connect(self._marker_clicked)
         self.view.crosshairMoved.connect(self._show_readout)
         self.view.paneHeightsChanged.connect(lambda weights: context.settings.setValue(PANE_WEIGHTS_KEY, weights))
         saved_weights = context.settings.value(PANE_WEIGHTS_KEY)
@@ -113,6 +118,7 @@ class ChartPanel(QWidget):
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
         context.display_time.changed.connect(lambda: self._show_readout(-1))
+        context.chartFocusRequested.connect(self.focus_on)
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -178,6 +184,8 @@ class ChartPanel(QWidget):
         self.tools.set_bars(data.symbol, self.view.pyramid.times_ns, self.view.last_close())
         self._show_markers(data)
         self._show_readout(-1)  # the newest bar of *this* symbol and interval, until the mouse moves
+        if self._focus is not None and self._focus[0] == data.symbol:
+            self._apply_focus()
 
     def _show_markers(self, data: ChartData) -> None:
         high, low = data.column("high"), data.column("low")
@@ -200,11 +208,56 @@ class ChartPanel(QWidget):
                 index=f.index,
                 price=f.price,
                 up=f.side == "buy",
-                label=f"{f.side} {f.quantity.normalize():f} @ {format_price(f.price)}",
+                label=f"{f.side} {f.quantity.normalize():f} @ {format_price(f.price)} (click: explain)",
+                key=f.fill_id or None,
+                kind="fill",
             )
             for f in data.fills
         ]
         self.view.set_markers(markers)
+
+    # -- trades --------------------------------------------------------------------------------------
+    def _marker_clicked(self, marker: Marker) -> None:
+        """A fill's marker opens the Explain view on that fill (predictions have no trade to explain)."""
+        if marker.kind != "fill" or not marker.key:
+            return
+        from workstation.gui.panels.explain import open_explanation
+
+        key = marker.key
+        self._context.perform("chart/explain-fill", lambda: open_explanation(self._context, key, self))
+
+    def focus_on(self, symbol: str, interval: str, times: list[datetime]) -> None:
+        """Show ``symbol`` around ``times`` (in ``interval`` when given): switches symbol/interval first."""
+        if not symbol or not times:
+            return
+        self._focus = (symbol.upper(), interval, list(times))
+        if interval and interval != self.interval_text():
+            if self.interval.findText(interval) < 0:
+                self.interval.addItem(interval)
+            self.interval.setCurrentText(interval)
+            if symbol.upper() == self._context.symbol:
+                self.reload()
+                return
+        if symbol.upper() != self._context.symbol:
+            self._context.set_symbol(symbol)  # the reload it causes applies the focus
+            return
+        if self._loaded is not None and self._loaded.data.symbol == symbol.upper():
+            self._apply_focus()
+
+    def _apply_focus(self) -> None:
+        assert self._focus is not None
+        _symbol, _interval, times = self._focus
+        self._focus = None
+        stamps = self.view.pyramid.times_ns
+        if not len(stamps):
+            return
+        wanted = np.array([pd.Timestamp(t).as_unit("ns").value for t in times], dtype=np.int64)
+        indices = np.clip(np.searchsorted(stamps, wanted, side="right") - 1, 0, len(stamps) - 1)
+        first, last = int(indices.min()), int(indices.max())
+        self.focused_bars = (first, last)
+        margin = max(FOCUS_MARGIN_BARS, (last - first) // 2)
+        self.view.set_visible_range(first - margin - 0.5, last + margin + 0.5)
+        self._show_readout(last)
 
     # -- indicators ----------------------------------------------------------------------------------
     def set_indicator(self, key: str, enabled: bool) -> None:

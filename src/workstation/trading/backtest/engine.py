@@ -22,6 +22,7 @@ import pandas as pd
 
 from workstation.errors import WorkstationError
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
+from workstation.trading.backtest.decisions import BacktestLineage, Decision
 from workstation.trading.backtest.metrics import EPOCH, Trade, compute_metrics, epoch_ns, trades_from_fills
 from workstation.trading.brokers.paper import Bar, CommissionModel, PaperBroker, PaperConfig
 from workstation.trading.domain import ZERO, Fill, RiskRejectedError, to_price
@@ -57,6 +58,8 @@ class BacktestResult:
     start: datetime | None
     end: datetime | None
     run_id: str | None = None
+    # The orders and decisions behind the fills, stored as backtest_orders rows when the run is saved.
+    lineage: BacktestLineage | None = None
 
     @property
     def total_return(self) -> float:
@@ -78,6 +81,8 @@ class BacktestResult:
                 {
                     "timestamp": f.timestamp.isoformat(),
                     "symbol": f.symbol,
+                    "order_id": f.order_id,
+                    "fill_id": f.fill_id,
                     "side": f.side,
                     "quantity": _number(f.quantity),
                     "price": float(f.price),
@@ -160,7 +165,10 @@ def _run_backtest(
             heap.append((int(feed.stamps[first_index]), k, first_index))
     heapq.heapify(heap)
     total_events = total_events or 1
-    rejections = _run_events(heap, names, feeds, strategy, manager, broker, clock_now, total_events, progress, cancel)
+    decisions: dict[str, Decision] = {}
+    rejections = _run_events(
+        heap, names, feeds, strategy, manager, broker, clock_now, total_events, progress, cancel, decisions
+    )
     progress(ProgressUpdate(total_events, total_events, "done"))
     fills = sorted(store.fills(), key=lambda f: (f.timestamp, f.symbol))
     last_close = {n: to_price(float(series[n].close[-1])) for n in names}
@@ -185,6 +193,7 @@ def _run_backtest(
         risk_rejections=rejections,
         start=first,
         end=last,
+        lineage=BacktestLineage(store.orders(), store.events, decisions, getattr(strategy, "signal_detail", None)),
     )
 
 
@@ -272,6 +281,7 @@ def _run_events(
     total_events: int,
     progress: ProgressCallback,
     cancel: CancelToken | None,
+    decided: dict[str, Decision],
 ) -> int:
     done = rejections = 0
     needs_equity = bool(getattr(strategy, "needs_equity", False))
@@ -305,9 +315,12 @@ def _run_events(
                 broker.last_bars[name] = bar or feed.bar(i, now)
             for request in requests:
                 try:
-                    manager.submit(request)
+                    order = manager.submit(request)
                 except RiskRejectedError:
                     rejections += 1
+                    continue
+                # Kept so a stored fill can be explained (converted only when the run is saved).
+                decided[order.order_id] = Decision(now, feed.series, i)
             working = broker.has_working(name)
             if done % 1024 == 0:
                 progress(ProgressUpdate(done, total_events, name))

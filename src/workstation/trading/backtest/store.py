@@ -12,10 +12,18 @@ from workstation.db.types import json_safe
 from workstation.errors import WorkstationError
 from workstation.monitoring.correlation import current_correlation_id
 from workstation.trading.backtest.engine import BacktestResult
-from workstation.trading.tables import backtest_equity, backtest_fills, backtest_runs, backtest_trades
+from workstation.trading.tables import (
+    backtest_equity,
+    backtest_fills,
+    backtest_orders,
+    backtest_runs,
+    backtest_trades,
+)
 
 
-def save_backtest(engine: Engine, result: BacktestResult, *, model_id: str | None = None) -> str:
+def save_backtest(
+    engine: Engine, result: BacktestResult, *, model_id: str | None = None, interval: str | None = None
+) -> str:
     run_id = result.run_id or f"bt-{uuid.uuid4().hex[:16]}"
     result.run_id = run_id
     with engine.begin() as conn:
@@ -34,8 +42,12 @@ def save_backtest(engine: Engine, result: BacktestResult, *, model_id: str | Non
                 metrics=json_safe(result.metrics),
                 model_id=model_id,
                 correlation_id=current_correlation_id(),
+                interval=interval,
             )
         )
+        rows = result.lineage.order_rows() if result.lineage is not None else []
+        if rows:
+            conn.execute(insert(backtest_orders), [row | {"run_id": run_id} for row in rows])
         if result.fills:
             conn.execute(
                 insert(backtest_fills),
@@ -48,6 +60,8 @@ def save_backtest(engine: Engine, result: BacktestResult, *, model_id: str | Non
                         "quantity": f.quantity,
                         "price": f.price,
                         "commission": f.commission,
+                        "order_id": f.order_id,
+                        "fill_id": f.fill_id,
                     }
                     for f in result.fills
                 ],
@@ -114,5 +128,5 @@ def load_backtest(engine: Engine, run_id: str) -> dict[str, Any]:
 
 def delete_backtest(engine: Engine, run_id: str) -> None:
     with engine.begin() as conn:
-        for table in (backtest_equity, backtest_trades, backtest_fills, backtest_runs):
+        for table in (backtest_equity, backtest_trades, backtest_fills, backtest_orders, backtest_runs):
             conn.execute(delete(table).where(table.c.run_id == run_id))

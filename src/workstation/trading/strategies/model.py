@@ -55,6 +55,9 @@ class Signal:
     value: Decimal
     confidence: Decimal | None
     prediction_type: str
+    # The stored prediction it came from: an explanation follows the order back to it.
+    prediction_id: str | None = None
+    predicted_at: datetime | None = None
 
 
 def neutral_for(prediction_type: str) -> Decimal:
@@ -97,11 +100,16 @@ class ModelStrategy:
         if frame is not None and len(frame):
             stamps = pd.DatetimeIndex(frame.index).tz_convert("UTC").as_unit("ns").asi8
             positions = np.searchsorted(bars.index.asi8, stamps, side="right") - 1
-            columns = zip(frame["value"], frame["confidence"], frame["prediction_type"], strict=True)
-            for at, (value, confidence, kind) in zip(positions, columns, strict=True):
+            ids = frame["prediction_id"] if "prediction_id" in frame else [None] * len(frame)
+            columns = zip(frame["value"], frame["confidence"], frame["prediction_type"], ids, frame.index, strict=True)
+            for at, (value, confidence, kind, prediction_id, when) in zip(positions, columns, strict=True):
                 if at >= 0:
                     aligned[int(at)] = Signal(
-                        Decimal(value), None if confidence is None else Decimal(confidence), str(kind)
+                        Decimal(value),
+                        None if confidence is None else Decimal(confidence),
+                        str(kind),
+                        prediction_id,
+                        pd.Timestamp(when).to_pydatetime(),
                     )
         self._aligned[bars.symbol] = aligned
         return np.array(sorted(aligned), dtype=np.int64)
@@ -113,6 +121,23 @@ class ModelStrategy:
         price = Decimal(repr(float(bars.close[index])))
         vol = realised_volatility(bars.close[: index + 1], self.config.volatility_window)
         return self.orders_for(bars.symbol, signal, price, vol, context)
+
+    def signal_detail(self, bars: BarSeries, index: int) -> dict[str, object] | None:
+        """The stored prediction behind a decision at ``index`` (kept with a backtest's orders)."""
+        signal = self._aligned.get(bars.symbol, {}).get(index)
+        if signal is None:
+            return None
+        return {
+            "kind": "prediction",
+            "model_id": self.config.model_id,
+            "prediction_id": signal.prediction_id,
+            "prediction_value": signal.value,
+            "confidence": signal.confidence,
+            "prediction_type": signal.prediction_type,
+            "predicted_at": signal.predicted_at,
+            "entry_threshold": self.config.entry_threshold,
+            "exit_threshold": self.config.exit_threshold,
+        }
 
     # -- shared by backtest and live --
     def target(
@@ -177,6 +202,7 @@ def load_predictions(
         Prediction.prediction_value,
         Prediction.confidence,
         Prediction.prediction_type,
+        Prediction.prediction_id,
     ).where(Prediction.model_id == model_id, Prediction.symbol.in_(symbols))
     if start is not None:
         query = query.where(Prediction.timestamp >= start)
@@ -192,6 +218,7 @@ def load_predictions(
                 "value": [Decimal(r.prediction_value) for r in mine],
                 "confidence": [Decimal(r.confidence) if r.confidence is not None else None for r in mine],
                 "prediction_type": [r.prediction_type for r in mine],
+                "prediction_id": [r.prediction_id for r in mine],
             },
             index=pd.DatetimeIndex([r.timestamp for r in mine], name="timestamp"),
         )

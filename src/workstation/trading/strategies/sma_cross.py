@@ -83,6 +83,20 @@ class SmaCross:
             cached = self._signals[bars.symbol] = cross_signals(bars.close, self.fast, self.slow)
         return int(cached[index])
 
+    def signal_detail(self, bars: BarSeries, index: int) -> dict[str, object]:
+        """The cross behind a decision at ``index``: both averages on that bar's close."""
+        close = bars.close[: index + 1]
+        cross = self.signal_at(bars, index)
+        return {
+            "kind": "sma_cross",
+            "cross": "up" if cross > 0 else "down" if cross < 0 else "none",
+            "fast": self.fast,
+            "slow": self.slow,
+            "sma_fast": round(float(np.mean(close[-self.fast :])), 6) if len(close) >= self.fast else None,
+            "sma_slow": round(float(np.mean(close[-self.slow :])), 6) if len(close) >= self.slow else None,
+            "close": round(float(close[-1]), 6),
+        }
+
     def decide(self, bars: BarSeries, index: int, context: DecisionContext) -> list[OrderRequest]:
         signal = self.signal_at(bars, index)
         if context.has_open_orders or signal == 0:
