@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from workstation.errors import RefusedError
+from workstation.reports.benchmark import benchmark_for_run
 from workstation.reports.document import Column, ColumnFormat, KeyValues, Paragraph, ReportDocument, Section, Table
 from workstation.reports.holdings import Holding, replay, trade_rows
 from workstation.reports.performance import performance_blocks
+from workstation.trading.backtest.benchmark import BuyAndHold
 from workstation.trading.backtest.store import list_backtests, load_backtest
 
+BUY_AND_HOLD = "Buy and hold"
 # Metric key → (label, format) in the order a trader reads them.
 METRICS: tuple[tuple[str, str, ColumnFormat], ...] = (
     ("total_return", "Total return", "percent"),
@@ -104,7 +107,22 @@ def build_backtest_report(engine: Engine, backtest_id: str | None = None, *, tim
         ("Final cash", run["final_cash"], "money"),
     ]
     items += [(label, metrics.get(key), fmt) for key, label, fmt in METRICS]
-    summary = KeyValues("Metrics", items)
+    benchmark = benchmark_for_run(engine, run, equity)
+    if isinstance(benchmark, BuyAndHold):
+        theirs: list[object] = [benchmark.initial_cash, benchmark.final_value, benchmark.final_cash]
+        theirs += [benchmark.metrics.get(key) for key, _label, _fmt in METRICS]
+        compared = [(label, (ours, other), fmt) for (label, ours, fmt), other in zip(items, theirs, strict=True)]
+        summary = KeyValues("Metrics", compared, value_titles=("Strategy", BUY_AND_HOLD))
+        about = Paragraph(
+            f"Buy-and-hold: the same starting cash split equally across {symbols}, whole shares bought at the "
+            "open of the first bar and held to the last close, no commission or slippage; its metrics use the "
+            "same definitions as the strategy's."
+        )
+        performance = performance_blocks(equity, benchmark=benchmark.equity, benchmark_name=BUY_AND_HOLD)
+    else:
+        summary = KeyValues("Metrics", items)
+        about = Paragraph(f"Buy-and-hold is not shown: {benchmark}.")
+        performance = performance_blocks(equity)
     fills = sorted(stored["fills"], key=lambda f: (f["timestamp"], f["id"]))
     holdings = replay(fills)
     trades = trade_rows(sorted(stored["trades"], key=lambda t: t["entry_time"]), holdings)
@@ -115,9 +133,10 @@ def build_backtest_report(engine: Engine, backtest_id: str | None = None, *, tim
             [
                 Paragraph(f"Strategy {run['strategy']} on {symbols}" + (f" ({settings})" if settings else "") + "."),
                 summary,
+                about,
             ],
         ),
-        Section("Performance", performance_blocks(equity)),
+        Section("Performance", performance),
         Section("Trades", [Table("trades", "Round trips", TRADE_COLUMNS, trades)]),
         Section("Fills", [Table("fills", "Fills with commissions", FILL_COLUMNS, fills)]),
         Section(

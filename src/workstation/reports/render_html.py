@@ -48,10 +48,15 @@ def _table_html(table: Table, tz: str) -> str:
 
 def _key_values_html(block: KeyValues, tz: str) -> str:
     rows = "".join(
-        f'<tr><th>{escape(k)}</th><td class="num">{escape(format_value(v, f, tz=tz))}</td></tr>'
+        f"<tr><th>{escape(k)}</th>"
+        + "".join(f'<td class="num">{escape(format_value(one, f, tz=tz))}</td>' for one in block.values(v))
+        + "</tr>"
         for k, v, f in block.items
     )
-    return f"<h3>{escape(block.title)}</h3><table>{rows}</table>"
+    head = ""
+    if len(block.value_titles) > 1:
+        head = "<thead><tr><th></th>" + "".join(f"<th>{escape(t)}</th>" for t in block.value_titles) + "</tr></thead>"
+    return f"<h3>{escape(block.title)}</h3><table>{head}{rows}</table>"
 
 
 def _inline_svg(chart: LineChart, _index: int) -> str:
