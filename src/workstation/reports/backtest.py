@@ -18,6 +18,9 @@ from workstation.trading.backtest.benchmark import BuyAndHold
 from workstation.trading.backtest.store import list_backtests, load_backtest
 
 BUY_AND_HOLD = "Buy and hold"
+# The command that stores a backtest, as the CLI spells it (a test parses it against the real command).
+BACKTEST_COMMAND = "workstation backtest --symbol SYMBOL"
+HOW_TO_RUN_A_BACKTEST = f"run one with '{BACKTEST_COMMAND}' (stored bars) or with --csv FILE first"
 # Metric key → (label, format) in the order a trader reads them.
 METRICS: tuple[tuple[str, str, ColumnFormat], ...] = (
     ("total_return", "Total return", "percent"),
@@ -69,7 +72,7 @@ def resolve_run_id(engine: Engine, backtest_id: str | None) -> str:
         return backtest_id
     runs = list_backtests(engine, limit=1)
     if not runs:
-        raise RefusedError("no stored backtest: run 'workstation backtest …' first")
+        raise RefusedError(f"no stored backtest: {HOW_TO_RUN_A_BACKTEST}")
     return str(runs[0]["run_id"])
 
 

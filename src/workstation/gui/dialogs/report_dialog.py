@@ -210,7 +210,9 @@ class ReportDialog(QDialog):
         if kind == "models" and not model_id:
             raise WorkstationError("Choose the model to report on (train one in the Models panel first).")
         if kind == "backtest" and not backtest_id:
-            raise WorkstationError("No stored backtest: run one with `workstation backtest run` first.")
+            from workstation.reports.backtest import HOW_TO_RUN_A_BACKTEST
+
+            raise WorkstationError(f"No stored backtest: {HOW_TO_RUN_A_BACKTEST}.")
         if not self.output.text().strip():
             raise WorkstationError("Choose where to save the report.")
         return {
