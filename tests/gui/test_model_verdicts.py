@@ -183,9 +183,7 @@ def test_train_dialog_never_trains_a_tick_the_user_cannot_see(
     dialog.reject()
 
 
-def test_build_features_button_reports_progress_in_the_window(
-    window_factory: Any, filled_url: str, qtbot: Any
-) -> None:
+def test_build_features_button_reports_progress_in_the_window(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     panel = window.docks["modelPanel"].widget()
     qtbot.waitUntil(lambda: window.context.symbol == "AAPL", timeout=15_000)
