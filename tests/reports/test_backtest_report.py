@@ -85,10 +85,10 @@ def test_report_compares_the_strategy_with_buy_and_hold(engine: Engine) -> None:
     assert shown["Max drawdown"][1] == expected.metrics["max_drawdown"]
     assert shown["Sharpe ratio"][1] == expected.metrics["sharpe"]
     equity_chart, drawdown_chart = [b for s in document.sections for b in s.blocks if isinstance(b, LineChart)]
-    assert list(equity_chart.series) == ["strategy", BUY_AND_HOLD]
+    assert list(equity_chart.series) == ["Strategy", BUY_AND_HOLD]
     assert equity_chart.series[BUY_AND_HOLD] == pytest.approx(expected.equity.tolist())
-    assert len(equity_chart.series["strategy"]) == len(equity_chart.x) == len(result.equity)
-    assert list(drawdown_chart.series) == ["strategy", BUY_AND_HOLD]
+    assert len(equity_chart.series["Strategy"]) == len(equity_chart.x) == len(result.equity)
+    assert list(drawdown_chart.series) == ["Strategy", BUY_AND_HOLD]
     # The tabular formats carry both columns.
     table = next(t for t in document.tables() if t.name == "metrics")
     assert [c.title for c in table.columns] == ["Metric", "Strategy", BUY_AND_HOLD]

@@ -74,7 +74,7 @@ def trade_rows(trades: Iterable[Mapping[str, Any]], holdings: Mapping[str, Holdi
             partly = still_open < Decimal(trade["quantity"])
             row["status"] = "partly closed, rest open (marked)" if partly else "open (marked)"
         else:
-            row["open_quantity"] = ZERO
+            row["open_quantity"] = None  # shown blank: nothing of a closed trip is open
             row["status"] = "closed"
         rows.append(row)
     return rows

@@ -65,15 +65,13 @@ def _skip_empty(block: QTextBlock) -> QTextBlock:
 
 
 def _lead_end(start: QTextBlock) -> QTextBlock:
-    """The last block of a lead: headings, and short paragraphs between headings (a section's heading, its
+    """The last block of a lead: the headings, and the paragraphs between them (a section's heading, its
     introduction and the title of its first table travel together)."""
     last = start
     probe = _skip_empty(start.next())
-    while probe.isValid():
-        heading = bool(probe.blockFormat().headingLevel())
-        if not heading and not (_is_plain_text(probe) and _skip_empty(probe.next()).blockFormat().headingLevel()):
-            break
-        last = probe
+    while probe.isValid() and (probe.blockFormat().headingLevel() or _is_plain_text(probe)):
+        if probe.blockFormat().headingLevel():
+            last = probe
         probe = _skip_empty(probe.next())
     return last
 

@@ -53,8 +53,8 @@ def performance_blocks(
     lines: dict[str, Sequence[float]] = {"equity": equity.astype("float64").tolist()}
     falls: dict[str, Sequence[float]] = {"drawdown": drawdown(equity).tolist()}
     if benchmark is not None:
-        lines = {"strategy": lines["equity"], benchmark_name: benchmark.astype("float64").tolist()}
-        falls = {"strategy": falls["drawdown"], benchmark_name: drawdown(benchmark).tolist()}
+        lines = {"Strategy": lines["equity"], benchmark_name: benchmark.astype("float64").tolist()}
+        falls = {"Strategy": falls["drawdown"], benchmark_name: drawdown(benchmark).tolist()}
     blocks: list[Block] = [
         LineChart(title, stamps, lines, "money"),
         LineChart("Drawdown", stamps, falls, "percent", fill_below_zero=True),
