@@ -44,9 +44,11 @@ _FORMAT_FILTERS = {
     "xlsx": "Excel workbooks (*.xlsx)",
 }
 _KIND_HELP = {
-    "backtest": "Equity curve, drawdown, monthly returns, metrics, trades and fills of one stored backtest.",
+    "backtest": "One stored backtest against buy-and-hold (equity, drawdown, metrics side by side), monthly "
+    "returns, trades, fills and the positions left open.",
     "trading": "Equity, drawdown, monthly returns, trades, fills with commissions and positions of a broker.",
-    "models": "Held-out metrics next to the baseline per fold, confusion matrix, calibration, feature importances.",
+    "models": "The verdict with 95 % intervals, held-out metrics next to the baseline per fold, confusion matrix, "
+    "calibration, feature importances.",
     "activity": "Errors by component, slowest operations (p50 / p95), order rejections and alerts.",
 }
 
