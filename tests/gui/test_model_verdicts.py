@@ -71,9 +71,10 @@ def _cells(view: Any, header: str) -> dict[str, str]:
 
 
 def test_model_table_shows_verdict_and_interval_instead_of_a_tick(
-    window_factory: Any, registry_url: str, qtbot: Any
+    window_factory: Any, registry_url: str, qtbot: Any, tmp_path: Any
 ) -> None:
     panel = _panel(qtbot, window_factory(registry_url))
+    panel.grab().save(str(tmp_path / "models.png"))
     verdicts = _cells(panel.models, "Verdict")
     assert (
         verdicts["rf_direction_1d_v1"]
