@@ -113,6 +113,37 @@ def test_export_dialog_checks_its_inputs(window_factory: Any, sqlite_url: str, q
     dialog.reject()
 
 
+def test_no_backtest_message_names_a_command_that_stores_one(
+    window_factory: Any, filled_url: str, qtbot: Any, tmp_path: Path, workstation_cli: Any
+) -> None:
+    """The suggestion is run as written (the placeholder filled in); then the dialog offers the run it stored
+    and exports its report, buy-and-hold included."""
+    import re
+    import shlex
+
+    window = window_factory(filled_url)
+    dialog = _dialog(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.calls.pending(), timeout=10_000)
+    dialog.kind.setCurrentText("backtest")
+    assert dialog.export() is None
+    (suggested,) = re.findall(r"'(workstation [^']+)'", dialog.message.text())
+    arguments = [word.replace("SYMBOL", "AAPL") for word in shlex.split(suggested)[1:]]
+    dialog.reject()
+    done = workstation_cli("--database-url", filled_url, *arguments)
+    assert done.returncode == 0, done.stderr
+    dialog = _dialog(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.calls.pending() and dialog.backtest_id.count() == 1, timeout=10_000)
+    dialog.kind.setCurrentText("backtest")
+    dialog.format.setCurrentText("html")
+    dialog.output.setText(str(tmp_path / "bt.html"))
+    handle = dialog.export()
+    assert handle is not None
+    qtbot.waitUntil(lambda: handle.state != "running" and not dialog.isVisible(), timeout=30_000)
+    assert handle.state == "succeeded", handle.error
+    html = (tmp_path / "bt.html").read_text(encoding="utf-8")
+    assert "sma_cross on AAPL" in html and "<th>Buy and hold</th>" in html
+
+
 def test_models_report_defaults_to_the_model_selected_in_the_panel(
     window_factory: Any, sqlite_url: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from workstation.db.models import ErrorLog, PerformanceLog, SystemLog, TradingEvent
@@ -57,6 +57,53 @@ def test_activity_report_content(engine: Engine) -> None:
     totals = {r["metric"]: r["value"] for r in tables["totals"].rows}
     assert totals["Errors"] == 4
     assert totals["Warnings"] == 1
+
+
+def test_totals_equal_the_tables_for_the_open_period(engine: Engine) -> None:
+    """The default period is open at both ends: no WHERE clause, and every total must still count its table
+    (a bare SELECT count(*) without FROM said 1 for each)."""
+    _seed(engine)
+    with Session(engine) as session:
+        session.add_all(
+            [SystemLog(timestamp=T0 + timedelta(seconds=i), level="INFO", message=f"step {i}", logger_name="cli")
+             for i in range(22)]
+            + [TradingEvent(timestamp=T0 + timedelta(seconds=i), event_type="order_filled", symbol="AAPL", side="buy",
+                            quantity=Decimal(10), order_id=f"c-{i + 2}") for i in range(18)]
+        )  # fmt: skip
+        session.commit()
+    document = build_activity_report(engine, ReportPeriod())
+    tables = {t.name: t for t in document.tables()}
+    totals = {r["metric"]: r["value"] for r in tables["totals"].rows}
+    with engine.connect() as conn:
+        counted = {
+            name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("system_logs", "error_logs", "trading_events", "performance_logs")
+        }
+    assert counted == {"system_logs": 23, "error_logs": 5, "trading_events": 19, "performance_logs": 101}
+    assert totals["Log records"] == counted["system_logs"]
+    assert totals["Warnings"] == 1
+    assert totals["Errors"] == counted["error_logs"] == sum(r["count"] for r in tables["errors"].rows)
+    assert totals["Trading events"] == counted["trading_events"]
+    assert totals["Timed operations"] == counted["performance_logs"] == sum(r["count"] for r in tables["slowest"].rows)
+    # Bounded periods count the same way (the old row is 40 days before the rest).
+    bounded = build_activity_report(engine, ReportPeriod(date(2024, 4, 1), None))
+    assert {r["metric"]: r["value"] for r in next(t for t in bounded.tables() if t.name == "totals").rows}[
+        "Errors"
+    ] == 4
+
+
+def test_operations_beyond_the_listed_ones_are_named(engine: Engine) -> None:
+    ensure_partitions_for(engine, LOG_TABLES, [T0])
+    with Session(engine) as session:
+        session.add_all(
+            [PerformanceLog(timestamp=T0, operation_name=f"op{i:02d}", component="x", duration_ms=Decimal(i + 1),
+                            status="success") for i in range(30)]
+        )  # fmt: skip
+        session.commit()
+    slowest = next(t for t in build_activity_report(engine, ReportPeriod()).tables() if t.name == "slowest")
+    assert [r["operation"] for r in slowest.rows][:2] == ["op29", "op28"]
+    assert len(slowest.rows) == 25
+    assert slowest.note == "The 5 faster operations (5 calls) are not listed."
 
 
 @pytest.mark.parametrize("fmt", ["html", "pdf", "csv", "xlsx"])

@@ -93,3 +93,23 @@ def test_models_report_cli_in_every_format(db_url: str, shared_data: Path, tmp_p
 
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "m.pdf").pages)
     assert model_id in text
+
+
+def test_importances_keep_significant_digits_and_show_their_share() -> None:
+    from workstation.reports.models import _importance, importance_decimals
+
+    assert importance_decimals([0.00125, 0.00007, -0.00002]) == 5  # 0.00125: three significant digits
+    assert importance_decimals([0.034]) == 4
+    assert importance_decimals([2.5e-9]) == 11
+    assert importance_decimals([0.0]) == 4
+    table = _importance(
+        {"feature_importance": [{"feature": "a", "importance": 0.0003, "std": 0.0001},
+                                {"feature": "b", "importance": 0.0001, "std": 0.00005},
+                                {"feature": "c", "importance": -0.00005, "std": 0.00002}]}
+    )  # fmt: skip
+    shares = {r["feature"]: r["share"] for r in table.rows}
+    assert shares == {"a": pytest.approx(0.75), "b": pytest.approx(0.25), "c": 0.0}
+    from workstation.reports.formatting import format_value
+
+    column = next(c for c in table.columns if c.key == "importance")
+    assert format_value(table.rows[0]["importance"], column.format, decimals=column.decimals) == "0.000300"

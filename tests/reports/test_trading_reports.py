@@ -17,6 +17,7 @@ from workstation.db.engine import create_db_engine
 from workstation.db.models import Fill, Order
 from workstation.market.ingest import ingest_csv
 from workstation.reports.period import ReportPeriod
+from workstation.reports.render_html import render_html
 from workstation.reports.trading import build_trading_report
 
 
@@ -137,3 +138,42 @@ def test_trading_report_cli(db_url: str, shared_data: Path, tmp_path: Path) -> N
     from openpyxl import load_workbook
 
     assert load_workbook(tmp_path / "t.xlsx")["fills"].max_row == 3
+
+
+def _add_fill(session: Session, order_id: str, side: str, quantity: int, price: str, at: datetime) -> None:
+    session.add(
+        Order(order_id=order_id, symbol="ORCL", side=side, quantity=Decimal(quantity), order_type="market",
+              status="filled", broker="paper", filled_quantity=Decimal(quantity), created_at=at)
+    )  # fmt: skip
+    session.flush()
+    session.add(
+        Fill(fill_id=f"f-{order_id}", order_id=order_id, symbol="ORCL", quantity=Decimal(quantity),
+             price=Decimal(price), commission=Decimal("1.00"), timestamp=at, cumulative_quantity=Decimal(quantity))
+    )  # fmt: skip
+
+
+def test_partly_closed_round_trip_shows_what_is_still_open(engine: Engine, shared_data: Path) -> None:
+    """Bought 10 at 40, sold 5 at 42: the round trip reached 10 shares and 5 are still open."""
+    assert ingest_csv(engine, shared_data / "orcl-1995-2014.txt", symbol="ORCL").rejected == 0
+    from workstation.market.bars import load_bars
+
+    last_close = Decimal(str(load_bars(engine, "ORCL", "1d")["close"].iloc[-1]))
+    with Session(engine) as session:
+        _add_fill(session, "o-buy", "buy", 10, "40", datetime(2014, 6, 2, 15, 0, tzinfo=UTC))
+        _add_fill(session, "o-sell", "sell", 5, "42", datetime(2014, 9, 2, 15, 0, tzinfo=UTC))
+        session.commit()
+    document = build_trading_report(engine, ReportPeriod(date(2014, 1, 1), date(2014, 12, 31)))
+    tables = {t.name: t for t in document.tables()}
+    (trade,) = tables["trades"].rows
+    assert trade["quantity"] == 10  # the largest size of the round trip
+    assert trade["open_quantity"] == 5
+    assert trade["status"] == "partly closed, rest open (marked)"
+    # 5 × (42 − 40) realised + 5 × (last close − 40) marked − 2 × 1.00 commission (the trip's average exit
+    # price is kept to six decimals, so the sum may differ in the sixth).
+    assert abs(trade["pnl"] - (Decimal(10) + 5 * (last_close - 40) - 2)) < Decimal("0.00001")
+    (position,) = tables["positions"].rows
+    assert (position["quantity"], position["average_price"], position["mark"]) == (5, 40, last_close)
+    assert position["unrealised_pnl"] == 5 * (last_close - 40)
+    html = render_html(document)
+    assert "partly closed, rest open (marked)" in html
+    assert "<th>Still open</th>" in html

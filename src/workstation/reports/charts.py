@@ -11,6 +11,7 @@ from workstation.reports.formatting import format_value
 
 WIDTH, HEIGHT = 900, 300
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 80, 45, 30, 40
+LEGEND_SWATCH, LEGEND_CHAR_WIDTH = 18, 7  # px; the character width is a generous average at 12 px
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd")
 
 
@@ -74,8 +75,16 @@ def line_chart_svg(chart: LineChart) -> str:
     parts.append(
         f'<rect x="{MARGIN_LEFT}" y="{MARGIN_TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
     )
+    # The legend sits in the title band, right-aligned: inside the plot it would cover the lines' start.
+    widths = [LEGEND_SWATCH + 6 + LEGEND_CHAR_WIDTH * len(name) + 16 for name in chart.series]
+    legend_x = WIDTH - MARGIN_RIGHT - sum(widths)
     for k, (name, series) in enumerate(chart.series.items()):
         color = PALETTE[k % len(PALETTE)]
+        x = legend_x + sum(widths[:k])
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x + LEGEND_SWATCH:.1f}" y1="14" y2="14" stroke="{color}" stroke-width="3"/>'
+            f'<text x="{x + LEGEND_SWATCH + 6:.1f}" y="18" fill="#333">{escape(name)}</text>'
+        )
         points = " ".join(
             f"{sx(i):.1f},{sy(v):.1f}" for i, v in enumerate(series) if v is not None and math.isfinite(v)
         )
@@ -86,8 +95,5 @@ def line_chart_svg(chart: LineChart) -> str:
                 f'fill="{color}" fill-opacity="0.25" stroke="none"/>'
             )
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        parts.append(
-            f'<text x="{MARGIN_LEFT + 10 + 150 * k}" y="{MARGIN_TOP + 16}" fill="{color}">{escape(name)}</text>'
-        )
     parts.append("</svg>")
     return "".join(parts)

@@ -30,10 +30,15 @@ class Table:
 
 @dataclass(slots=True)
 class KeyValues:
-    """A two-column "metric: value" block, e.g. the metrics of a backtest."""
+    """A "metric: value" block, e.g. the metrics of a backtest. With several ``value_titles`` each item's
+    value is a tuple with one value per title (a strategy next to its benchmark), formatted alike."""
 
     title: str
     items: list[tuple[str, Any, ColumnFormat]]
+    value_titles: tuple[str, ...] = ("Value",)
+
+    def values(self, value: Any) -> tuple[Any, ...]:
+        return tuple(value) if len(self.value_titles) > 1 else (value,)
 
 
 @dataclass(slots=True)
@@ -75,12 +80,16 @@ class ReportDocument:
                 if isinstance(block, Table):
                     found.append(block)
                 elif isinstance(block, KeyValues):
+                    keys = ["value"] if len(block.value_titles) == 1 else [_sheet_name(t) for t in block.value_titles]
                     found.append(
                         Table(
                             name=_sheet_name(block.title),
                             title=block.title,
-                            columns=[Column("metric", "Metric"), Column("value", "Value")],
-                            rows=[{"metric": k, "value": v} for k, v, _ in block.items],
+                            columns=[Column("metric", "Metric")]
+                            + [Column(k, t) for k, t in zip(keys, block.value_titles, strict=True)],
+                            rows=[
+                                {"metric": k} | dict(zip(keys, block.values(v), strict=True)) for k, v, _ in block.items
+                            ],
                         )
                     )
         return found

@@ -163,14 +163,21 @@ def importance_decimals(values: list[float]) -> int:
 
 
 def _importance(metrics: dict[str, Any]) -> Table:
-    rows = sorted(metrics.get("feature_importance") or [], key=lambda r: -(r.get("importance") or 0.0))[:30]
+    every = metrics.get("feature_importance") or []
+    # The share of the total loss increase is what reads at a glance; features that hurt (negative) count 0.
+    total = sum(max(float(r.get("importance") or 0.0), 0.0) for r in every)
+    rows = [
+        {**r, "share": max(float(r.get("importance") or 0.0), 0.0) / total if total > 0 else None}
+        for r in sorted(every, key=lambda r: -(r.get("importance") or 0.0))[:30]
+    ]
     decimals = importance_decimals([float(r.get("importance") or 0.0) for r in rows])
     return Table(
         "importance",
         "Feature importances (permutation, on the last held-out fold; top 30)",
         [Column("feature", "Feature"), Column("importance", "Importance (loss increase)", "number", decimals),
-         Column("std", "Std", "number", decimals)],
+         Column("std", "Std", "number", decimals), Column("share", "Share of the total", "percent", 1)],
         rows,
+        note=f"{len(every)} features in all; the share is of the sum of the positive importances.",
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,11 +44,20 @@ def monthly_returns(equity: pd.Series) -> list[dict[str, object]]:
     return rows
 
 
-def performance_blocks(equity: pd.Series, *, title: str = "Equity") -> list[Block]:
+def performance_blocks(
+    equity: pd.Series, *, title: str = "Equity", benchmark: pd.Series | None = None, benchmark_name: str = ""
+) -> list[Block]:
+    """Equity and drawdown charts and the monthly returns; ``benchmark`` (on the same timeline) is drawn as a
+    second line in both charts."""
     stamps = [pd.Timestamp(t).to_pydatetime() for t in equity.index]
+    lines: dict[str, Sequence[float]] = {"equity": equity.astype("float64").tolist()}
+    falls: dict[str, Sequence[float]] = {"drawdown": drawdown(equity).tolist()}
+    if benchmark is not None:
+        lines = {"Strategy": lines["equity"], benchmark_name: benchmark.astype("float64").tolist()}
+        falls = {"Strategy": falls["drawdown"], benchmark_name: drawdown(benchmark).tolist()}
     blocks: list[Block] = [
-        LineChart(title, stamps, {"equity": equity.astype("float64").tolist()}, "money"),
-        LineChart("Drawdown", stamps, {"drawdown": drawdown(equity).tolist()}, "percent", fill_below_zero=True),
+        LineChart(title, stamps, lines, "money"),
+        LineChart("Drawdown", stamps, falls, "percent", fill_below_zero=True),
         Table(
             "monthly_returns",
             "Monthly returns",

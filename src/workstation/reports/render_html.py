@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 
 from workstation.reports.charts import line_chart_svg
-from workstation.reports.document import KeyValues, LineChart, Paragraph, ReportDocument, Table
+from workstation.reports.document import ColumnFormat, KeyValues, LineChart, Paragraph, ReportDocument, Table
 from workstation.reports.formatting import format_value
 
 CSS = """
@@ -19,13 +19,19 @@ p.meta { color: #5b6775; margin-top: 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 12px; }
 th, td { border: 1px solid #d5dbe1; padding: 4px 8px; }
 th { background: #eef2f6; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.when { white-space: nowrap; }
 tr:nth-child(even) td { background: #f8fafc; }
 p.note { color: #5b6775; font-size: 11px; }
 .chart { margin: 8px 0 16px; }
 """
 
 NUMERIC = {"int", "number", "money", "percent"}
+WHEN = {"datetime", "date"}  # a number or a time never wraps: a row stays one line high (and one page)
+
+
+def _cell_class(fmt: ColumnFormat) -> str:
+    return ' class="num"' if fmt in NUMERIC else ' class="when"' if fmt in WHEN else ""
 
 
 def _table_html(table: Table, tz: str) -> str:
@@ -35,7 +41,7 @@ def _table_html(table: Table, tz: str) -> str:
         cells = []
         for c in table.columns:
             text = escape(format_value(row.get(c.key), c.format, decimals=c.decimals, tz=tz))
-            cls = ' class="num"' if c.format in NUMERIC else ""
+            cls = _cell_class(c.format)
             cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not table.rows:
@@ -48,10 +54,15 @@ def _table_html(table: Table, tz: str) -> str:
 
 def _key_values_html(block: KeyValues, tz: str) -> str:
     rows = "".join(
-        f'<tr><th>{escape(k)}</th><td class="num">{escape(format_value(v, f, tz=tz))}</td></tr>'
+        f"<tr><th>{escape(k)}</th>"
+        + "".join(f"<td{_cell_class(f)}>{escape(format_value(one, f, tz=tz))}</td>" for one in block.values(v))
+        + "</tr>"
         for k, v, f in block.items
     )
-    return f"<h3>{escape(block.title)}</h3><table>{rows}</table>"
+    head = ""
+    if len(block.value_titles) > 1:
+        head = "<thead><tr><th></th>" + "".join(f"<th>{escape(t)}</th>" for t in block.value_titles) + "</tr></thead>"
+    return f"<h3>{escape(block.title)}</h3><table>{head}{rows}</table>"
 
 
 def _inline_svg(chart: LineChart, _index: int) -> str:

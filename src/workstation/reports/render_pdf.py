@@ -11,6 +11,7 @@ from pathlib import Path
 
 from workstation.reports.charts import HEIGHT, WIDTH, line_chart_svg
 from workstation.reports.document import LineChart, ReportDocument
+from workstation.reports.pdf_pages import keep_headings_with_content
 from workstation.reports.render_html import render_html
 
 # QTextDocument understands a subset of CSS; keep the PDF plain and readable.
@@ -32,7 +33,7 @@ def _ensure_gui_application() -> object:
 def write_pdf(document: ReportDocument, path: Path) -> Path:
     _app = _ensure_gui_application()
     from PySide6.QtCore import QByteArray, QMarginsF, QSizeF, QUrl
-    from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+    from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument, QTextOption
     from PySide6.QtSvg import QSvgRenderer
 
     images: dict[str, QImage] = {}
@@ -50,6 +51,10 @@ def write_pdf(document: ReportDocument, path: Path) -> Path:
 
     html = render_html(document, chart_html=chart_html).replace("</head>", _PDF_CSS_NOTE + "</head>", 1)
     text_document = QTextDocument()
+    # Wrap at spaces only: Qt's default also breaks inside a word ("Directi-on") to squeeze a column.
+    option = text_document.defaultTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    text_document.setDefaultTextOption(option)
     for name, image in images.items():
         text_document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
     text_document.setHtml(html)
@@ -63,5 +68,6 @@ def write_pdf(document: ReportDocument, path: Path) -> Path:
     )
     page = writer.pageLayout().paintRectPixels(writer.resolution())
     text_document.setPageSize(QSizeF(page.width(), page.height()))
+    keep_headings_with_content(text_document)
     text_document.print_(writer)
     return path

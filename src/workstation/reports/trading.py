@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from workstation.market.bars import load_bars
 from workstation.reports.backtest import FILL_COLUMNS, POSITION_COLUMNS, TRADE_COLUMNS
 from workstation.reports.document import Block, ColumnFormat, KeyValues, Paragraph, ReportDocument, Section, Table
+from workstation.reports.holdings import replay, trade_rows
 from workstation.reports.performance import drawdown, performance_blocks
 from workstation.reports.period import ReportPeriod
 from workstation.trading.backtest.metrics import trades_from_fills
@@ -83,8 +84,11 @@ def build_trading_report(
         equity = equity[equity.index >= period.start_at]
     last_close = {s: Decimal(str(closes[s].dropna().iloc[-1])) for s in closes.columns if closes[s].notna().any()}
     last_time = {f.symbol: f.timestamp for f in fills}
-    trades = [asdict(t) | {"status": "open (marked)" if t.is_open else "closed"} for t in trades_from_fills(
-        sorted(fills, key=lambda f: f.timestamp), last_close, last_time)]  # fmt: skip
+    ordered = sorted(fills, key=lambda f: f.timestamp)
+    trades = trade_rows(
+        [asdict(t) for t in trades_from_fills(ordered, last_close, last_time)],
+        replay(f.as_dict() for f in ordered),
+    )
     book = PositionBook()
     for fill in sorted(fills, key=lambda f: f.timestamp):
         book.apply_fill(fill)

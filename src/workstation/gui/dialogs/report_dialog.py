@@ -44,9 +44,11 @@ _FORMAT_FILTERS = {
     "xlsx": "Excel workbooks (*.xlsx)",
 }
 _KIND_HELP = {
-    "backtest": "Equity curve, drawdown, monthly returns, metrics, trades and fills of one stored backtest.",
+    "backtest": "One stored backtest against buy-and-hold (equity, drawdown, metrics side by side), monthly "
+    "returns, trades, fills and the positions left open.",
     "trading": "Equity, drawdown, monthly returns, trades, fills with commissions and positions of a broker.",
-    "models": "Held-out metrics next to the baseline per fold, confusion matrix, calibration, feature importances.",
+    "models": "The verdict with 95 % intervals, held-out metrics next to the baseline per fold, confusion matrix, "
+    "calibration, feature importances.",
     "activity": "Errors by component, slowest operations (p50 / p95), order rejections and alerts.",
 }
 
@@ -210,7 +212,9 @@ class ReportDialog(QDialog):
         if kind == "models" and not model_id:
             raise WorkstationError("Choose the model to report on (train one in the Models panel first).")
         if kind == "backtest" and not backtest_id:
-            raise WorkstationError("No stored backtest: run one with `workstation backtest run` first.")
+            from workstation.reports.backtest import HOW_TO_RUN_A_BACKTEST
+
+            raise WorkstationError(f"No stored backtest: {HOW_TO_RUN_A_BACKTEST}.")
         if not self.output.text().strip():
             raise WorkstationError("Choose where to save the report.")
         return {

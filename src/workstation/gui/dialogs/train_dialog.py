@@ -95,6 +95,7 @@ class TrainDialog(QDialog):
         self.filter = named(QLineEdit(), "trainSymbolFilter")
         self.filter.setPlaceholderText("Filter symbols…")
         self.filter.textChanged.connect(self._filter_symbols)
+        self.filter.textChanged.connect(lambda _t: self._update_hint())
         self.symbols = named(QListWidget(), "trainSymbols")
         self.symbols.setMaximumHeight(140)
         self.ticked = named(QLabel(""), "trainTicked")
@@ -105,8 +106,6 @@ class TrainDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if symbol in chosen else Qt.CheckState.Unchecked)
             self.symbols.addItem(item)
-            if symbol in chosen:
-                self.symbols.scrollToItem(item)  # the chart's symbol is ticked: show it
         self.symbols.itemChanged.connect(lambda _item: self._update_hint())
         self.price_levels = named(
             QCheckBox("Include price levels (moving averages, bands, MACD, ATR …)"), "trainPriceLevels"
@@ -149,9 +148,9 @@ class TrainDialog(QDialog):
         self.train_button = named(QPushButton("Train"), "trainStart")
         self.train_button.setDefault(True)
         self.buttons.addButton(self.train_button, QDialogButtonBox.ButtonRole.ActionRole)
+        # Beside the progress bar, shown only while a job runs (a button box shows every button it holds).
         self.cancel_button = named(QPushButton("Cancel training"), "trainCancel")
         self.cancel_button.hide()
-        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.features_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.reject)
         self.train_button.clicked.connect(lambda: context.perform("models/train", self.train))
@@ -191,7 +190,10 @@ class TrainDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.hint)
-        layout.addWidget(self.progress)
+        running = QHBoxLayout()
+        running.addWidget(self.progress, 1)
+        running.addWidget(self.cancel_button)
+        layout.addLayout(running)
         layout.addWidget(self.progress_text)
         layout.addWidget(self.buttons)
 
@@ -218,7 +220,11 @@ class TrainDialog(QDialog):
     def _update_hint(self) -> None:
         chosen = self.chosen_symbols()
         shown = ", ".join(chosen[:8]) + (f" +{len(chosen) - 8}" if len(chosen) > 8 else "")
-        self.ticked.setText(f"Ticked ({len(chosen)}): {shown}" if chosen else "Ticked: none")
+        hidden = self.hidden_ticked()
+        unseen = f" — not shown by the filter: {', '.join(hidden[:8])}" + (" …" if len(hidden) > 8 else "")
+        self.ticked.setText(
+            (f"Ticked ({len(chosen)}): {shown}" + (unseen if hidden else "")) if chosen else "Ticked: none"
+        )
         problem = self.problem()
         self.hint.setText(problem or "")
         self.hint.setStyleSheet(f"color: {DOWN};" if problem else "")
@@ -242,6 +248,20 @@ class TrainDialog(QDialog):
         for row in range(self.symbols.count()):
             item = self.symbols.item(row)
             item.setHidden(bool(needle) and needle not in item.text())
+
+    def hidden_ticked(self) -> list[str]:
+        """Ticked symbols the filter hides: training would use them, so the form names them."""
+        items = (self.symbols.item(row) for row in range(self.symbols.count()))
+        return [item.text() for item in items if item.checkState() == Qt.CheckState.Checked and item.isHidden()]
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        # The chart's symbol is ticked for convenience: bring it into the middle of the list once the list has
+        # its real height (scrolling before the dialog is shown leaves it at or below the edge).
+        ticked = [self.symbols.item(r) for r in range(self.symbols.count())]
+        first = next((item for item in ticked if item.checkState() == Qt.CheckState.Checked), None)
+        if first is not None:
+            self.symbols.scrollToItem(first, QListWidget.ScrollHint.PositionAtCenter)
 
     def chosen_symbols(self) -> list[str]:
         items = (self.symbols.item(row) for row in range(self.symbols.count()))
