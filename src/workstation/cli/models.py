@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from workstation.cli.cluster import cluster_for, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
@@ -142,17 +143,19 @@ def command() -> None:
     help="Also feed columns measured in price units (moving averages, bands, MACD, ATR …); off by default.",
 )  # fmt: skip
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
+@scheduler_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_cmd(
     model_type: str, target: str, horizon: int, symbols: str, interval: str, start: str | None, end: str | None,
     name: str | None, n_folds: int, features: str | None, feature_version: str, include_price_levels: bool,
-    params: tuple[str, ...], as_json: bool,
+    params: tuple[str, ...], scheduler: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Train with purged walk-forward validation; every figure printed is from held-out bars.
 
     The model is activated only when its verdict is beats_baseline (the 95% block-bootstrap interval of
     log loss / MAE minus the baseline's excludes zero in its favour); otherwise it is registered as
-    deprecated, and 'models set-status ID active' activates it after a warning."""
+    deprecated, and 'models set-status ID active' activates it after a warning. With --scheduler, the
+    folds and the final fit run as tasks on the Dask cluster's workers (same numbers as locally)."""
     from workstation.ml.service import train_and_register
     from workstation.ml.training import TrainingSpec
 
@@ -166,8 +169,17 @@ def train_cmd(
         n_folds=n_folds, hyperparameters=_parse_params(params), name=name, include_price_levels=include_price_levels,
     )  # fmt: skip
     engine = app_context().engine
-    with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
-        outcome = train_and_register(engine, spec, progress=progress, cancel=cancel)
+    with cluster_for(engine, scheduler) as client:
+        executor, publish = None, None
+        if client is not None:  # the folds and the final fit as tasks; the training arrays sent once
+            from workstation.cluster.executor import ClusterExecutor
+
+            executor = ClusterExecutor(client)
+            publish = executor.publish
+        with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
+            outcome = train_and_register(
+                engine, spec, progress=progress, cancel=cancel, executor=executor, publish=publish
+            )
     summary = outcome.summary()
     if as_json:
         echo_json(summary)
