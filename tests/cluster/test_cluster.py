@@ -230,3 +230,29 @@ def test_no_credentials_in_task_keys_logs_or_the_scheduler(
     local_logs = "\n".join(r.getMessage() for r in caplog.records)
     for text in (*seen, *keys, repr(stream.data), repr(worker_state), scheduler_state, logs, local_logs):
         assert secret not in text
+
+
+def test_a_batch_run_twice_leaves_the_state_of_one_run(pg_engine: Engine) -> None:
+    """A worker that dies after its batch committed: the scheduler runs the task again."""
+    from workstation.cluster.features import build_batch
+    from workstation.cluster.secret import DatabaseUrl
+    from workstation.features.catalog import FEATURE_VERSION
+    from workstation.features.state import plan_builds
+    from workstation.features.worker import BatchTask
+
+    store_daily(pg_engine, ["R1", "R2"], 300)
+    build_features(pg_engine)
+    store_daily(pg_engine, ["R1", "R2"], 305)  # five new bars each: incremental plans
+    with pg_engine.begin() as conn:
+        plans = plan_builds(conn, "1d", FEATURE_VERSION, None, False)
+    task = BatchTask("1d", FEATURE_VERSION, tuple(plans[s] for s in ("R1", "R2")), write=True)
+    url = DatabaseUrl(pg_engine.url)
+    first = build_batch(url, task)
+    assert [o.mode for o in first] == ["incremental", "incremental"]
+    again = build_batch(url, task)
+    assert [o.mode for o in again] == ["up_to_date", "up_to_date"]
+    once_rows, once_state = feature_rows(pg_engine), _state(pg_engine)
+    build_features(pg_engine, full=True)
+    pd.testing.assert_frame_equal(once_rows, feature_rows(pg_engine), check_exact=True)
+    pd.testing.assert_frame_equal(once_state, _state(pg_engine), check_exact=True)
+    assert repr(url) == f"DatabaseUrl({pg_engine.url.render_as_string(hide_password=True)})"

@@ -1,25 +1,23 @@
-"""``--scheduler``: the option a command adds to run its work on a Dask cluster, and the client it opens.
+"""``--scheduler``: the option a command adds to run its work on a Dask cluster.
 
-A command takes ``@scheduler_option`` and opens ``with cluster_for(engine, scheduler) as client:``;
-``client`` is None when no scheduler is named (neither the option nor WORKSTATION_DASK_SCHEDULER), and
-the command runs locally as before without importing distributed. With one, the database must be
-PostgreSQL, the workers must match this machine's versions, and the cluster's line (workers, dashboard)
-goes to stderr.
+A command takes ``@scheduler_option`` and hands ``scheduler`` on: to ``workstation.cluster.jobs``
+(features build, models train) or, for any work that runs on a ``concurrent.futures.Executor``, to
+:func:`executor_for`. Without a scheduler (neither the option nor WORKSTATION_DASK_SCHEDULER) the command
+runs locally as before, without importing distributed. The cluster's line (workers, dashboard) goes to
+stderr, so ``--json`` output stays one object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
 
 from workstation.cluster.connect import SCHEDULER_ENV, require_postgres, scheduler_address
-
-if TYPE_CHECKING:
-    from distributed import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,14 +29,19 @@ def scheduler_option(command: F) -> F:
     )(command)  # fmt: skip
 
 
+def announce(line: str) -> None:
+    click.echo(line, err=True)
+
+
 @contextmanager
-def cluster_for(engine: Engine, scheduler: str | None) -> Iterator[Client | None]:
+def executor_for(engine: Engine, scheduler: str | None) -> Iterator[Executor | None]:
+    """The cluster's Executor (checked, closed at the end), or None to run locally."""
     address = scheduler_address(scheduler)
     if address is None:
         yield None
         return
     require_postgres(engine)
-    from workstation.cluster.executor import cluster_client
+    from workstation.cluster.executor import cluster_executor
 
-    with cluster_client(address, announce=lambda line: click.echo(line, err=True)) as client:
-        yield client
+    with cluster_executor(address, announce=announce) as executor:
+        yield executor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workstation.cli.cluster import cluster_for, scheduler_option
+from workstation.cli.cluster import announce, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
@@ -27,23 +27,17 @@ def build_cmd(symbols: str | None, interval: str, full: bool, scheduler: str | N
 
     With --scheduler, batches of symbols run on the Dask cluster's workers, each writing through its
     own connection to the (PostgreSQL) database."""
-    from workstation.features.engine import BatchRunner, build_features
+    from workstation.cluster.jobs import build_features_on
 
     wanted = None if symbols is None else [s for s in symbols.split(",") if s.strip()]
     if wanted is not None and not wanted:
         raise InvalidInputError("--symbols is empty")
     ctx = app_context()
-    with cluster_for(ctx.engine, scheduler) as client:
-        runner: BatchRunner | None = None
-        if client is not None:
-            from workstation.cluster.features import ClusterBatchRunner
-
-            runner = ClusterBatchRunner(client)
-        with progress_and_cancel("features", enabled=not as_json) as (progress, cancel):
-            summary = build_features(
-                ctx.engine, symbols=wanted, interval=interval, full=full, progress=progress, cancel=cancel,
-                runner=runner,
-            )  # fmt: skip
+    with progress_and_cancel("features", enabled=not as_json) as (progress, cancel):
+        summary = build_features_on(
+            ctx.engine, scheduler=scheduler, announce=announce, symbols=wanted, interval=interval, full=full,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
     if as_json:
         echo_json(summary.as_dict())
     else:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from workstation.cli.cluster import cluster_for, scheduler_option
+from workstation.cli.cluster import announce, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
@@ -156,7 +156,7 @@ def train_cmd(
     log loss / MAE minus the baseline's excludes zero in its favour); otherwise it is registered as
     deprecated, and 'models set-status ID active' activates it after a warning. With --scheduler, the
     folds and the final fit run as tasks on the Dask cluster's workers (same numbers as locally)."""
-    from workstation.ml.service import train_and_register
+    from workstation.cluster.jobs import train_and_register_on
     from workstation.ml.training import TrainingSpec
 
     chosen = split_symbols(symbols)
@@ -169,17 +169,10 @@ def train_cmd(
         n_folds=n_folds, hyperparameters=_parse_params(params), name=name, include_price_levels=include_price_levels,
     )  # fmt: skip
     engine = app_context().engine
-    with cluster_for(engine, scheduler) as client:
-        executor, publish = None, None
-        if client is not None:  # the folds and the final fit as tasks; the training arrays sent once
-            from workstation.cluster.executor import ClusterExecutor
-
-            executor = ClusterExecutor(client)
-            publish = executor.publish
-        with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
-            outcome = train_and_register(
-                engine, spec, progress=progress, cancel=cancel, executor=executor, publish=publish
-            )
+    with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
+        outcome = train_and_register_on(
+            engine, spec, scheduler=scheduler, announce=announce, progress=progress, cancel=cancel
+        )
     summary = outcome.summary()
     if as_json:
         echo_json(summary)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -22,7 +23,8 @@ from workstation.cluster.connect import worker_threads
 from workstation.cluster.executor import task_key
 from workstation.cluster.secret import DatabaseUrl
 from workstation.errors import JobCancelledError
-from workstation.features.worker import BatchTask, SymbolOutcome, run_in_worker
+from workstation.features.state import load_states
+from workstation.features.worker import BatchTask, SymbolOutcome, run_batch, worker_engine
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -34,8 +36,34 @@ POLL_SECONDS = 0.2
 
 
 def build_batch(url: DatabaseUrl, task: BatchTask) -> list[SymbolOutcome]:
-    """The task: one batch, computed and written on the worker."""
-    return run_in_worker(url.reveal(), task)
+    """The task: one batch, computed and written on the worker.
+
+    A task may run twice: when its worker dies after the batch committed but before the result reached
+    the scheduler. Rewriting rows is harmless (they are replaced whole), but an incremental state's
+    counts are the planned ones plus this batch's change, and would be off after a second application;
+    so symbols whose state already records this plan's bars are reported up to date instead.
+    """
+    engine = worker_engine(url.reveal())
+    done = _already_built(engine, task)
+    if not done:
+        return run_batch(engine, task)
+    rest = replace(task, plans=tuple(p for p in task.plans if p.symbol not in done))
+    skipped = [SymbolOutcome(p.symbol, p.source, "up_to_date") for p in task.plans if p.symbol in done]
+    return skipped + (run_batch(engine, rest) if rest.plans else [])
+
+
+def _already_built(engine: Engine, task: BatchTask) -> set[str]:
+    """Symbols of an incremental plan whose stored state is no longer the planned one but its outcome."""
+    pending = {p.symbol: p for p in task.plans if p.mode != "full" and p.previous is not None}
+    if not pending:
+        return set()
+    with engine.connect() as conn:
+        states = load_states(conn, task.interval, task.version, list(pending))
+    return {
+        symbol for symbol, plan in pending.items()
+        if (state := states.get(symbol)) is not None and state != plan.previous
+        and (state.built_through, state.bar_count, state.bar_checksum) == (plan.through, plan.bar_count, plan.checksum)
+    }  # fmt: skip
 
 
 def _running(dask_scheduler: Any, keys: list[str]) -> list[str]:

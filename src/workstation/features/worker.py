@@ -61,6 +61,11 @@ class SymbolOutcome:
 def run_in_worker(url: str, task: BatchTask) -> list[SymbolOutcome]:
     """Pool entry point; workers outlive builds (see ``pool``). The engine for ``url`` is kept for the
     next batch, and an engine for another database is closed, so idle workers hold one connection."""
+    return run_batch(worker_engine(url), task)
+
+
+def worker_engine(url: str) -> Engine:
+    """This worker process's engine for ``url`` (see ``run_in_worker``)."""
     with _ENGINES_LOCK:
         engine = _ENGINES.get(url)
         if engine is None:
@@ -68,7 +73,7 @@ def run_in_worker(url: str, task: BatchTask) -> list[SymbolOutcome]:
                 other.dispose()
             _ENGINES.clear()
             engine = _ENGINES[url] = create_db_engine(url)
-    return run_batch(engine, task)
+        return engine
 
 
 def run_batch(engine: Engine, task: BatchTask) -> list[SymbolOutcome]:
