@@ -344,24 +344,25 @@ def _compared_columns(engine: Engine) -> str:
         return ", ".join(f'"{name}"' for name in names)
 
 
-def _keep_rows(engine: Engine, table: str) -> None:
-    """A copy of the feature rows (compared columns) to set a later build against, on the server."""
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE {table} AS SELECT {_compared_columns(engine)} FROM feature_engineered_data"))
+def _rows_checksum(engine: Engine) -> tuple[int, int]:
+    """(rows, sum of a 64-bit hash of each row's compared columns as text): equal for equal multisets of rows.
 
-
-def _same_rows(engine: Engine, table: str) -> bool:
-    """The feature rows equal the kept copy as multisets (EXCEPT ALL both ways: NaN = NaN, NULL = NULL)."""
-    columns = _compared_columns(engine)
+    float8 prints shortest-exact, so equal text is equal bits; one row differing changes the sum but for
+    a 2⁻⁶⁴ chance. A sequential scan, where a sorted EXCEPT ALL of 400,000 wide rows takes minutes."""
+    query = (
+        "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)"
+        f" FROM (SELECT {_compared_columns(engine)} FROM feature_engineered_data) t"
+    )
     with engine.connect() as conn:
-        extra, missing = (
-            int(conn.execute(text(f"SELECT count(*) FROM ({a} EXCEPT ALL {b}) d")).scalar_one())
-            for a, b in (
-                (f"SELECT {columns} FROM feature_engineered_data", f"SELECT {columns} FROM {table}"),
-                (f"SELECT {columns} FROM {table}", f"SELECT {columns} FROM feature_engineered_data"),
-            )
-        )
-    return extra == missing == 0
+        rows, total = conn.execute(text(query)).one()
+    return int(rows), int(total)
+
+
+def _vacuum(engine: Engine, *, full: bool = False) -> None:
+    """Each full build deletes the previous rows: without a vacuum between builds, later builds write into
+    an ever larger heap (and the order of the runs would decide the comparison)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM {'(FULL, ANALYZE)' if full else '(ANALYZE)'} feature_engineered_data"))
 
 
 def section_dask(bench: Bench) -> None:
@@ -380,26 +381,28 @@ def section_dask(bench: Bench) -> None:
           f"features built by the local pool ({WORKERS} processes) and by a local cluster of {WORKERS} "
           f"single-threaded Dask workers, each cold then warm ({_load()})")  # fmt: skip
     timings: dict[str, list[float]] = {"local": [], "cluster": []}
-    for _ in range(2):
+    checksums: dict[str, set[tuple[int, int]]] = {"local": set(), "cluster": set()}
+
+    def timed(label: str, runner: ClusterBatchRunner | None) -> None:
+        _vacuum(engine)
         t0 = time.perf_counter()
-        local = build_features(engine, full=True)
-        timings["local"].append(time.perf_counter() - t0)
-        assert not local.failed and local.rows_written == len(symbols) * bars
-    _keep_rows(engine, "bench_local_rows")
+        built = build_features(engine, full=True, runner=runner)
+        timings[label].append(time.perf_counter() - t0)
+        assert not built.failed and built.rows_written == len(symbols) * bars
+        checksums[label].add(_rows_checksum(engine))
+
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as folder:
         address, processes = _start_cluster(Path(folder), WORKERS)
         try:
             with cluster_client(address) as client:
                 client.wait_for_workers(WORKERS, timeout=120)
                 runner = ClusterBatchRunner(client)
-                for _ in range(2):
-                    t0 = time.perf_counter()
-                    remote = build_features(engine, full=True, runner=runner)
-                    timings["cluster"].append(time.perf_counter() - t0)
-                    assert not remote.failed and remote.rows_written == len(symbols) * bars
+                for _ in range(2):  # alternating: cold local, cold cluster, warm local, warm cluster
+                    timed("local", None)
+                    timed("cluster", runner)
         finally:
             _stop_cluster(processes)
-    identical = _same_rows(engine, "bench_local_rows")
+    identical = len(checksums["local"] | checksums["cluster"]) == 1
     (local_cold, local_warm), (cluster_cold, cluster_warm) = timings["local"], timings["cluster"]
     overhead = cluster_warm / local_warm - 1
     bench.figures["dask_local_s"], bench.figures["dask_cluster_s"] = local_warm, cluster_warm
@@ -410,6 +413,7 @@ def section_dask(bench: Bench) -> None:
     print(f"  cluster overhead (warm): {overhead:+.1%} (target ≤ +25% {'PASS' if overhead <= 0.25 else 'FAIL'}); "
           f"cold {cluster_cold / local_cold - 1:+.1%}; rows identical in every column but id/created_at/updated_at: "
           f"{'yes' if identical else 'NO'} ({_load()})")  # fmt: skip
+    _vacuum(engine, full=True)  # the size of the rows themselves, not of four builds' dead ones
     with engine.connect() as conn:
         heap, indexes, rows = conn.execute(
             text(
@@ -419,7 +423,6 @@ def section_dask(bench: Bench) -> None:
             )
         ).one()
         database = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
-        database -= int(conn.execute(text("SELECT pg_total_relation_size('bench_local_rows')")).scalar_one())
     bench.figures["dask_feature_row_bytes"] = (int(heap) + int(indexes)) / max(1, int(rows))
     print(f"  disk: feature_engineered_data {int(rows):,} rows: heap {int(heap) / 1e6:.0f} MB + indexes "
           f"{int(indexes) / 1e6:.0f} MB = {bench.figures['dask_feature_row_bytes']:.0f} bytes a row; database "

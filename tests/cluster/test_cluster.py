@@ -256,3 +256,35 @@ def test_a_batch_run_twice_leaves_the_state_of_one_run(pg_engine: Engine) -> Non
     pd.testing.assert_frame_equal(once_rows, feature_rows(pg_engine), check_exact=True)
     pd.testing.assert_frame_equal(once_state, _state(pg_engine), check_exact=True)
     assert repr(url) == f"DatabaseUrl({pg_engine.url.render_as_string(hide_password=True)})"
+
+
+def _scaled(value: int, *, factor: int = 1, workers: int = 0) -> int:
+    return value * factor + workers  # ``workers`` is also a keyword of client.submit: it must reach us
+
+
+def test_cluster_executor_runs_any_callable_and_cancels(dask_cluster: LocalCluster) -> None:
+    """What a sweep does with ``cluster_executor``: submit points, collect them as they finish, cancel."""
+    from concurrent.futures import as_completed, wait
+
+    from workstation.cluster.executor import cluster_executor
+
+    lines: list[str] = []
+    with cluster_executor(dask_cluster.address, announce=lines.append) as executor:
+        futures = {executor.submit(_scaled, i, factor=3, workers=1): i for i in range(12)}
+        assert {futures[f]: f.result() for f in as_completed(futures, timeout=60)} == {i: 3 * i + 1 for i in range(12)}
+        slow = [executor.submit(time.sleep, 5) for _ in range(12)]
+        time.sleep(0.5)
+        for future in slow:
+            future.cancel()
+        wait(slow, timeout=10)
+        assert all(f.cancelled() for f in slow)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            left = executor.client.run_on_scheduler(
+                lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks if str(k).startswith("sleep-")]
+            )
+            if not left:
+                break
+            time.sleep(0.1)
+        assert not left
+    assert lines and lines[0].startswith("cluster tcp://127.0.0.1:") and "no dashboard" in lines[0]

@@ -11,6 +11,7 @@ runs the task again elsewhere (up to ``distributed.scheduler.allowed-failures`` 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import logging
 import threading
 import uuid
@@ -51,7 +52,10 @@ class ClusterExecutor(cf.Executor):
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit to a cluster executor after shutdown")
-            future = self.client.submit(fn, *args, key=task_key(_name_of(fn)), pure=False, **kwargs)
+            key = task_key(_name_of(fn))
+            # The call's keyword arguments go in a partial: client.submit has keywords of its own (workers=, …).
+            call = functools.partial(fn, **kwargs) if kwargs else fn
+            future = self.client.submit(call, *args, key=key, pure=False)
             self._outstanding.add(future)
         return self._wrap(future)
 
