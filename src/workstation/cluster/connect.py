@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -66,10 +66,18 @@ def worker_threads(client: Client) -> int:
     return max(1, int(sum(client.nthreads().values())))
 
 
+def _serves_dashboard(dask_scheduler: Any = None) -> bool:
+    """Runs on the scheduler: its HTTP server always starts (health, metrics); the dashboard's pages only
+    when bokeh imported there, which leaves distributed's dashboard module loaded."""
+    import sys
+
+    return "distributed.dashboard.scheduler" in sys.modules
+
+
 def dashboard_address(client: Client) -> str | None:
-    """The dashboard's URL, or None when the scheduler runs none (bokeh not installed there)."""
+    """The dashboard's URL, or None when the scheduler shows none (bokeh not installed there, --no-dashboard)."""
     services = client.scheduler_info(n_workers=0).get("services", {})
-    if "dashboard" not in services:
+    if "dashboard" not in services or not client.run_on_scheduler(_serves_dashboard):
         return None
     link = client.dashboard_link
     return str(link) if link else None
@@ -79,5 +87,5 @@ def describe(client: Client) -> str:
     """One line for the terminal: scheduler, workers and threads, and where to watch."""
     workers = len(client.nthreads())
     dashboard = dashboard_address(client)
-    where = f"dashboard {dashboard}" if dashboard else "no dashboard (install bokeh where the scheduler runs)"
+    where = f"dashboard {dashboard}" if dashboard else "no dashboard (bokeh is not installed where the scheduler runs)"
     return f"cluster {client.scheduler.address}: {workers} workers, {worker_threads(client)} threads; {where}"
