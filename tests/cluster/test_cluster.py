@@ -280,7 +280,7 @@ def test_cluster_executor_runs_any_callable_and_cancels(dask_cluster: LocalClust
         # A function the workers can import (a test module's could not be unpickled there), with a keyword.
         futures = {executor.submit(int, f"{i:x}", base=16): i for i in range(12)}
         assert {futures[f]: f.result() for f in as_completed(futures, timeout=60)} == {i: i for i in range(12)}
-        slow = [executor.submit(time.sleep, 5) for _ in range(12)]
+        slow = [executor.submit(time.sleep, 2) for _ in range(12)]
         time.sleep(0.5)
         for future in slow:
             future.cancel()
