@@ -1,7 +1,7 @@
 """Scale benchmark: 50,000,000 one-minute bars (500 symbols × 100,000) in partitioned PostgreSQL (a script).
 
-    PYTHONPATH=src python3 tests/benchmarks/bench_scale.py [--scale 0.1] [--sections ingest,chart,prune,disk]
-        [--chunk-rows 1000000] [--log-rows 10000000] [--plain-too] [--keep]
+    PYTHONPATH=src python3 tests/benchmarks/bench_scale.py [--scale 0.1] [--sections ingest,chart,prune,disk,dask]
+        [--chunk-rows 1000000] [--log-rows 10000000] [--plain-too] [--keep] [--dask-symbols 200] [--dask-bars 2000]
 
 ``--scale`` multiplies the number of symbols (and the log rows); every symbol keeps 100,000 bars (~13
 months of regular-session minutes, so ~13 monthly ranges and 20,000-bar charts at any scale). Sections:
@@ -18,10 +18,15 @@ months of regular-session minutes, so ~13 monthly ranges and 20,000-bar charts a
   next month, pruned with ``prune_logs`` on the partitioned database (the month is dropped) and on an
   unpartitioned one holding the same rows (deleted in chunks), in the same run.
 * ``disk``: size of market_data (heap and indexes), system_logs and the whole database.
+* ``dask``: features for 200 symbols × 2,000 daily bars (``--dask-symbols``, ``--dask-bars``; not scaled) in
+  a database of their own, built by the local process pool and by a local Dask cluster of two
+  single-threaded workers (``dask scheduler`` and ``dask worker ADDR --nworkers 2 --nthreads 1``, started
+  here as subprocesses): each twice, cold (the workers' first batches import TA-Lib) and warm. Prints both
+  times, the cluster's overhead on the warm run (target ≤ 25 %), whether the rows are identical in every
+  column but id/created_at/updated_at, and the disk the feature rows take.
 
-Not yet here, added with the Dask adapter: "features for 200 symbols × 2,000 bars on a local 2-worker Dask
-cluster vs the local pool". A section is a function taking the ``Bench`` context, registered in
-``SECTIONS`` under its name; the new one goes there and is then picked with ``--sections``.
+A section is a function taking the ``Bench`` context, registered in ``SECTIONS`` under its name, and picked
+with ``--sections``.
 
 The databases (bench_scale_<pid>_…) are created on WORKSTATION_TEST_DATABASE_URL's server (default
 postgresql://postgres@127.0.0.1/postgres) and dropped at the end unless ``--keep``. Load averages are
@@ -31,10 +36,14 @@ printed with each figure: on a shared machine only same-run comparisons mean muc
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -281,13 +290,155 @@ def section_disk(bench: Bench) -> None:
           f"(after the prune); database {database / 1e9:.2f} GB")  # fmt: skip
 
 
-# The sections, in the order they run. The Dask section (features on a local 2-worker cluster vs the local
-# pool) is to be registered here by the Dask adapter's change.
+def _daily_feed(symbols: list[str], bars: int) -> pd.DataFrame:
+    """``bars`` business-day bars (21:00 UTC closes) for every symbol, from one random walk each."""
+    feed = Feed(symbols, bars, seed=23)
+    frame = feed.chunk(0, bars)
+    stamps = pd.bdate_range("2010-01-04", periods=bars, tz="UTC") + pd.Timedelta(hours=21)
+    frame["timestamp"], frame["interval"] = np.tile(stamps, len(symbols)), "1d"
+    return frame
+
+
+def _start_cluster(folder: Path, workers: int) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """A scheduler and one ``dask worker`` command of ``workers`` single-threaded processes, on loopback."""
+    dask = [sys.executable, "-m", "dask"]
+    scheduler_file = folder / "scheduler.json"
+    log = open(folder / "cluster.log", "wb")  # noqa: SIM115 - kept open for the subprocesses' lifetime
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
+         str(scheduler_file)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not scheduler_file.exists() or not scheduler_file.read_text().strip():
+        if time.monotonic() > deadline or scheduler.poll() is not None:
+            raise SystemExit(f"the Dask scheduler did not start; see {folder / 'cluster.log'}")
+        time.sleep(0.1)
+    address = str(json.loads(scheduler_file.read_text())["address"])
+    worker = subprocess.Popen(
+        [*dask, "worker", address, "--nworkers", str(workers), "--nthreads", "1", "--host", "127.0.0.1",
+         "--no-dashboard", "--local-directory", str(folder / "worker")],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    return address, [worker, scheduler]
+
+
+def _stop_cluster(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _compared_columns(engine: Engine) -> str:
+    """Every column of feature_engineered_data but the per-run ones (id, created_at, updated_at)."""
+    with engine.connect() as conn:
+        names = conn.execute(
+            text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'feature_engineered_data'"
+                " AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position"
+            )
+        ).scalars()
+        return ", ".join(f'"{name}"' for name in names)
+
+
+def _rows_checksum(engine: Engine) -> tuple[int, int]:
+    """(rows, sum of a 64-bit hash of each row's compared columns as text): equal for equal multisets of rows.
+
+    float8 prints shortest-exact, so equal text is equal bits; one row differing changes the sum but for
+    a 2⁻⁶⁴ chance. A sequential scan, where a sorted EXCEPT ALL of 400,000 wide rows takes minutes."""
+    query = (
+        "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)"
+        f" FROM (SELECT {_compared_columns(engine)} FROM feature_engineered_data) t"
+    )
+    with engine.connect() as conn:
+        rows, total = conn.execute(text(query)).one()
+    return int(rows), int(total)
+
+
+def _vacuum(engine: Engine, *, full: bool = False) -> None:
+    """Each full build deletes the previous rows: without a vacuum between builds, later builds write into
+    an ever larger heap (and the order of the runs would decide the comparison)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM {'(FULL, ANALYZE)' if full else '(ANALYZE)'} feature_engineered_data"))
+
+
+def section_dask(bench: Bench) -> None:
+    from workstation.cluster.executor import cluster_client
+    from workstation.cluster.features import ClusterBatchRunner
+    from workstation.features.engine import build_features
+    from workstation.features.pool import WORKERS
+
+    symbols = [f"D{i:04d}" for i in range(bench.args.dask_symbols)]
+    bars = bench.args.dask_bars
+    engine = bench.database("dask")
+    t0 = time.perf_counter()
+    summary = process_batch(engine, ProviderBatch(bars=_daily_feed(symbols, bars)), interval="1d", source="bench")
+    assert not summary.failures and summary.inserted == len(symbols) * bars, summary.failures
+    print(f"dask: {len(symbols)} symbols × {bars:,} daily bars ingested in {time.perf_counter() - t0:.1f}s; "
+          f"features built by the local pool ({WORKERS} processes) and by a local cluster of {WORKERS} "
+          f"single-threaded Dask workers, each cold then warm ({_load()})")  # fmt: skip
+    timings: dict[str, list[float]] = {"local": [], "cluster": []}
+    checksums: dict[str, set[tuple[int, int]]] = {"local": set(), "cluster": set()}
+
+    def timed(label: str, runner: ClusterBatchRunner | None) -> None:
+        _vacuum(engine)
+        t0 = time.perf_counter()
+        built = build_features(engine, full=True, runner=runner)
+        timings[label].append(time.perf_counter() - t0)
+        assert not built.failed and built.rows_written == len(symbols) * bars
+        checksums[label].add(_rows_checksum(engine))
+
+    with tempfile.TemporaryDirectory(prefix="bench-dask-") as folder:
+        address, processes = _start_cluster(Path(folder), WORKERS)
+        try:
+            with cluster_client(address) as client:
+                client.wait_for_workers(WORKERS, timeout=120)
+                runner = ClusterBatchRunner(client)
+                for _ in range(2):  # alternating: cold local, cold cluster, warm local, warm cluster
+                    timed("local", None)
+                    timed("cluster", runner)
+        finally:
+            _stop_cluster(processes)
+    identical = len(checksums["local"] | checksums["cluster"]) == 1
+    (local_cold, local_warm), (cluster_cold, cluster_warm) = timings["local"], timings["cluster"]
+    overhead = cluster_warm / local_warm - 1
+    bench.figures["dask_local_s"], bench.figures["dask_cluster_s"] = local_warm, cluster_warm
+    bench.figures["dask_overhead"] = overhead
+    for label, (cold, warm) in (("local pool", timings["local"]), ("Dask cluster", timings["cluster"])):
+        rate = len(symbols) * bars / warm
+        print(f"  {label:<12}: cold {cold:6.2f}s, warm {warm:6.2f}s = {rate:9,.0f} rows/s")
+    print(f"  cluster overhead (warm): {overhead:+.1%} (target ≤ +25% {'PASS' if overhead <= 0.25 else 'FAIL'}); "
+          f"cold {cluster_cold / local_cold - 1:+.1%}; rows identical in every column but id/created_at/updated_at: "
+          f"{'yes' if identical else 'NO'} ({_load()})")  # fmt: skip
+    _vacuum(engine, full=True)  # the size of the rows themselves, not of four builds' dead ones
+    with engine.connect() as conn:
+        heap, indexes, rows = conn.execute(
+            text(
+                "SELECT coalesce(sum(pg_table_size(relid)), 0), coalesce(sum(pg_indexes_size(relid)), 0),"
+                " (SELECT count(*) FROM feature_engineered_data)"
+                " FROM pg_partition_tree('feature_engineered_data')"
+            )
+        ).one()
+        database = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    bench.figures["dask_feature_row_bytes"] = (int(heap) + int(indexes)) / max(1, int(rows))
+    print(f"  disk: feature_engineered_data {int(rows):,} rows: heap {int(heap) / 1e6:.0f} MB + indexes "
+          f"{int(indexes) / 1e6:.0f} MB = {bench.figures['dask_feature_row_bytes']:.0f} bytes a row; database "
+          f"{database / 1e6:.0f} MB")  # fmt: skip
+    engine.dispose()
+    if not identical:
+        raise SystemExit("dask: the cluster's feature rows differ from the local pool's")
+
+
+# The sections, in the order they run.
 SECTIONS: dict[str, Callable[[Bench], None]] = {
     "ingest": section_ingest,
     "chart": section_chart,
     "prune": section_prune,
     "disk": section_disk,
+    "dask": section_dask,
 }
 
 
@@ -319,6 +470,8 @@ def main() -> int:
     parser.add_argument("--chart-runs", type=int, default=50, help="chart loads to time")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
     parser.add_argument("--plain-too", action="store_true", help="ingest into an unpartitioned database as well")
+    parser.add_argument("--dask-symbols", type=int, default=200, help="symbols in the dask section (default 200)")
+    parser.add_argument("--dask-bars", type=int, default=2_000, help="daily bars a symbol in the dask section")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
     args.log_rows = args.log_rows or max(10_000, round(LOG_ROWS * args.scale))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from workstation.cli.cluster import announce, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
@@ -19,19 +20,24 @@ def command() -> None:
 @click.option("--symbols", default=None, metavar="A,B", help="Comma-separated symbols (default: all with bars).")
 @click.option("--interval", default="1d", show_default=True, help="Bar interval to build from.")
 @click.option("--full", is_flag=True, help="Recompute every bar instead of only new and revised ones.")
+@scheduler_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build_cmd(symbols: str | None, interval: str, full: bool, as_json: bool) -> None:
-    """Compute features for new (or revised) bars and refresh the dashboard summary."""
-    from workstation.features.engine import build_features
+def build_cmd(symbols: str | None, interval: str, full: bool, scheduler: str | None, as_json: bool) -> None:
+    """Compute features for new (or revised) bars and refresh the dashboard summary.
+
+    With --scheduler, batches of symbols run on the Dask cluster's workers, each writing through its
+    own connection to the (PostgreSQL) database."""
+    from workstation.cluster.jobs import build_features_on
 
     wanted = None if symbols is None else [s for s in symbols.split(",") if s.strip()]
     if wanted is not None and not wanted:
         raise InvalidInputError("--symbols is empty")
     ctx = app_context()
     with progress_and_cancel("features", enabled=not as_json) as (progress, cancel):
-        summary = build_features(
-            ctx.engine, symbols=wanted, interval=interval, full=full, progress=progress, cancel=cancel
-        )
+        summary = build_features_on(
+            ctx.engine, scheduler=scheduler, announce=announce, symbols=wanted, interval=interval, full=full,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
     if as_json:
         echo_json(summary.as_dict())
     else:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from workstation.cli.cluster import announce, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import confirm_or_refuse, echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
@@ -142,18 +143,20 @@ def command() -> None:
     help="Also feed columns measured in price units (moving averages, bands, MACD, ATR …); off by default.",
 )  # fmt: skip
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
+@scheduler_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_cmd(
     model_type: str, target: str, horizon: int, symbols: str, interval: str, start: str | None, end: str | None,
     name: str | None, n_folds: int, features: str | None, feature_version: str, include_price_levels: bool,
-    params: tuple[str, ...], as_json: bool,
+    params: tuple[str, ...], scheduler: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Train with purged walk-forward validation; every figure printed is from held-out bars.
 
     The model is activated only when its verdict is beats_baseline (the 95% block-bootstrap interval of
     log loss / MAE minus the baseline's excludes zero in its favour); otherwise it is registered as
-    deprecated, and 'models set-status ID active' activates it after a warning."""
-    from workstation.ml.service import train_and_register
+    deprecated, and 'models set-status ID active' activates it after a warning. With --scheduler, the
+    folds and the final fit run as tasks on the Dask cluster's workers (same numbers as locally)."""
+    from workstation.cluster.jobs import train_and_register_on
     from workstation.ml.training import TrainingSpec
 
     chosen = split_symbols(symbols)
@@ -167,7 +170,9 @@ def train_cmd(
     )  # fmt: skip
     engine = app_context().engine
     with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
-        outcome = train_and_register(engine, spec, progress=progress, cancel=cancel)
+        outcome = train_and_register_on(
+            engine, spec, scheduler=scheduler, announce=announce, progress=progress, cancel=cancel
+        )
     summary = outcome.summary()
     if as_json:
         echo_json(summary)

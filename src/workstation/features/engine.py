@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -36,6 +36,18 @@ log = logging.getLogger(__name__)
 # and at most this many symbols (an incremental build of many symbols computes only short tails).
 BATCH_ROWS = 30_000
 BATCH_SYMBOLS = 100
+
+
+class BatchRunner(Protocol):
+    """Runs batches elsewhere (a cluster): each task computed and written where it runs.
+
+    ``workers`` is how many batches run at once (the build makes at least two per worker)."""
+
+    workers: int
+
+    def run(
+        self, engine: Engine, tasks: list[BatchTask], cancel: CancelToken | None
+    ) -> Iterator[tuple[BatchTask, list[SymbolOutcome]]]: ...
 
 
 @dataclass
@@ -77,18 +89,21 @@ def build_features(
     full: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    runner: BatchRunner | None = None,
 ) -> FeatureBuildSummary:
     """Compute and store catalog FEATURE_VERSION for ``symbols`` (default: every symbol with bars at ``interval``).
 
     Incremental by default: only bars after the last stored row, plus everything from the first
     revised bar on, are rewritten (with HISTORY_BARS of replayed history). ``full`` rebuilds all.
+    ``runner`` sends the batches elsewhere (``workstation.cluster``; PostgreSQL only, the workers
+    write); by default they run in the local pool.
     """
     started = time.perf_counter()
     check_connection(engine)
     wanted = None if symbols is None else sorted({s.strip().upper() for s in symbols if s.strip()})
     if wanted == []:
         raise InvalidInputError("no symbols given")
-    if not _is_memory_sqlite(engine) and (wanted is None or len(wanted) > 1):
+    if runner is None and not _is_memory_sqlite(engine) and (wanted is None or len(wanted) > 1):
         # More than one symbol may mean more than one batch, i.e. the pool: start it while planning.
         warm_up_feature_pool()
     with engine.begin() as conn:
@@ -103,9 +118,11 @@ def build_features(
         raise WorkstationError(f"no {interval} bars stored for {which}; ingest market data first")
 
     work = [plan for _symbol, plan in sorted(plans.items()) if plan.mode != "up_to_date"]
-    batches = _batches(work)
-    in_process = len(batches) <= 1 or _is_memory_sqlite(engine)
+    batches = _batches(work, WORKERS if runner is None else runner.workers)
+    in_process = runner is None and (len(batches) <= 1 or _is_memory_sqlite(engine))
     sqlite = engine.dialect.name == "sqlite"
+    if runner is not None and sqlite:
+        raise InvalidInputError("feature batches can run elsewhere only on PostgreSQL (the workers write)")
     tasks = [BatchTask(interval, FEATURE_VERSION, tuple(batch), write=in_process or not sqlite) for batch in batches]
     for plan in plans.values():
         if plan.mode == "up_to_date":
@@ -114,7 +131,8 @@ def build_features(
     done = len(summary.symbols)
     progress(ProgressUpdate(done, total, "starting"))
     try:
-        for task, outcomes in _run(engine, tasks, in_process, cancel):
+        results = _run(engine, tasks, in_process, cancel) if runner is None else runner.run(engine, tasks, cancel)
+        for task, outcomes in results:
             if not task.write:
                 write_outcomes(engine, task, outcomes)
             for outcome in outcomes:
@@ -144,12 +162,12 @@ def _is_memory_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
-def _batches(plans: list[SymbolPlan]) -> list[list[SymbolPlan]]:
+def _batches(plans: list[SymbolPlan], workers: int = WORKERS) -> list[list[SymbolPlan]]:
     """Consecutive groups of about BATCH_ROWS bars to compute, at least two per worker when there is enough work."""
     if not plans:
         return []
     cost = [_rows_to_compute(p) for p in plans]
-    count = max(math.ceil(sum(cost) / BATCH_ROWS), min(len(plans), 2 * WORKERS), math.ceil(len(plans) / BATCH_SYMBOLS))
+    count = max(math.ceil(sum(cost) / BATCH_ROWS), min(len(plans), 2 * workers), math.ceil(len(plans) / BATCH_SYMBOLS))
     size = math.ceil(len(plans) / count)
     return [plans[i : i + size] for i in range(0, len(plans), size)]
 

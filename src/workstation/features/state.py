@@ -117,12 +117,16 @@ def _utc(value: Any) -> Any:
     return value
 
 
-def load_states(conn: Connection, interval: str, version: str) -> dict[str, SeriesState]:
+def load_states(
+    conn: Connection, interval: str, version: str, symbols: list[str] | None = None
+) -> dict[str, SeriesState]:
     s = build_state.c
     query = select(
         s.symbol, s.source, s.built_through, s.bar_count, s.bar_checksum, s.total_records, s.rsi_records,
         s.ma_records,
     ).where(s.interval == interval, s.feature_version == version)  # fmt: skip
+    if symbols is not None:
+        query = query.where(s.symbol.in_(symbols))
     return {row[0]: SeriesState(*row[1:]) for row in conn.execute(query)}
 
 

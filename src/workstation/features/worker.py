@@ -9,6 +9,7 @@ round trips do not dominate incremental builds of many symbols.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from workstation.features.state import SymbolPlan, save_states
 log = logging.getLogger(__name__)
 
 _ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()  # a Dask worker may run batches on several threads
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,19 @@ class SymbolOutcome:
 def run_in_worker(url: str, task: BatchTask) -> list[SymbolOutcome]:
     """Pool entry point; workers outlive builds (see ``pool``). The engine for ``url`` is kept for the
     next batch, and an engine for another database is closed, so idle workers hold one connection."""
-    engine = _ENGINES.get(url)
-    if engine is None:
-        for other in _ENGINES.values():
-            other.dispose()
-        _ENGINES.clear()
-        engine = _ENGINES[url] = create_db_engine(url)
-    return run_batch(engine, task)
+    return run_batch(worker_engine(url), task)
+
+
+def worker_engine(url: str) -> Engine:
+    """This worker process's engine for ``url`` (see ``run_in_worker``)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            for other in _ENGINES.values():
+                other.dispose()
+            _ENGINES.clear()
+            engine = _ENGINES[url] = create_db_engine(url)
+        return engine
 
 
 def run_batch(engine: Engine, task: BatchTask) -> list[SymbolOutcome]:

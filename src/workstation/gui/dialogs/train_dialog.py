@@ -336,9 +336,10 @@ class TrainDialog(QDialog):
         engine = self._context.engine
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
-            from workstation.ml.service import train_and_register
+            from workstation.cluster.jobs import train_and_register_on
 
-            return train_and_register(engine, spec, progress=progress, cancel=cancel)
+            # On the cluster named by WORKSTATION_DASK_SCHEDULER, if any (cancel cancels its tasks).
+            return train_and_register_on(engine, spec, progress=progress, cancel=cancel)
 
         label = f"Train {spec.model_type} {spec.target} on {', '.join(spec.symbols[:3])}"
         if len(spec.symbols) > 3:
@@ -362,9 +363,10 @@ class TrainDialog(QDialog):
         engine = self._context.engine
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
-            from workstation.features.engine import build_features
+            from workstation.cluster.jobs import build_features_on
 
-            return build_features(engine, symbols=symbols, interval=interval, progress=progress, cancel=cancel)
+            # On the cluster named by WORKSTATION_DASK_SCHEDULER, if any (cancel cancels its tasks).
+            return build_features_on(engine, symbols=symbols, interval=interval, progress=progress, cancel=cancel)
 
         def done(summary: Any) -> None:
             skipped = f"; skipped: {', '.join(summary.skipped)}" if summary.skipped else ""

@@ -306,9 +306,10 @@ class ModelPanel(QWidget):
         engine = self._context.engine
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> Any:
-            from workstation.features.engine import build_features
+            from workstation.cluster.jobs import build_features_on
 
-            return build_features(engine, interval=interval, progress=progress, cancel=cancel)
+            # On the cluster named by WORKSTATION_DASK_SCHEDULER, if any (cancel cancels its tasks).
+            return build_features_on(engine, interval=interval, progress=progress, cancel=cancel)
 
         def done(summary: Any) -> None:
             self._context.notify.emit("info", f"Features built: {summary.rows_written:,} {interval} rows written")
