@@ -33,7 +33,8 @@ from workstation.jobs import CancelToken, ProgressUpdate
 from workstation.ml.executors import SerialExecutor
 from workstation.ml.training import TrainingSpec, train
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# One cluster per run: every cluster test goes to the same xdist worker (pytest --dist loadgroup).
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
 SYMBOLS = [f"S{i:02d}" for i in range(16)]
 
