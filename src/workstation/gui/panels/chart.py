@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 
 from workstation.dashboard.chart_data import ChartData, load_chart_data
 from workstation.dashboard.watchlist import available_intervals
+from workstation.gui.chart.focus import ChartFocus
 from workstation.gui.chart.markers import Marker
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
@@ -70,6 +71,8 @@ class ChartPanel(QWidget):
         self._context = context
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
+        self._focus: ChartFocus | None = None  # marks and range to show once its symbol's bars are on screen
+        self._focus_pending = False  # its range is shown once; later reloads keep the user's view
         self.view = ChartView()
         self.view.crosshairMoved.connect(self._show_readout)
         self.view.paneHeightsChanged.connect(lambda weights: context.settings.setValue(PANE_WEIGHTS_KEY, weights))
@@ -110,6 +113,7 @@ class ChartPanel(QWidget):
         self.setFocusProxy(self.view)
         self._register_actions()
         context.symbolChanged.connect(lambda _s: self.reload())
+        context.chartFocusRequested.connect(self.focus)
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
         context.display_time.changed.connect(lambda: self._show_readout(-1))
@@ -204,7 +208,50 @@ class ChartPanel(QWidget):
             )
             for f in data.fills
         ]
+        markers += self._focus_markers(data)
         self.view.set_markers(markers)
+
+    # -- focus (a backtest trade) -------------------------------------------------------------------------
+    def focus(self, focus: object) -> None:
+        """Show ``focus``'s symbol, range and marks (now if its bars are on screen, else once they load)."""
+        if not isinstance(focus, ChartFocus):
+            return
+        self._focus = focus
+        self._focus_pending = True
+        interval_changed = bool(focus.interval) and focus.interval != self.interval_text()
+        if interval_changed:
+            self.interval.blockSignals(True)
+            if self.interval.findText(str(focus.interval)) < 0:
+                self.interval.addItem(str(focus.interval))
+            self.interval.setCurrentText(str(focus.interval))
+            self.interval.blockSignals(False)
+        if focus.symbol != self._context.symbol:
+            self._context.set_symbol(focus.symbol)  # reloads; _apply shows the focus
+        elif interval_changed or self._loaded is None:
+            self.reload()
+        else:
+            self._show_markers(self._loaded.data)
+
+    def _focus_markers(self, data: ChartData) -> list[Marker]:
+        focus = self._focus
+        if focus is None or focus.symbol != data.symbol or not len(data.times_ns):
+            return []
+        times = data.times_ns
+
+        def index_of(when: datetime) -> int:
+            at = int(np.searchsorted(times, pd.Timestamp(when).as_unit("ns").value, side="left"))
+            return min(max(at, 0), len(times) - 1)
+
+        first, last = index_of(focus.start), index_of(focus.end)
+        if self._focus_pending:
+            self._focus_pending = False
+            pad = max(10, (last - first) // 2)
+            self.view.set_visible_range(max(0, first - pad), min(len(times) - 1, last + pad))
+        return [Marker(index_of(m.time), m.price, m.up, m.label, size=16.0, key=focus.key) for m in focus.marks]
+
+    def focus_marker_count(self) -> int:
+        """How many of the markers on screen come from the current focus (tests, the status line)."""
+        return len(self._focus.marks) if self._focus is not None and self._loaded is not None else 0
 
     # -- indicators ----------------------------------------------------------------------------------
     def set_indicator(self, key: str, enabled: bool) -> None:
