@@ -88,9 +88,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     shutdown_sweep_pool()
     rate = len(points) / elapsed
-    print(
-        f"sweep     run_sweep:  {elapsed:.1f} s for {len(points)} points -> {rate:.2f} points/s (pool start-up in)"
-    )
+    print(f"sweep     run_sweep:  {elapsed:.1f} s for {len(points)} points -> {rate:.2f} points/s (pool start-up in)")
     print(f"ratio     sweep / one by one: {rate / baseline_rate:.2f}x")
     identical = all(p.metrics == b for p, b in zip(swept.results, baseline, strict=False))
     print(f"check     first {len(sample)} sweep points identical to the single backtests: {identical}")

@@ -56,9 +56,11 @@ def test_run_shows_curves_metrics_and_a_trade_click_moves_the_chart(qtbot: Any, 
     assert panel.trade_model.rowCount() == len(view.trades) > 0
 
     chart = panel.window_.docks["chartPanel"].widget()
-    focus = panel.trade_focus(0)
-    assert focus is not None and len(focus.marks) in (1, 2)
-    panel.trades.clicked.emit(panel.trades.model().index(0, 0))
+    proxy = panel.trades.model()
+    row = next(r for r in range(proxy.rowCount()) if proxy.index(r, 0).data() == "MSFT")  # not the chart's symbol
+    focus = panel.trade_focus(row)
+    assert focus is not None and focus.symbol == "MSFT" and len(focus.marks) in (1, 2)
+    panel.trades.clicked.emit(proxy.index(row, 0))
     qtbot.waitUntil(lambda: panel.window_.context.symbol == focus.symbol, timeout=WAIT)
     qtbot.waitUntil(lambda: chart.focus_marker_count() == len(focus.marks), timeout=WAIT)
     qtbot.waitUntil(lambda: chart._loaded is not None and chart._loaded.data.symbol == focus.symbol, timeout=WAIT)
@@ -70,6 +72,9 @@ def test_run_shows_curves_metrics_and_a_trade_click_moves_the_chart(qtbot: Any, 
     entry_index = int((times < entry).sum())
     assert low <= entry_index <= high
     assert high - low < len(times)  # zoomed onto the trade, not the whole history
+    # The chart followed the trade; what to backtest stays the user's selection.
+    qtbot.wait(300)
+    assert panel.form.symbols.text() == "AAPL, MSFT"
 
 
 def test_cancel_a_sweep_leaves_nothing_running(qtbot: Any, panel: Any) -> None:

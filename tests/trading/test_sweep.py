@@ -173,3 +173,12 @@ def test_sweep_cli_ctrl_c_exits_130(orcl: Path, tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
+
+
+def test_return_moments_are_the_bias_corrected_sample_moments() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    returns = np.random.default_rng(1).standard_t(5, 500) * 0.01
+    moments = ReturnMoments.of(returns)
+    assert moments.skewness == pytest.approx(stats.skew(returns, bias=False), rel=1e-9)
+    assert moments.kurtosis == pytest.approx(stats.kurtosis(returns, fisher=False, bias=False), rel=1e-9)
+    assert moments.sharpe == pytest.approx(returns.mean() / returns.std(ddof=1), rel=1e-12)

@@ -43,6 +43,15 @@ from workstation.reports.service import REPORT_FORMATS
 from workstation.trading.backtest.research import RunView
 
 
+def _scrolled(page: QWidget) -> QScrollArea:
+    page.setMinimumSize(560, 300)  # below this the page scrolls instead of squeezing its plots
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
 class BacktestPanel(QWidget):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +75,7 @@ class BacktestPanel(QWidget):
         self.status.setWordWrap(True)
         self.plot = EquityPlot()
         self.metrics = read_only_table("backtestMetrics", ["Metric", "Value"])
+        self.metrics.setMinimumWidth(250)
         self.trade_model: RecordTableModel[dict[str, Any]] = RecordTableModel(
             TRADE_COLUMNS, key=lambda t: (t["symbol"], t["entry_time"]), parent=self
         )
@@ -77,18 +87,21 @@ class BacktestPanel(QWidget):
         self.sweep = SweepTab(context, self.form, self)
         self.sweep.pointRequested.connect(self._run_point)
         self.tabs = named(QTabWidget(), "backtestTabs")
-        self.tabs.addTab(self._build_run_tab(), "Backtest")
-        self.tabs.addTab(self.runs, "Stored runs")
-        self.tabs.addTab(self.sweep, "Sweep")
+        # Each page scrolls: the panel shares a row below the chart and must not force its height up.
+        self.tabs.addTab(_scrolled(self._build_run_tab()), "Backtest")
+        self.tabs.addTab(_scrolled(self.runs), "Stored runs")
+        self.tabs.addTab(_scrolled(self.sweep), "Sweep")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.tabs)
         self.run_button.clicked.connect(lambda: context.perform("backtest/run", self.run))
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button.clicked.connect(self._export_clicked)
-        context.selectedSymbolsChanged.connect(self.form.set_symbols)
+        self._focused_symbol: str | None = None
+        context.selectedSymbolsChanged.connect(self._selection_changed)
         self.form.set_symbols(context.selected_symbols)
-        context.engineChanged.connect(self.runs.refresh)
+        context.engineChanged.connect(self._database_changed)
+        context.databaseChanged.connect(self._database_changed)
         self._load_models()
 
     def _build_run_tab(self) -> QWidget:
@@ -121,12 +134,30 @@ class BacktestPanel(QWidget):
         split.setStretchFactor(1, 3)
         return split
 
+    def _selection_changed(self, symbols: list[str]) -> None:
+        # A trade click makes its symbol the current one, and the watchlist then selects it alone:
+        # that is the chart following the trade, not the user choosing what to backtest.
+        if self._focused_symbol is not None and symbols == [self._focused_symbol]:
+            self._focused_symbol = None
+            return
+        self._focused_symbol = None
+        self.form.set_symbols(symbols)
+
+    def _database_changed(self) -> None:
+        self.runs.refresh()
+        self.sweep.refresh()
+        self._load_models()
+
     def _load_models(self) -> None:
         engine = self._context.engine
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> list[str]:
+            from sqlalchemy import inspect
+
             from workstation.ml.registry import list_models
 
+            if not inspect(engine).has_table("models"):  # a brand-new database: no schema yet
+                return []
             return [m.model_id for m in list_models(engine)]
 
         self._context.jobs.submit("Load models for backtests", job, on_success=self.form.set_models)
@@ -246,6 +277,8 @@ class BacktestPanel(QWidget):
     def open_trade(self, row: int) -> None:
         focus = self.trade_focus(row)
         if focus is not None:
+            if focus.symbol != self._context.symbol:
+                self._focused_symbol = focus.symbol
             self._context.perform(
                 "backtest/open_trade", lambda: self._context.focus_chart(focus), metadata={"symbol": focus.symbol}
             )

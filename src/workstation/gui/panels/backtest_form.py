@@ -107,8 +107,8 @@ class BacktestForm(QWidget):
         model = self.strategy.currentText() == "model"
         for widget in (self.model_id, self.threshold, self.exit_threshold):
             self._form.setRowVisible(widget, model)
-        for widget in (self.fast, self.slow):
-            self._form.setRowVisible(widget, not model)
+        for spin in (self.fast, self.slow):
+            self._form.setRowVisible(spin, not model)
         kind = self.commission.currentIndex()
         self._form.setRowVisible(self.rate, kind == 1)
         self._form.setRowVisible(self.per_share, kind in (2, 3))

@@ -34,11 +34,13 @@ class EquityPlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.drawdown.setLabel("left", "Drawdown %")
         self.drawdown.showGrid(x=True, y=True, alpha=0.2)
         self.drawdown.setXLink(self.equity)
+        for plot in (self.equity, self.drawdown):
+            plot.getAxis("left").setWidth(72)  # equal widths keep the two time axes aligned
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 1)
         self.curve_names: list[str] = []
 
-    def show_curves(self, curves: Mapping[str, pd.Series | None]) -> None:
+    def show_curves(self, curves: Mapping[str, pd.Series | None], colors: Sequence[str] = COLORS) -> None:
         self.equity.clear()
         self.drawdown.clear()
         self.legend.clear()
@@ -46,7 +48,7 @@ class EquityPlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for n, (name, series) in enumerate(curves.items()):
             if series is None or not len(series):
                 continue
-            pen = pg.mkPen(COLORS[n % len(COLORS)], width=2 if n == 0 else 1.5)
+            pen = pg.mkPen(colors[n % len(colors)], width=2 if n == 0 else 1.5)
             x = _seconds(series.index)
             self.equity.plot(x, series.to_numpy(dtype=float), pen=pen, name=name)
             self.drawdown.plot(x, -100.0 * drawdown(series).to_numpy(dtype=float), pen=pen)

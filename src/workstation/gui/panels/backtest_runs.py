@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.gui.context import WorkstationContext
-from workstation.gui.panels.backtest_plots import EquityPlot
+from workstation.gui.panels.backtest_plots import COLORS, EquityPlot
 from workstation.gui.panels.backtest_tables import RUN_COLUMNS, compare_rows, fill_rows, read_only_table
 from workstation.gui.tables import RecordTableModel, make_table_view, named, selected_records
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
 from workstation.trading.backtest.research import RunView
+
+COMPARE_COLORS = (COLORS[0], COLORS[2])
 
 
 class StoredRunsTab(QWidget):
@@ -54,6 +56,8 @@ class StoredRunsTab(QWidget):
         lower.addWidget(self.compare_table)
         lower.addWidget(self.compare_plot)
         lower.setStretchFactor(1, 2)
+        lower.setSizes([640, 560])
+        self.compare_table.setMinimumWidth(380)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(lower)
@@ -76,9 +80,13 @@ class StoredRunsTab(QWidget):
 
             return list_backtests(engine, limit=500) if inspect(engine).has_table("backtest_runs") else []
 
-        handle = self._context.jobs.submit("List stored backtests", job, on_success=self.model.set_records)
+        handle = self._context.jobs.submit("List stored backtests", job, on_success=self._listed)
         handle.failed.connect(lambda message: self.message.setText(f"Runs not listed: {message}"))
         return handle
+
+    def _listed(self, rows: list[dict[str, Any]]) -> None:
+        self.model.set_records(rows)
+        self.table.resizeColumnsToContents()
 
     def run_ids(self) -> list[str]:
         return [str(r["run_id"]) for r in self.model.records()]
@@ -134,7 +142,7 @@ class StoredRunsTab(QWidget):
         metrics_a = a.metrics | {"final_value": a.final_value}
         metrics_b = b.metrics | {"final_value": b.final_value}
         fill_rows(self.compare_table, settings + compare_rows(metrics_a, metrics_b))
-        self.compare_plot.show_curves({f"A {a.run_id}": a.equity, f"B {b.run_id}": b.equity})
+        self.compare_plot.show_curves({f"A {a.run_id}": a.equity, f"B {b.run_id}": b.equity}, COMPARE_COLORS)
         self.message.setText(f"A = {a.run_id}, B = {b.run_id}")
 
 

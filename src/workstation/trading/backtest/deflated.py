@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import kurtosis, norm, skew
 
 EULER_GAMMA = 0.5772156649015329
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,13 @@ class ReturnMoments:
         std = float(np.std(returns, ddof=1)) if count > 1 else 0.0
         if count < 3 or std == 0.0:
             return cls(None, count, 0.0, 3.0)
-        return cls(
-            float(np.mean(returns)) / std,
-            count,
-            float(skew(returns, bias=False)),
-            float(kurtosis(returns, fisher=False, bias=False)),
-        )
+        # Sample skewness G1 and kurtosis G2 + 3, bias-corrected (as pandas' skew() and kurt() + 3).
+        n = float(count)
+        centred = returns - np.mean(returns)
+        m2, m3, m4 = (float(np.mean(centred**k)) for k in (2, 3, 4))
+        skewness = math.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5
+        excess = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * m4 / m2**2 - 3 * (n - 1)) if count > 3 else 0.0
+        return cls(float(np.mean(returns)) / std, count, skewness, excess + 3.0)
 
 
 def expected_max_sharpe(trials: int, variance: float) -> float:
@@ -55,7 +57,7 @@ def expected_max_sharpe(trials: int, variance: float) -> float:
     if trials < 2 or variance <= 0:
         return 0.0
     return math.sqrt(variance) * (
-        (1 - EULER_GAMMA) * float(norm.ppf(1 - 1 / trials)) + EULER_GAMMA * float(norm.ppf(1 - 1 / (trials * math.e)))
+        (1 - EULER_GAMMA) * _NORMAL.inv_cdf(1 - 1 / trials) + EULER_GAMMA * _NORMAL.inv_cdf(1 - 1 / (trials * math.e))
     )
 
 
@@ -66,7 +68,7 @@ def probabilistic_sharpe(sharpe: float, benchmark: float, count: int, skewness: 
     spread = 1 - skewness * sharpe + (kurt - 1) / 4 * sharpe**2
     if spread <= 0:
         return None
-    return float(norm.cdf((sharpe - benchmark) * math.sqrt(count - 1) / math.sqrt(spread)))
+    return _NORMAL.cdf((sharpe - benchmark) * math.sqrt(count - 1) / math.sqrt(spread))
 
 
 def deflated_sharpe(
