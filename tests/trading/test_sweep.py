@@ -161,18 +161,20 @@ def test_sweep_cli_point_equals_backtest_cli(orcl: Path, tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_sweep_cli_ctrl_c_exits_130(orcl: Path, tmp_path: Path) -> None:
+    """Ctrl+C in a terminal reaches the whole process group: the command and its worker processes."""
     db = f"sqlite:///{tmp_path / 'w.db'}"
     exe = Path(sys.executable).with_name("workstation")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "workstation"]
-    args = ["sweep", "--csv", str(orcl), "--grid", "fast=2:60:1,slow=61:80:1", "--workers", "1", "--no-save"]
+    args = ["sweep", "--csv", str(orcl), "--grid", "fast=2:60:1,slow=61:80:1", "--no-save", "--json"]
     process = subprocess.Popen(
         [*command, "--database-url", db, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ},
+        env={**os.environ}, start_new_session=True,
     )  # fmt: skip
-    time.sleep(6)
-    process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=120)
+    time.sleep(8)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
+    assert json.loads(out) == {"error": "cancelled by the user", "exit_code": 130}
 
 
 def test_return_moments_are_the_bias_corrected_sample_moments() -> None:

@@ -14,6 +14,7 @@ bars' cost down, many enough that progress moves and a cancel waits for at most 
 
 from __future__ import annotations
 
+import atexit
 import math
 import multiprocessing
 import os
@@ -169,6 +170,9 @@ def shutdown_sweep_pool() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+atexit.register(shutdown_sweep_pool)
+
+
 def _workers_of(executor: Executor) -> int:
     count = getattr(executor, "_max_workers", None)
     return int(count) if isinstance(count, int) and count > 0 else local_workers()
@@ -225,9 +229,12 @@ def run_sweep(
                 done_points += len(chunks[k])
             if finished:
                 progress(ProgressUpdate(done_points, len(points), f"{done_points}/{len(points)} points"))
-    except BaseException:
+    except BaseException as exc:
         for future in futures:
             future.cancel()
         wait([f for f in futures if not f.cancelled()])
+        if cancel is not None and cancel.cancelled and not isinstance(exc, JobCancelledError):
+            # Ctrl+C reaches the workers too (one process group): their interruption is this cancel.
+            raise JobCancelledError("cancelled by the user") from exc
         raise
     return SweepResult([s for s in slots if s is not None], metric)
