@@ -4,10 +4,12 @@ in memory) and store the result."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import pandas as pd
@@ -23,6 +25,7 @@ from workstation.monitoring.correlation import correlation_scope
 
 if TYPE_CHECKING:
     from workstation.market.ingest import IngestSummary
+    from workstation.trading.backtest.engine import BacktestConfig
     from workstation.trading.backtest.inputs import CsvBars
 
 EXCHANGE_TZ = "America/New_York"
@@ -64,67 +67,75 @@ def _when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime
     return stamp.tz_convert("UTC").to_pydatetime()
 
 
+def backtest_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The inputs, costs and strategy settings of a backtest (``backtest`` and ``sweep`` share them)."""
+    for decorator in reversed(_BACKTEST_OPTIONS):
+        command = decorator(command)
+    return command
+
+
+_BACKTEST_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    click.option(
+        "--symbol",
+        help="Stored bars of this symbol (comma-separate several); with --csv: the file's series (its name, or the "
+        "one to pick from a file with a symbol column).",
+    ),
+    click.option(
+        "--csv",
+        "csv_path",
+        type=click.Path(path_type=Path),
+        help="Backtest a bar CSV file, read in memory as ingest csv.",
+    ),
+    click.option("--interval", help="Bar interval (stored bars: default 1d; --csv: detected)."),
+    csv_format_options,
+    click.option("--strict", is_flag=True, help="--csv: refuse to run when any row of the file is rejected."),
+    click.option("--fast", type=int, default=15, show_default=True, help="sma_cross: fast SMA period."),
+    click.option("--slow", type=int, default=30, show_default=True, help="sma_cross: slow SMA period."),
+    click.option(
+        "--qty", default="1000", show_default=True, help="Shares per entry (sma_cross; model with fixed_shares)."
+    ),
+    click.option("--cash", default="100000", show_default=True, help="Starting cash."),
+    click.option("--commission-rate", default="0", show_default=True, help="Commission as a fraction of traded value."),
+    click.option("--commission-per-share", default="0", show_default=True, help="Commission per share."),
+    click.option("--commission-min", default="0", show_default=True, help="Minimum commission per fill."),
+    click.option("--slippage-bps", default="0", show_default=True, help="Slippage in basis points on market fills."),
+    click.option("--max-volume-share", default=None, help="Fill at most this share of each bar's volume (e.g. 0.1)."),
+    click.option("--model-id", help="model: the model whose stored predictions drive the strategy."),
+    click.option("--threshold", default="0.55", show_default=True, help="model: confidence needed to enter."),
+    click.option("--exit-threshold", default="0.5", show_default=True, help="model: exit when confidence drops below."),
+    click.option(
+        "--sizing",
+        type=click.Choice(["fixed_shares", "fixed_notional", "volatility"]),
+        default="fixed_shares",
+        show_default=True,
+    ),
+    click.option(
+        "--notional", default="10000", show_default=True, help="model: notional per position (fixed_notional)."
+    ),
+    click.option(
+        "--target-vol", type=float, default=0.15, show_default=True, help="model: annualised target volatility."
+    ),
+    click.option("--start", help="First date (inclusive)."),
+    click.option("--end", help="Last date (inclusive)."),
+]
+
+
 @click.command("backtest")
 @click.option("--strategy", type=click.Choice(["sma_cross", "model"]), default="sma_cross", show_default=True)
-@click.option(
-    "--symbol",
-    help="Stored bars of this symbol (comma-separate several); with --csv: the file's series (its name, or the "
-    "one to pick from a file with a symbol column).",
-)
-@click.option(
-    "--csv", "csv_path", type=click.Path(path_type=Path), help="Backtest a bar CSV file, read in memory as ingest csv."
-)
-@click.option("--interval", help="Bar interval (stored bars: default 1d; --csv: detected).")
-@csv_format_options
-@click.option("--strict", is_flag=True, help="--csv: refuse to run when any row of the file is rejected.")
-@click.option("--fast", type=int, default=15, show_default=True, help="sma_cross: fast SMA period.")
-@click.option("--slow", type=int, default=30, show_default=True, help="sma_cross: slow SMA period.")
-@click.option("--qty", default="1000", show_default=True, help="Shares per entry (sma_cross; model with fixed_shares).")
-@click.option("--cash", default="100000", show_default=True, help="Starting cash.")
-@click.option("--commission-rate", default="0", show_default=True, help="Commission as a fraction of traded value.")
-@click.option("--commission-per-share", default="0", show_default=True, help="Commission per share.")
-@click.option("--commission-min", default="0", show_default=True, help="Minimum commission per fill.")
-@click.option("--slippage-bps", default="0", show_default=True, help="Slippage in basis points on market fills.")
-@click.option("--max-volume-share", default=None, help="Fill at most this share of each bar's volume (e.g. 0.1).")
-@click.option("--model-id", help="model: the model whose stored predictions drive the strategy.")
-@click.option("--threshold", default="0.55", show_default=True, help="model: confidence needed to enter.")
-@click.option("--exit-threshold", default="0.5", show_default=True, help="model: exit when confidence drops below.")
-@click.option(
-    "--sizing",
-    type=click.Choice(["fixed_shares", "fixed_notional", "volatility"]),
-    default="fixed_shares",
-    show_default=True,
-)
-@click.option("--notional", default="10000", show_default=True, help="model: notional per position (fixed_notional).")
-@click.option("--target-vol", type=float, default=0.15, show_default=True, help="model: annualised target volatility.")
-@click.option("--start", help="First date (inclusive).")
-@click.option("--end", help="Last date (inclusive).")
+@backtest_options
 @click.option("--no-save", is_flag=True, help="Do not store the result in the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(**options: object) -> None:
     """Backtest a strategy through the order manager, risk checks and paper broker."""
-    from workstation.trading.backtest.engine import BacktestConfig, run_backtest
-    from workstation.trading.backtest.inputs import stored_bars
-    from workstation.trading.brokers.paper import CommissionModel
+    from workstation.trading.backtest.engine import run_backtest
     from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig, load_predictions
     from workstation.trading.strategies.sma_cross import SmaCross
 
     o = options
     as_json = bool(o["as_json"])
-    start, end = _when(o["start"], "--start"), _when(o["end"], "--end", end_of_day=True)  # type: ignore[arg-type]
-    if o["symbol"] is None and o["csv_path"] is None:
-        raise InvalidInputError("give --symbol SYM (stored bars) or --csv PATH")
+    inputs = load_inputs(o)
     ctx = app_context()
-    source: CsvBars | None = None
-    interval: str | None = None
-    if o["csv_path"] is not None:
-        source = _read_csv(o, start, end)
-        bars = source.bars
-        interval = source.summary.interval
-    else:
-        symbols = [s.strip().upper() for s in str(o["symbol"]).split(",") if s.strip()]
-        interval = str(o["interval"] or "1d")
-        bars = {s: stored_bars(ctx.engine, s, interval, start=start, end=end) for s in symbols}
+    bars, source, start, end, interval = inputs.bars, inputs.source, inputs.start, inputs.end, inputs.interval
     qty = _decimal(str(o["qty"]), "--qty")
     if o["strategy"] == "sma_cross":
         strategy: SmaCross | ModelStrategy = SmaCross(int(o["fast"]), int(o["slow"]), qty)  # type: ignore[call-overload]
@@ -144,19 +155,7 @@ def command(**options: object) -> None:
         if not any(len(p) for p in predictions.values()):
             raise RefusedError(f"model {config.model_id} has no stored predictions for {', '.join(bars)}")
         strategy = ModelStrategy(config, predictions)
-    max_share = o["max_volume_share"]
-    if max_share is not None and source is not None and source.summary.no_volume:
-        raise InvalidInputError("--max-volume-share needs volume, and the file has none (--no-volume)")
-    backtest_config = BacktestConfig(
-        cash=_decimal(str(o["cash"]), "--cash"),
-        commission=CommissionModel(
-            per_share=_decimal(str(o["commission_per_share"]), "--commission-per-share"),
-            rate=_decimal(str(o["commission_rate"]), "--commission-rate"),
-            minimum=_decimal(str(o["commission_min"]), "--commission-min"),
-        ),
-        slippage_bps=_decimal(str(o["slippage_bps"]), "--slippage-bps"),
-        max_volume_share=_decimal(str(max_share), "--max-volume-share") if max_share is not None else None,
-    )
+    backtest_config = config_from_options(o, source)
     with correlation_scope(prefix="cli"), progress_and_cancel("backtest", enabled=not as_json) as (progress, cancel):
         result = run_backtest(bars, strategy, backtest_config, progress=progress, cancel=cancel)
         if not o["no_save"]:
@@ -176,7 +175,56 @@ def command(**options: object) -> None:
         raise click.exceptions.Exit(ExitCode.REFUSED)
 
 
-def _read_csv(o: dict[str, object], start: datetime | None, end: datetime | None) -> CsvBars:
+@dataclass
+class BacktestInputs:
+    """The bars a backtest (or each point of a sweep) trades, and the file summary when read from --csv."""
+
+    bars: dict[str, pd.DataFrame]
+    source: CsvBars | None
+    start: datetime | None
+    end: datetime | None
+    interval: str | None  # the bars' interval (stored: --interval or 1d; a file: as detected)
+
+
+def load_inputs(o: Mapping[str, object]) -> BacktestInputs:
+    """--symbol (stored bars) or --csv PATH within --start/--end: the one way both commands read their bars."""
+    from workstation.trading.backtest.inputs import stored_bars
+
+    start, end = _when(o["start"], "--start"), _when(o["end"], "--end", end_of_day=True)  # type: ignore[arg-type]
+    if o["symbol"] is None and o["csv_path"] is None:
+        raise InvalidInputError("give --symbol SYM (stored bars) or --csv PATH")
+    if o["csv_path"] is not None:
+        source = _read_csv(o, start, end)
+        return BacktestInputs(source.bars, source, start, end, source.summary.interval)
+    engine = app_context().engine
+    symbols = [s.strip().upper() for s in str(o["symbol"]).split(",") if s.strip()]
+    interval = str(o["interval"] or "1d")
+    return BacktestInputs(
+        {s: stored_bars(engine, s, interval, start=start, end=end) for s in symbols}, None, start, end, interval
+    )
+
+
+def config_from_options(o: Mapping[str, object], source: CsvBars | None) -> BacktestConfig:
+    """Cash, commission model, slippage and volume cap from the options (checked: exit 2 on a bad number)."""
+    from workstation.trading.backtest.engine import BacktestConfig
+    from workstation.trading.brokers.paper import CommissionModel
+
+    max_share = o["max_volume_share"]
+    if max_share is not None and source is not None and source.summary.no_volume:
+        raise InvalidInputError("--max-volume-share needs volume, and the file has none (--no-volume)")
+    return BacktestConfig(
+        cash=_decimal(str(o["cash"]), "--cash"),
+        commission=CommissionModel(
+            per_share=_decimal(str(o["commission_per_share"]), "--commission-per-share"),
+            rate=_decimal(str(o["commission_rate"]), "--commission-rate"),
+            minimum=_decimal(str(o["commission_min"]), "--commission-min"),
+        ),
+        slippage_bps=_decimal(str(o["slippage_bps"]), "--slippage-bps"),
+        max_volume_share=_decimal(str(max_share), "--max-volume-share") if max_share is not None else None,
+    )
+
+
+def _read_csv(o: Mapping[str, object], start: datetime | None, end: datetime | None) -> CsvBars:
     """--csv PATH through the ingest reader, in memory; rejected rows and split decisions on stderr."""
     from workstation.cli.ingest import MAX_REJECTS_SHOWN, check_tz, csv_format, parse_columns
     from workstation.trading.backtest.inputs import csv_bars

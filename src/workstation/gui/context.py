@@ -13,6 +13,8 @@ Shared by every panel as well:
   live bar calls it, a stream will); price alerts, the ticket's preview and its limit price follow it.
 * ``quit_guards``: what should make the user confirm quitting (open orders, a running strategy).
 * ``display_time``: the zone times are shown in (exchange time unless the user picks another).
+* ``focus_chart(focus)`` / ``chartFocusRequested``: show a symbol's stretch with marks on the chart (a
+  backtest trade's entry and exit).
 """
 
 from __future__ import annotations
@@ -54,8 +56,7 @@ class WorkstationContext(QObject):
     statusWidgetAdded = Signal(object)  # a QWidget for the status bar (e.g. broker and equity, from a panel)
     selectedSymbolsChanged = Signal(list)  # the watchlist's selected symbols (list[str])
     priceUpdated = Signal(str, object)  # symbol, last price (Decimal)
-    # Show a trade's bars: symbol, interval ("" = keep the chart's), UTC datetimes (the Explain view).
-    chartFocusRequested = Signal(str, str, list)
+    chartFocusRequested = Signal(object)  # a ChartFocus: show that symbol's range with its marks
 
     def __init__(self, database_url: URL, settings: QSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +156,10 @@ class WorkstationContext(QObject):
         if cleaned != self._selected:
             self._selected = cleaned
             self.selectedSymbolsChanged.emit(list(cleaned))
+
+    def focus_chart(self, focus: object) -> None:
+        """Put the chart on ``focus`` (a gui.chart.focus.ChartFocus): its symbol becomes the current one."""
+        self.chartFocusRequested.emit(focus)
 
     def publish_price(self, symbol: str, price: Decimal | float) -> None:
         """A new last price for ``symbol`` (the chart's live bar, a stream): listeners re-check what depends on it."""

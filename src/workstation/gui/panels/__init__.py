@@ -9,6 +9,7 @@ from workstation.gui.registry import PanelRegistry, PanelSpec
 
 def register_builtin_panels(registry: PanelRegistry) -> None:
     # Imported here so that importing the registry does not pull in pyqtgraph.
+    from workstation.gui.panels.backtest import BacktestPanel
     from workstation.gui.panels.blotter import BlotterPanel
     from workstation.gui.panels.chart import ChartPanel
     from workstation.gui.panels.log_monitor import LogMonitorPanel
@@ -32,4 +33,8 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
         PanelSpec(
             "logMonitorPanel", "Log monitor", LogMonitorPanel, right, order=60, beside="modelPanel", size=(0.31, 0.30)
         )
+    )
+    # Tabbed with the models and blotter below the chart: a run's curves and trades beside the chart.
+    registry.register(
+        PanelSpec("backtestPanel", "Backtest", BacktestPanel, right, order=80, tab_with="modelPanel", size=(0.47, 0.30))
     )

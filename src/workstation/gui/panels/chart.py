@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 
 from workstation.dashboard.chart_data import ChartData, load_chart_data
 from workstation.dashboard.watchlist import available_intervals
+from workstation.gui.chart.focus import ChartFocus
 from workstation.gui.chart.markers import Marker
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
@@ -71,9 +72,9 @@ class ChartPanel(QWidget):
         self._context = context
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
-        # A trade's bars to show once its symbol and interval are loaded (the Explain view asks).
-        self._focus: tuple[str, str, list[datetime]] | None = None
-        self.focused_bars: tuple[int, int] | None = None
+        self._focus: ChartFocus | None = None  # marks and range to show once its symbol's bars are on screen
+        self._focus_pending = False  # its range is shown once; later reloads keep the user's view
+        self.focused_bars: tuple[int, int] | None = None  # the focus's first and last bar, once shown
         self.view = ChartView()
         self.view.markerClicked.connect(self._marker_clicked)
         self.view.crosshairMoved.connect(self._show_readout)
@@ -115,10 +116,10 @@ class ChartPanel(QWidget):
         self.setFocusProxy(self.view)
         self._register_actions()
         context.symbolChanged.connect(lambda _s: self.reload())
+        context.chartFocusRequested.connect(self.focus)
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
         context.display_time.changed.connect(lambda: self._show_readout(-1))
-        context.chartFocusRequested.connect(self.focus_on)
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -184,8 +185,8 @@ class ChartPanel(QWidget):
         self.tools.set_bars(data.symbol, self.view.pyramid.times_ns, self.view.last_close())
         self._show_markers(data)
         self._show_readout(-1)  # the newest bar of *this* symbol and interval, until the mouse moves
-        if self._focus is not None and self._focus[0] == data.symbol:
-            self._apply_focus()
+        if self.focused_bars is not None and self._focus is not None and self._focus.symbol == data.symbol:
+            self._show_readout(self.focused_bars[1])  # a focused trade: its last bar in the readout
 
     def _show_markers(self, data: ChartData) -> None:
         high, low = data.column("high"), data.column("low")
@@ -214,6 +215,7 @@ class ChartPanel(QWidget):
             )
             for f in data.fills
         ]
+        markers += self._focus_markers(data)
         self.view.set_markers(markers)
 
     # -- trades --------------------------------------------------------------------------------------
@@ -226,38 +228,50 @@ class ChartPanel(QWidget):
         key = marker.key
         self._context.perform("chart/explain-fill", lambda: open_explanation(self._context, key, self))
 
-    def focus_on(self, symbol: str, interval: str, times: list[datetime]) -> None:
-        """Show ``symbol`` around ``times`` (in ``interval`` when given): switches symbol/interval first."""
-        if not symbol or not times:
+    # -- focus (a backtest trade) -------------------------------------------------------------------------
+    def focus(self, focus: object) -> None:
+        """Show ``focus``'s symbol, range and marks (now if its bars are on screen, else once they load)."""
+        if not isinstance(focus, ChartFocus):
             return
-        self._focus = (symbol.upper(), interval, list(times))
-        if interval and interval != self.interval_text():
-            if self.interval.findText(interval) < 0:
-                self.interval.addItem(interval)
-            self.interval.setCurrentText(interval)
-            if symbol.upper() == self._context.symbol:
-                self.reload()
-                return
-        if symbol.upper() != self._context.symbol:
-            self._context.set_symbol(symbol)  # the reload it causes applies the focus
-            return
-        if self._loaded is not None and self._loaded.data.symbol == symbol.upper():
-            self._apply_focus()
+        self._focus = focus
+        self._focus_pending = True
+        self.focused_bars = None
+        interval_changed = bool(focus.interval) and focus.interval != self.interval_text()
+        if interval_changed:
+            self.interval.blockSignals(True)
+            if self.interval.findText(str(focus.interval)) < 0:
+                self.interval.addItem(str(focus.interval))
+            self.interval.setCurrentText(str(focus.interval))
+            self.interval.blockSignals(False)
+        if focus.symbol != self._context.symbol:
+            self._context.set_symbol(focus.symbol)  # reloads; _apply shows the focus
+        elif interval_changed or self._loaded is None:
+            self.reload()
+        else:
+            self._show_markers(self._loaded.data)
 
-    def _apply_focus(self) -> None:
-        assert self._focus is not None
-        _symbol, _interval, times = self._focus
-        self._focus = None
-        stamps = self.view.pyramid.times_ns
-        if not len(stamps):
-            return
-        wanted = np.array([pd.Timestamp(t).as_unit("ns").value for t in times], dtype=np.int64)
-        indices = np.clip(np.searchsorted(stamps, wanted, side="right") - 1, 0, len(stamps) - 1)
-        first, last = int(indices.min()), int(indices.max())
-        self.focused_bars = (first, last)
-        margin = max(FOCUS_MARGIN_BARS, (last - first) // 2)
-        self.view.set_visible_range(first - margin - 0.5, last + margin + 0.5)
-        self._show_readout(last)
+    def _focus_markers(self, data: ChartData) -> list[Marker]:
+        focus = self._focus
+        if focus is None or focus.symbol != data.symbol or not len(data.times_ns):
+            return []
+        times = data.times_ns
+
+        def index_of(when: datetime) -> int:
+            # The bar holding ``when`` (a fill inside an hour bar belongs to that bar).
+            at = int(np.searchsorted(times, pd.Timestamp(when).as_unit("ns").value, side="right")) - 1
+            return min(max(at, 0), len(times) - 1)
+
+        first, last = index_of(focus.start), index_of(focus.end)
+        if self._focus_pending:
+            self._focus_pending = False
+            self.focused_bars = (first, last)
+            pad = max(10, (last - first) // 2)
+            self.view.set_visible_range(max(0, first - pad), min(len(times) - 1, last + pad))
+        return [Marker(index_of(m.time), m.price, m.up, m.label, size=16.0, key=focus.key) for m in focus.marks]
+
+    def focus_marker_count(self) -> int:
+        """How many of the markers on screen come from the current focus (tests, the status line)."""
+        return len(self._focus.marks) if self._focus is not None and self._loaded is not None else 0
 
     # -- indicators ----------------------------------------------------------------------------------
     def set_indicator(self, key: str, enabled: bool) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.gui.chart.focus import ChartFocus
 from workstation.gui.context import WorkstationContext
 from workstation.jobs import CancelToken, ProgressCallback
 from workstation.trading.lineage import Explanation, UnknownTradeError, explain
@@ -210,7 +211,8 @@ class ExplainDialog(QDialog):
         if not times and (created := parse_time(e.order.get("created_at"))) is not None:
             times = [created]
         if times:
-            self._context.chartFocusRequested.emit(e.symbol, interval or "", times)
+            focus = ChartFocus(e.symbol.upper(), min(times), max(times), interval=interval or None, key="explain")
+            self._context.focus_chart(focus)
 
     def copy_json(self) -> None:
         if self.explanation is not None:
