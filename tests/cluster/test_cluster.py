@@ -297,3 +297,25 @@ def test_cluster_executor_runs_any_callable_and_cancels(dask_cluster: LocalClust
             time.sleep(0.1)
         assert not left
     assert lines and lines[0].startswith("cluster tcp://127.0.0.1:") and "no dashboard" in lines[0]
+
+
+def test_sweep_on_the_cluster_equals_the_local_sweep(
+    pg_engine: Engine, dask_cluster: LocalCluster, workstation_cli: Callable[..., CompletedProcess[str]]
+) -> None:
+    store_daily(pg_engine, ["AAA", "BBB"], 300)
+    url = pg_engine.url.render_as_string(hide_password=False)
+    sweep = ("sweep", "--grid", "fast=5:15:5,slow=20:30:10", "--symbols", "AAA,BBB", "--qty", "10", "--no-save",
+             "--json")  # fmt: skip
+    local = workstation_cli(*sweep, "--workers", "1", env={"WORKSTATION_DATABASE_URL": url})
+    assert local.returncode == 0, local.stderr
+    remote = workstation_cli(*sweep, "--scheduler", dask_cluster.address, env={"WORKSTATION_DATABASE_URL": url})
+    assert remote.returncode == 0, remote.stderr
+    assert "cluster tcp://" in remote.stderr  # the cluster's line (workers, dashboard) on stderr
+    by_params = {json.dumps(r["params"]): r["metrics"] for r in json.loads(local.stdout)["results"]}
+    results = json.loads(remote.stdout)["results"]
+    assert len(results) == len(by_params) == 6  # 3 × 2 points, none with fast ≥ slow
+    for result in results:
+        assert result["metrics"] == by_params[json.dumps(result["params"])]
+    both = workstation_cli(*sweep, "--workers", "2", "--scheduler", dask_cluster.address,
+                           env={"WORKSTATION_DATABASE_URL": url})  # fmt: skip
+    assert both.returncode == 2 and json.loads(both.stdout)["exit_code"] == 2

@@ -15,13 +15,17 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from workstation.cli.backtest import _decimal, backtest_options, config_from_options, load_inputs
+from workstation.cli.cluster import executor_for, scheduler_option
 from workstation.cli.context import app_context
 from workstation.cli.output import echo_json, echo_table
 from workstation.cli.progress import progress_and_cancel
+from workstation.cluster.connect import scheduler_address
 from workstation.errors import ExitCode, InvalidInputError
 from workstation.monitoring.correlation import correlation_scope
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from sqlalchemy import Engine
 
     from workstation.trading.backtest.sweep import SweepResult
@@ -48,6 +52,7 @@ SHOWN_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "final_valu
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Points shown (not --json).")
 @click.option("--no-save", is_flag=True, help="Do not store the sweep in the database.")
+@scheduler_option
 @click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"results": [{params, metrics}], …}.')
 def command(**options: object) -> None:
     """Backtest every point of a parameter grid in parallel worker processes and rank them."""
@@ -71,15 +76,23 @@ def command(**options: object) -> None:
         strategy=strategy, quantity=_positive(str(o["qty"]), "--qty"), config=config_from_options(o, inputs.source)
     )
     metric = str(o["metric"])
-    executor = None
+    local_pool: ProcessPoolExecutor | None = None
     if o["workers"]:
+        if scheduler_address(o["scheduler"]) is not None:  # type: ignore[arg-type]
+            raise InvalidInputError("--workers sets local processes: leave it out with --scheduler")
         import multiprocessing
 
         context = multiprocessing.get_context("forkserver")
-        executor = ProcessPoolExecutor(max_workers=int(o["workers"]), mp_context=context)  # type: ignore[call-overload]
+        local_pool = ProcessPoolExecutor(max_workers=int(o["workers"]), mp_context=context)  # type: ignore[call-overload]
     walk: WalkForwardResult | None = None
     try:
-        with correlation_scope(prefix="cli"), progress_and_cancel("sweep", enabled=not as_json) as (progress, cancel):
+        with (
+            executor_for(app_context().engine, o["scheduler"]) as cluster,  # type: ignore[arg-type]
+            correlation_scope(prefix="cli"),
+            progress_and_cancel("sweep", enabled=not as_json) as (progress, cancel),
+        ):
+            # On a cluster each chunk of points is a task on the workers (the bars travel with it).
+            executor: Executor | None = cluster or local_pool
             result = run_sweep(
                 inputs.bars, grid.points, settings, metric=metric, executor=executor, progress=progress, cancel=cancel
             )
@@ -90,8 +103,8 @@ def command(**options: object) -> None:
                     progress=progress, cancel=cancel,
                 )  # fmt: skip
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if local_pool is not None:
+            local_pool.shutdown(wait=True, cancel_futures=True)
         shutdown_sweep_pool()
     from workstation.trading.backtest.sweep_store import SweepRecord
 
