@@ -266,7 +266,7 @@ class ChartPanel(QWidget):
             self._focus_pending = False
             self.focused_bars = (first, last)
             pad = max(10, (last - first) // 2)
-            self.view.set_visible_range(max(0, first - pad), min(len(times) - 1, last + pad))
+            self.view.set_visible_range(first - pad - 0.5, last + pad + 0.5)  # whole bars at both ends
         return [Marker(index_of(m.time), m.price, m.up, m.label, size=16.0, key=focus.key) for m in focus.marks]
 
     def focus_marker_count(self) -> int:
