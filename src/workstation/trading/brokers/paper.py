@@ -1,9 +1,22 @@
 """The embedded paper broker: simulated fills against bars, no network.
 
 Backtest mode: a market order placed on a bar's close fills at the next bar's open. Live/replay
-mode: a market order fills at once at the last price plus slippage. Limit orders fill when a bar
-trades through the limit (at the open when it gaps through). When ``max_volume_share`` is set, an
-order fills at most that share of each bar's volume and the rest waits for the following bars.
+mode: a market order fills at once at the last price plus slippage. How each order type trades on a
+bar is in ``paper_rules`` (limit, stop, stop-limit, trailing stop). When ``max_volume_share`` is set,
+an order fills at most that share of each bar's volume and the rest waits for the following bars.
+
+Time in force on bars: day orders expire when a bar of a later session arrives; gtc orders work
+until filled or cancelled; ioc/fok orders get one chance (at once when placed live, else their first
+bar): ioc keeps what fills and cancels the rest, fok fills completely or is cancelled; opg orders
+trade only at the open of the first bar of a later session, cls orders only at the close of a bar
+that ends a session (a daily bar, or one stamped 15:59 New York or later); an auction order whose
+limit is not met there expires.
+
+Legs (bracket, OTO, OCO): a bracket's or OTO's legs work from the bar after the entry fills; an OCO's
+two orders work at once. A fill of one cancels the others of its group; when one bar reaches both a
+take-profit and a stop-loss, the stop-loss is taken to have traded first (the worse outcome), and the
+take-profit is cancelled. An entry that ends unfilled (cancelled, expired, rejected) takes its legs
+with it; cancelling either order of an OCO cancels both.
 
 State: a backtest keeps cash, positions and working orders in memory (one process owns the whole
 simulated account). The persisted paper account gives a ``ledger`` instead: before every decision
@@ -15,14 +28,15 @@ selling the same 416 shares, or spending the same cash, cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from workstation.trading.bounds import check_alpaca_rules
 from workstation.trading.brokers.base import UpdateHandler
+from workstation.trading.brokers.paper_rules import at_last, auction_price, moved_mark, on_bar, trail_stop
 from workstation.trading.domain import (
     ZERO,
     Account,
@@ -36,6 +50,7 @@ from workstation.trading.domain import (
     utcnow,
 )
 from workstation.trading.execution.fills import fill_id_for
+from workstation.trading.orderrules import check_against_price
 from workstation.trading.positions import Position, PositionBook
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -77,7 +92,9 @@ class Bar:
 @dataclass(slots=True)
 class _Working:
     order: Order
-    session: date | None = None
+    session: date | None = None  # the session a day order works in (set by its first bar)
+    placed: date | None = None  # the session it was placed in (opg waits for a later one)
+    fresh: bool = True  # not yet offered a bar (ioc/fok get exactly one)
 
 
 PriceLookup = Callable[[str], Bar | None]
@@ -136,8 +153,8 @@ class PaperBroker:
                 self.book.get(symbol).quantity = position
         self.working = {}
         for order in ledger.working():
-            since = order.submitted_at or order.created_at
-            self.working[order.order_id] = _Working(_copy(order), since.astimezone(_NEW_YORK).date())
+            since = (order.submitted_at or order.created_at).astimezone(_NEW_YORK).date()
+            self.working[order.order_id] = _Working(copy_order(order), since, since, fresh=False)
 
     def set_update_handler(self, handler: UpdateHandler) -> None:
         self._handler = handler
@@ -159,6 +176,7 @@ class PaperBroker:
         """The paper account simulates Alpaca: its tick and fractional rules apply (not in backtests)."""
         if self.config.mode == "live":
             check_alpaca_rules(request)
+            check_against_price(request, self.last_price(request.symbol))
 
     def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
         """Nothing to adopt: the paper broker's orders are the book's own rows."""
@@ -167,27 +185,57 @@ class PaperBroker:
     def submit(self, order: Order) -> ExecutionReport:
         self._sync(order.symbol)
         bar = self.bar(order.symbol)
-        if bar is None:
-            return self._report(order, "rejected", reason=f"unknown symbol {order.symbol}: no market data")
-        reason = self._affordability(order, bar.close)
-        if reason is not None:
-            return self._report(order, "rejected", reason=reason)
-        working = _Working(_copy(order))
-        working.order.status = "accepted"
-        working.order.broker_order_id = f"paper-{order.order_id}"
-        self.working[order.order_id] = working
-        if self.config.mode == "live":
-            fill_report = self._try_fill(working, bar, immediate=True)
-            if fill_report is not None:
-                return fill_report
-        return self._report(working.order, "accepted")
+        reason = f"unknown symbol {order.symbol}: no market data" if bar is None else None
+        if bar is not None and order.parent_order_id is None:
+            reason = self._affordability(order, bar.close)
+        if reason is not None or bar is None:
+            legs = tuple(
+                self._report(leg, "rejected", reason=f"its order was rejected: {reason}") for leg in order.legs
+            )
+            return replace(self._report(order, "rejected", reason=reason), legs=legs)
+        live = self.config.mode == "live"
+        placed = (max(self.clock(), bar.timestamp) if live else bar.timestamp).astimezone(_NEW_YORK).date()
+        working = self._accept(order, placed, bar)
+        reports = [self._report(working.order, "accepted")]
+        for leg in order.legs:
+            reports.append(self._report(self._accept(leg, placed, bar).order, "accepted"))
+        if live and order.time_in_force not in _AUCTIONS:
+            reports += self._work(working, bar, immediate=True)
+            for leg in order.legs:  # an OCO's stop-loss works at once too
+                leg_working = self.working.get(leg.order_id)
+                if leg_working is not None and self._active(leg_working.order, set()):
+                    reports += self._work(leg_working, bar, immediate=True)
+        return _merged(order.order_id, reports)
+
+    def replace(self, old: Order, new: Order) -> tuple[ExecutionReport, ExecutionReport]:
+        """Alpaca's replace: the old order ends ``replaced`` and the new one works in its place."""
+        self._sync(old.symbol)
+        working = self.working.pop(old.order_id, None)
+        if working is None:
+            return self._report(old, old.status), self._report(new, "rejected", reason="the order is no longer working")
+        bar = self.bar(new.symbol)
+        reason = self._affordability(new, bar.close) if bar is not None and new.parent_order_id is None else None
+        if reason is not None or bar is None:
+            self.working[old.order_id] = working
+            return self._report(old, old.status), self._report(new, "rejected", reason=reason or "no market data")
+        fresh = _Working(copy_order(new), working.session, working.placed, fresh=working.fresh)
+        fresh.order.status = "accepted"
+        fresh.order.broker_order_id = f"paper-{new.order_id}"
+        self.working[new.order_id] = fresh
+        old_report = self._report(working.order, "replaced", reason=f"replaced by {new.order_id}")
+        reports = [self._report(fresh.order, "accepted")]
+        if self.config.mode == "live" and new.time_in_force not in _AUCTIONS and self._active(fresh.order, set()):
+            reports += self._work(fresh, bar, immediate=True)
+        return old_report, _merged(new.order_id, reports)
 
     def cancel(self, order: Order) -> ExecutionReport | None:
         self._sync(order.symbol)
         working = self.working.pop(order.order_id, None)
         if working is None:
             return self.lookup(order)
-        return self._report(working.order, "cancelled", reason="cancelled by request")
+        report = self._report(working.order, "cancelled", reason="cancelled by request")
+        related = self._end_related(working.order, "cancelled", f"cancelled with {order.order_id}")
+        return replace(report, legs=tuple(related))
 
     def lookup(self, order: Order) -> ExecutionReport | None:
         if self.ledger is not None:
@@ -231,38 +279,128 @@ class PaperBroker:
         """A new bar for ``symbol``: working orders may fill on it; then it becomes the last price."""
         self._sync(symbol)
         self.last_bars[symbol] = bar
-        for working in [w for w in self.working.values() if w.order.symbol == symbol]:
-            report = self._try_fill(working, bar, immediate=False)
-            if report is not None and self._handler is not None:
-                self._handler(report)
+        candidates = [w for w in self.working.values() if w.order.symbol == symbol]
+        if len(candidates) > 1:
+            # Stops first: when one bar reaches a stop-loss and a take-profit, the stop is taken first.
+            candidates.sort(key=lambda w: w.order.order_type not in _STOPS)
+        filled_now: set[str] = set()
+        for working in candidates:
+            order = working.order
+            if order.order_id not in self.working or not self._active(order, filled_now):
+                continue
+            for report in self._work(working, bar, immediate=False):
+                if report.order_id == order.order_id and report.status == "filled":
+                    filled_now.add(order.order_id)
+                if self._handler is not None:
+                    self._handler(report)
         position = self.book.positions.get(symbol)
         if position is not None:
             position.last_price = bar.close
 
     # -- internals --
-    def _try_fill(self, working: _Working, bar: Bar, *, immediate: bool) -> ExecutionReport | None:
+    def _accept(self, order: Order, placed: date, bar: Bar) -> _Working:
+        working = _Working(copy_order(order), placed=placed)
+        working.order.status = "accepted"
+        working.order.broker_order_id = f"paper-{order.order_id}"
+        if order.order_type == "trailing_stop":
+            working.order.hwm = bar.close
+            working.order.stop_price = trail_stop(working.order, bar.close)
+        self.working[order.order_id] = working
+        return working
+
+    def _active(self, order: Order, filled_now: set[str]) -> bool:
+        """A bracket's/OTO's leg works once its entry has filled (from the next bar); an OCO's at once."""
+        parent_id = order.parent_order_id
+        if parent_id is None or order.order_class == "oco":
+            return True
+        if parent_id in self.working or parent_id in filled_now:
+            return False
+        if self.ledger is not None:
+            parent = self.ledger.order(parent_id)
+            return parent is not None and parent.status == "filled"
+        known = self._known.get(parent_id)
+        return known is not None and known.status == "filled"
+
+    def _work(self, working: _Working, bar: Bar, *, immediate: bool) -> list[ExecutionReport]:
+        """What ``bar`` (or, ``immediate``, the last price) does to one working order."""
         order = working.order
-        session = bar.timestamp.astimezone(_NEW_YORK).date()
-        if not immediate and order.time_in_force == "day":
-            if working.session is None:
-                working.session = session
-            elif session > working.session:
-                del self.working[order.order_id]
-                return self._report(order, "expired", reason="day order expired unfilled at the session end")
-        price = self._fill_price(order, bar, immediate=immediate)
+        tif = order.time_in_force
+        once = tif in ("ioc", "fok") and (immediate or working.fresh)
+        working.fresh = False
+        if immediate:
+            trade = at_last(order, bar.close)
+        else:
+            session = bar.timestamp.astimezone(_NEW_YORK).date()
+            if tif == "day" or (tif in _AUCTIONS and working.session is not None):
+                if working.session is None:
+                    working.session = session
+                elif session > working.session:
+                    return self._end(working, "expired", "day order expired unfilled at the session end")
+            if tif in _AUCTIONS:
+                return self._auction(working, bar, session)
+            trade = on_bar(order, bar.open, bar.high, bar.low)
+        reports: list[ExecutionReport] = []
+        if trade.triggered and order.order_type == "stop_limit" and order.triggered_at is None:
+            order.triggered_at = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
+        if trade.price is None:
+            if order.order_type == "trailing_stop" and not immediate:
+                mark = moved_mark(order, bar.high, bar.low)
+                if mark != order.hwm:
+                    order.hwm, order.stop_price = mark, trail_stop(order, mark)
+                    reports.append(self._report(order, order.status))
+            elif trade.triggered:
+                reports.append(self._report(order, order.status))
+            if once:
+                reports += self._end(working, "cancelled", f"{tif}: nothing could be filled at once")
+            return reports
+        price = self._slipped(order, trade.price) if trade.market_like else trade.price
+        reports += self._fill(working, bar, price, immediate=immediate, all_or_none=tif == "fok")
+        if once and order.order_id in self.working:
+            reports += self._end(working, "cancelled", f"{tif}: the unfilled rest is cancelled")
+        return reports
+
+    def _auction(self, working: _Working, bar: Bar, session: date) -> list[ExecutionReport]:
+        order = working.order
+        if order.time_in_force == "opg":
+            if working.placed is not None and session <= working.placed:
+                return []  # the opening auction of a later session
+            price = auction_price(order, bar.open)
+        else:
+            local = bar.timestamp.astimezone(_NEW_YORK).time()
+            if not (local == _MIDNIGHT or local >= _LAST_MINUTE):
+                return []  # not the bar that ends the session
+            price = auction_price(order, bar.close)
         if price is None:
-            return None
+            which = "opening" if order.time_in_force == "opg" else "closing"
+            return self._end(working, "expired", f"the limit was not met in the {which} auction")
+        price = self._slipped(order, price) if order.order_type == "market" else price
+        reports = self._fill(working, bar, price, immediate=False, all_or_none=False)
+        if order.order_id in self.working:
+            reports += self._end(working, "expired", "the auction filled only part of it")
+        return reports
+
+    def _slipped(self, order: Order, price: Decimal) -> Decimal:
+        slip = self.config.slippage_bps * _BPS
+        if not slip:
+            return price
+        return to_price(price * ((1 + slip) if order.side == "buy" else (1 - slip)))
+
+    def _fill(
+        self, working: _Working, bar: Bar, price: Decimal, *, immediate: bool, all_or_none: bool
+    ) -> list[ExecutionReport]:
+        order = working.order
         quantity = order.remaining
         if self.config.max_volume_share is not None:
             allowed = to_quantity((bar.volume * self.config.max_volume_share).to_integral_value(rounding="ROUND_FLOOR"))
+            if all_or_none and allowed < quantity:
+                return self._end(working, "cancelled", "fok: the whole quantity could not be filled at once")
             quantity = min(quantity, allowed)
             if quantity <= 0:
-                return None
+                return []
         commission = self.config.commission(quantity, price)
         if order.side == "buy" and quantity * price + commission > self.cash:
-            del self.working[order.order_id]
             status = "cancelled" if order.filled_quantity > 0 else "rejected"
-            return self._report(order, status, reason=f"insufficient buying power at fill: cash {self.cash:.2f}")
+            return self._end(working, status, f"insufficient buying power at fill: cash {self.cash:.2f}")
         cumulative = order.filled_quantity + quantity
         when = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
         fill = Fill(
@@ -280,28 +418,35 @@ class PaperBroker:
         previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
         order.average_fill_price = to_price((previous_value + price * quantity) / cumulative)
         order.filled_quantity = cumulative
-        if order.remaining <= 0:
-            order.status = "filled"
-            del self.working[order.order_id]
-        else:
+        if order.remaining > 0:
             order.status = "partially_filled"
-        return self._report(order, order.status, fills=(fill,), timestamp=when)
+            return [self._report(order, order.status, fills=(fill,), timestamp=when)]
+        order.status = "filled"
+        del self.working[order.order_id]
+        reports = [self._report(order, order.status, fills=(fill,), timestamp=when)]
+        if order.parent_order_id is not None or order.order_class == "oco":
+            reports += self._end_related(order, "cancelled", f"{order.order_id} filled", filled=True)
+        return reports
 
-    def _fill_price(self, order: Order, bar: Bar, *, immediate: bool) -> Decimal | None:
-        reference = bar.close if immediate else bar.open
-        if order.order_type == "market":
-            slip = self.config.slippage_bps * _BPS
-            factor = (1 + slip) if order.side == "buy" else (1 - slip)
-            return to_price(reference * factor) if slip else reference
-        limit = order.limit_price
-        assert limit is not None
-        if immediate:
-            if order.side == "buy":
-                return min(reference, limit) if reference <= limit else None
-            return max(reference, limit) if reference >= limit else None
-        if order.side == "buy":
-            return min(bar.open, limit) if bar.low <= limit else None
-        return max(bar.open, limit) if bar.high >= limit else None
+    def _end(self, working: _Working, status: str, reason: str) -> list[ExecutionReport]:
+        """The order ends unfilled (or partly filled) with ``status``; its legs or its OCO partner too."""
+        self.working.pop(working.order.order_id, None)
+        reports = [self._report(working.order, status, reason=reason)]
+        return reports + self._end_related(working.order, "cancelled", f"{working.order.order_id} {status}")
+
+    def _end_related(self, order: Order, status: str, reason: str, *, filled: bool = False) -> list[ExecutionReport]:
+        """The orders of ``order``'s group that end with it: its OCO partner, its unfilled entry's legs,
+        or (``filled``) a filled leg's sibling."""
+        group = order.parent_order_id or order.order_id
+        is_leg = order.parent_order_id is not None
+        if not (order.order_class == "oco" or (is_leg and filled) or (not is_leg and order.filled_quantity == 0)):
+            return []
+        ended = []
+        for other in [w for w in self.working.values() if group in (w.order.order_id, w.order.parent_order_id)]:
+            if other.order.order_id != order.order_id:
+                del self.working[other.order.order_id]
+                ended.append(self._report(other.order, status, reason=f"cancelled: {reason}"))
+        return ended
 
     def _book_fill(self, fill: Fill) -> None:
         self.book.apply_fill(fill)
@@ -313,7 +458,7 @@ class PaperBroker:
         for working in self.working.values():
             order = working.order
             if order.side == "buy":
-                price = order.limit_price or self.last_price(order.symbol) or ZERO
+                price = order.limit_price or order.stop_price or self.last_price(order.symbol) or ZERO
                 reserved += order.remaining * price
         return reserved
 
@@ -322,7 +467,7 @@ class PaperBroker:
 
     def _affordability(self, order: Order, last: Decimal) -> str | None:
         if order.side == "buy":
-            price = order.limit_price if order.limit_price is not None else last
+            price = order.limit_price or order.stop_price or last
             slip = self.config.slippage_bps * _BPS
             cost = order.quantity * price * (1 + slip) + self.config.commission(order.quantity, price)
             available = self._buying_power()
@@ -332,16 +477,17 @@ class PaperBroker:
         if self.config.allow_short:
             return None
         held = self.book.quantity(order.symbol)
-        selling = sum(
-            (
-                w.order.remaining
-                for w in self.working.values()
-                if w.order.symbol == order.symbol and w.order.side == "sell"
-            ),
-            ZERO,
-        )
-        if order.quantity > held - selling:
-            return f"insufficient position: selling {order.quantity} {order.symbol} but {held - selling} available"
+        # An exit group (OCO, a bracket's legs) holds the shares once, not once per order.
+        selling: dict[str, Decimal] = {}
+        for w in self.working.values():
+            other = w.order
+            if other.symbol != order.symbol or other.side != "sell" or not self._active(other, set()):
+                continue
+            group = other.parent_order_id or other.order_id
+            selling[group] = max(selling.get(group, ZERO), other.remaining)
+        available = held - sum(selling.values(), ZERO)
+        if order.quantity > available:
+            return f"insufficient position: selling {order.quantity} {order.symbol} but {available} available"
         return None
 
     def _report(
@@ -362,26 +508,30 @@ class PaperBroker:
             fills=fills,
             reason=reason,
             timestamp=timestamp,
+            stop_price=order.stop_price if order.order_type == "trailing_stop" else None,
+            hwm=order.hwm,
+            triggered_at=order.triggered_at,
         )
-        if status in ("filled", "cancelled", "rejected", "expired"):
+        if status in ("filled", "cancelled", "rejected", "expired", "replaced"):
             self._known[order.order_id] = report
         return report
 
 
-def _copy(order: Order) -> Order:
-    return Order(
-        order_id=order.order_id,
-        symbol=order.symbol,
-        side=order.side,
-        quantity=order.quantity,
-        order_type=order.order_type,
-        limit_price=order.limit_price,
-        time_in_force=order.time_in_force,
-        broker=order.broker,
-        status=order.status,
-        filled_quantity=order.filled_quantity,
-        average_fill_price=order.average_fill_price,
-        broker_order_id=order.broker_order_id,
-        submitted_at=order.submitted_at,
-        created_at=order.created_at,
-    )
+_STOPS = frozenset({"stop", "stop_limit", "trailing_stop"})
+_AUCTIONS = ("opg", "cls")
+_MIDNIGHT = time(0, 0)
+_LAST_MINUTE = time(15, 59)
+
+
+def copy_order(order: Order) -> Order:
+    """The broker's own copy (it changes status and fills without touching the caller's object)."""
+    return replace(order, legs=())
+
+
+def _merged(order_id: str, reports: list[ExecutionReport]) -> ExecutionReport:
+    """The order's last report, carrying the last report of every other order it touched."""
+    last: dict[str, ExecutionReport] = {}
+    for report in reports:
+        last[report.order_id] = report
+    main = last.pop(order_id)
+    return replace(main, legs=tuple(last.values()))
