@@ -222,6 +222,9 @@ class PaperBroker:
         fresh.order.status = "accepted"
         fresh.order.broker_order_id = f"paper-{new.order_id}"
         self.working[new.order_id] = fresh
+        for leg in self.working.values():  # the legs stay attached to the replacement
+            if leg.order.parent_order_id == old.order_id:
+                leg.order.parent_order_id = new.order_id
         old_report = self._report(working.order, "replaced", reason=f"replaced by {new.order_id}")
         reports = [self._report(fresh.order, "accepted")]
         if self.config.mode == "live" and new.time_in_force not in _AUCTIONS and self._active(fresh.order, set()):
