@@ -200,7 +200,8 @@ def close_position(manager: OrderManager, symbol: str) -> Order:
 
     symbol = normalise_symbol(symbol)
     for order in manager.open_orders():
-        if order.symbol == symbol and order.parent_order_id is None:
+        current = manager.get(order.order_id) if order.symbol == symbol else None
+        if current is not None and not current.is_final:  # a leg may have gone with its parent
             try:
                 manager.cancel(order.order_id)
             except TradingError as exc:
