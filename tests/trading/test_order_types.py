@@ -102,7 +102,13 @@ def test_trailing_stop_in_percent_and_a_buy_trails_the_low() -> None:
 
 def _bracket(manager: OrderManager, **kwargs: object) -> tuple[Order, Order, Order]:
     request = OrderRequest(
-        "AAPL", "buy", D(10), order_class="bracket", take_profit=D(110), stop_loss=D(95), **kwargs  # type: ignore[arg-type]
+        "AAPL",
+        "buy",
+        D(10),
+        order_class="bracket",
+        take_profit=D(110),
+        stop_loss=D(95),
+        **kwargs,  # type: ignore[arg-type]
     )
     entry = manager.submit(request)
     return entry, _get(manager, f"{entry.order_id}-tp"), _get(manager, f"{entry.order_id}-sl")
@@ -111,7 +117,13 @@ def _bracket(manager: OrderManager, **kwargs: object) -> tuple[Order, Order, Ord
 def test_bracket_legs_work_only_after_the_entry_fills_and_one_bar_reaching_both_takes_the_stop() -> None:
     manager, _ = _manager()
     entry, tp, sl = _bracket(manager)
-    assert (tp.side, tp.order_type, tp.limit_price, sl.order_type, sl.stop_price) == ("sell", "limit", D(110), "stop", D(95))
+    assert (tp.side, tp.order_type, tp.limit_price, sl.order_type, sl.stop_price) == (
+        "sell",
+        "limit",
+        D(110),
+        "stop",
+        D(95),
+    )
     assert tp.parent_order_id == sl.parent_order_id == entry.order_id
     # The entry fills at this bar's open; the legs do not work on it although it reaches both.
     manager.on_bar("AAPL", bar(1, "100", "111", "94", "100"))

@@ -41,7 +41,11 @@ def test_bracket_replace_and_close_through_the_installed_command(
     placed = _json(run("orders", "submit", "--symbol", "AAPL", "--side", "buy", "--qty", "10", "--order-class",
                        "bracket", "--take-profit", "110", "--stop-loss", "95", "--tif", "gtc", "--json"))  # fmt: skip
     assert isinstance(placed, dict)
-    assert (placed["status"], placed["average_fill_price"], placed["order_class"]) == ("filled", "102.000000", "bracket")
+    assert (placed["status"], placed["average_fill_price"], placed["order_class"]) == (
+        "filled",
+        "102.000000",
+        "bracket",
+    )
     legs = {leg["order_type"]: leg for leg in placed["legs"]}
     assert (D(legs["limit"]["limit_price"]), D(legs["stop"]["stop_price"])) == (D(110), D(95))
     assert {leg["status"] for leg in legs.values()} == {"accepted"}
@@ -73,9 +77,7 @@ def test_bracket_replace_and_close_through_the_installed_command(
         ["--type", "stop", "--stop-price", "105", "--tif", "opg"],
     ],
 )
-def test_invalid_combinations_exit_2_and_record_nothing(
-    workstation_cli: Cli, sqlite_url: str, args: list[str]
-) -> None:
+def test_invalid_combinations_exit_2_and_record_nothing(workstation_cli: Cli, sqlite_url: str, args: list[str]) -> None:
     result = workstation_cli("--database-url", sqlite_url, "orders", "submit", "--symbol", "AAPL", "--side", "buy",
                              "--qty", "1", *args, "--json")  # fmt: skip
     assert result.returncode == 2, (result.stdout, result.stderr)

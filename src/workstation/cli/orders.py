@@ -118,7 +118,7 @@ def command() -> None:
 @click.option("--trail-percent", help="Trailing stop: trail the high-water mark by this percent (0-100).")
 @click.option("--trail-price", help="Trailing stop: trail the high-water mark by this many dollars.")
 @click.option("--order-class", type=click.Choice(ORDER_CLASSES), default="simple", show_default=True,
-              help="bracket: entry + take-profit + stop-loss; oto: entry + one of them; oco: an exit pair.")  # fmt: skip
+              help="bracket: entry + take-profit + stop-loss; oto: entry + one leg; oco: an exit pair.")  # fmt: skip
 @click.option("--take-profit", help="Take-profit leg's limit price (bracket, oto, oco).")
 @click.option("--stop-loss", help="Stop-loss leg's stop price (bracket, oto, oco).")
 @click.option("--stop-loss-limit", help="Makes the stop-loss leg a stop-limit with this limit price.")

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    false,
     ForeignKey,
     Identity,
     Index,
@@ -23,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 

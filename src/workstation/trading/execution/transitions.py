@@ -77,6 +77,10 @@ def next_status(order: Order, reported: str) -> str:
 def apply(order: Order, report: ExecutionReport, now: datetime) -> Change | None:
     """Apply one broker report to ``order`` (in place); None when it changes nothing."""
     if order.status in FINAL:
+        if order.status == "replaced" and report.replaced_by and order.replaced_by is None:
+            # Learning which order replaced it (reconciliation) links it; the state stays.
+            order.replaced_by = report.replaced_by
+            return Change(events=[event("order_replaced", order, now, metadata={"replaced_by": report.replaced_by})])
         return None
     change = Change()
     dirty = False
