@@ -139,7 +139,7 @@ def test_bracket_legs_work_only_after_the_entry_fills_and_one_bar_reaching_both_
 
 def test_bracket_take_profit_fill_cancels_the_stop_loss() -> None:
     manager, _ = _manager()
-    entry, tp, sl = _bracket(manager, order_type="limit", limit_price=D(100))
+    _entry, tp, sl = _bracket(manager, order_type="limit", limit_price=D(100))
     manager.on_bar("AAPL", bar(1, "100.5", "101", "99.5", "100"))  # limit 100 reached: filled at 100
     manager.on_bar("AAPL", bar(2, "108", "112", "107", "111"))  # high 112 ≥ 110: sold at 110
     assert (_get(manager, tp.order_id).status, _get(manager, tp.order_id).average_fill_price) == ("filled", D(110))
