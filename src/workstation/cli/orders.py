@@ -152,7 +152,13 @@ def submit_cmd(
     def price(value: str | None, name: str) -> Decimal | None:
         return parse_price(value, name) if value is not None else None
 
-    # Everything is checked before the database or the broker is touched.
+    # Everything is checked before the database or the broker is touched; missing prices named by their flag.
+    if order_type in ("limit", "stop_limit") and limit_price is None:
+        raise WorkstationError(f"a {order_type.replace('_', '-')} order needs --limit-price", exit_code=2)
+    if order_type in ("stop", "stop_limit") and stop_price is None:
+        raise WorkstationError(f"a {order_type.replace('_', '-')} order needs --stop-price", exit_code=2)
+    if order_type == "trailing_stop" and (trail_percent is None) == (trail_price is None):
+        raise WorkstationError("a trailing stop needs one of --trail-percent or --trail-price", exit_code=2)
     request = OrderRequest(
         symbol=symbol,
         side=side,  # type: ignore[arg-type]

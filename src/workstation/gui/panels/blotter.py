@@ -1,4 +1,5 @@
-"""blotterPanel: orders (live statuses), fills and positions; cancel, cancel-all and the kill switch.
+"""blotterPanel: orders (live statuses, legs under their order), fills and positions; modify, cancel,
+cancel-all, close a position, close all, and the kill switch.
 
 Orders and fills are read from the order store once a second (in the background, only while the
 panel is visible) and merged into the tables by id, so selection and scroll survive the refresh.
@@ -25,9 +26,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from workstation.gui.context import WorkstationContext
-from workstation.gui.dialogs.trading_dialogs import KillSwitchDialog
+from workstation.gui.dialogs.trading_dialogs import ClosePositionsDialog, KillSwitchDialog, ReplaceDialog
 from workstation.gui.halt_status import HaltBanner
 from workstation.gui.panels.blotter_data import (
     FILL_COLUMNS,
@@ -104,6 +106,17 @@ class BlotterPanel(QWidget):
         self.cancel_button.clicked.connect(lambda: self._context.perform("blotter/cancel", self.cancel_selected))
         self.cancel_all_button = named(QPushButton("Cancel all"), "blotterCancelAll")
         self.cancel_all_button.clicked.connect(lambda: self._context.perform("blotter/cancel-all", self.cancel_all))
+        self.modify_button = named(QPushButton("Modify…"), "blotterModify")
+        self.modify_button.setToolTip("Change the selected open order's quantity, limit, stop or trail")
+        self.modify_button.clicked.connect(lambda: self._context.perform("blotter/modify", self.modify_selected))
+        self.close_button = named(QPushButton("Close position…"), "blotterClosePosition")
+        self.close_button.setToolTip("Close the selected positions at market (their open orders are cancelled)")
+        self.close_button.clicked.connect(lambda: self._context.perform("blotter/close", self.close_selected))
+        self.close_all_button = named(QPushButton("Close all…"), "blotterCloseAll")
+        self.close_all_button.setToolTip("Close every open position at market")
+        self.close_all_button.clicked.connect(lambda: self._context.perform("blotter/close-all", self.close_all))
+        self.replace_dialog: ReplaceDialog | None = None
+        self.close_dialog: ClosePositionsDialog | None = None
         self.kill_button = named(QPushButton("Kill switch"), "blotterKill")
         self.kill_button.setStyleSheet(f"QPushButton {{ color: {DOWN}; font-weight: bold; }}")
         self.kill_button.clicked.connect(self.open_kill_switch)
@@ -113,7 +126,8 @@ class BlotterPanel(QWidget):
         self.status = named(QLabel(""), "blotterStatus")
         self.status.setWordWrap(True)  # a long message must never widen the window
         top = QHBoxLayout()
-        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button):
+        for widget in (self.broker, self.modify_button, self.cancel_button, self.cancel_all_button,
+                       self.close_button, self.close_all_button, self.kill_button):  # fmt: skip
             top.addWidget(widget)
         top.addStretch(1)
         layout = QVBoxLayout(self)
@@ -213,6 +227,8 @@ class BlotterPanel(QWidget):
             self._service.quietly(key, lambda session: session.broker.positions(), store)
 
     def _loaded(self, snapshot: Any, error: str | None) -> None:
+        if not isValid(self):
+            return  # the window was closed while the poll ran
         self._polling = False
         if self._again:
             self._again = False
@@ -292,6 +308,100 @@ class BlotterPanel(QWidget):
             self._service.submit_job(
                 key, f"{label} ({key})", work, on_success=self._action_done, correlation_id=cid
             ).ended.connect(lambda: self.poll(force=True))
+
+    # -- modify, close ------------------------------------------------------------------------------------
+    def modify_selected(self) -> ReplaceDialog | None:
+        """Open the modify dialog for the one selected open order; the broker replaces it on OK."""
+        chosen = [o for o in selected_records(self.orders) if not o.is_final]
+        if len(chosen) != 1:
+            self._context.notify.emit("warning", "Select one open order to modify.")
+            return None
+        self.replace_dialog = ReplaceDialog(chosen[0], self)
+        self.replace_dialog.accepted.connect(
+            lambda: self._context.perform("blotter/modify", lambda: self.run_replace(self.replace_dialog))
+        )
+        self.replace_dialog.open()
+        return self.replace_dialog
+
+    def run_replace(self, dialog: ReplaceDialog | None) -> None:
+        if dialog is None:
+            return
+        order, changes = dialog.order, dialog.changes()
+        if not changes:
+            self._context.notify.emit("info", "Nothing changed: the order stays as it is.")
+            return
+        label = f"Modify {order.symbol} {order.side} ({dialog.summary()})"
+
+        def work(session: TradingSession, progress: ProgressCallback, cancel: CancelToken) -> str:
+            new = session.manager.replace(order.order_id, **changes)
+            if new.status == "rejected":
+                raise TradingError(f"{session.broker.name} refused the change: {new.status_reason}")
+            return f"{order.symbol} order modified ({dialog.summary()}): now {new.order_id}"
+
+        self._service.submit_job(
+            self._service.key_for_broker(order.broker),
+            label,
+            work,
+            on_success=self._action_done,
+            correlation_id=current_correlation_id() or new_correlation_id("modify"),
+        ).ended.connect(lambda: self._service.ordersChanged.emit(order.broker))
+
+    def _open_positions(self, rows: list[PositionRow]) -> list[tuple[str, str, Decimal]]:
+        return [(p.broker, p.symbol, p.quantity) for p in rows if p.quantity != 0]
+
+    def close_selected(self) -> ClosePositionsDialog | None:
+        chosen = self._open_positions(selected_records(self.positions))
+        if not chosen:
+            self._context.notify.emit("warning", "Select one or more open positions to close.")
+            return None
+        return self._confirm_close(chosen, everything=False)
+
+    def close_all(self) -> ClosePositionsDialog | None:
+        chosen = self._open_positions(self.positions_model.records())
+        if not chosen:
+            self._context.notify.emit("info", "No open positions to close.")
+            return None
+        return self._confirm_close(chosen, everything=True)
+
+    def _confirm_close(self, chosen: list[tuple[str, str, Decimal]], *, everything: bool) -> ClosePositionsDialog:
+        self.close_dialog = ClosePositionsDialog(chosen, self)
+        self.close_dialog.accepted.connect(
+            lambda: self._context.perform("blotter/close", lambda: self.run_close(chosen, everything=everything))
+        )
+        self.close_dialog.open()
+        return self.close_dialog
+
+    def run_close(self, chosen: list[tuple[str, str, Decimal]], *, everything: bool = False) -> None:
+        grouped: dict[str, list[str]] = {}
+        for broker, symbol, _quantity in chosen:
+            grouped.setdefault(self._service.key_for_broker(broker), []).append(symbol)
+        cid = current_correlation_id() or new_correlation_id("close")
+        for key, symbols in grouped.items():
+
+            def work(
+                session: TradingSession, progress: ProgressCallback, cancel: CancelToken, symbols: list[str] = symbols
+            ) -> str:
+                if everything:
+                    orders, errors = session.manager.close_all_positions()
+                else:
+                    orders, errors = [], []
+                    for number, symbol in enumerate(symbols, 1):
+                        try:
+                            orders.append(session.manager.close_position(symbol))
+                        except TradingError as exc:
+                            errors.append(f"{symbol}: {exc}")
+                        progress(ProgressUpdate(number, len(symbols), symbol))
+                errors += [f"{o.symbol}: {o.status_reason}" for o in orders if o.status == "rejected"]
+                done = sum(1 for o in orders if o.status != "rejected")
+                message = f"{done} {session.broker.name} position(s) closing or closed"
+                if errors:
+                    raise TradingError(f"{message}; {len(errors)} not closed: {errors[0]}")
+                return message
+
+            broker = self._service.choice(key).broker
+            self._service.submit_job(
+                key, f"Close positions ({key})", work, on_success=self._action_done, correlation_id=cid
+            ).ended.connect(lambda broker=broker: self._service.ordersChanged.emit(broker))
 
     def open_kill_switch(self) -> KillSwitchDialog:
         open_orders = sum(1 for o in self.orders_model.records() if not o.is_final)
