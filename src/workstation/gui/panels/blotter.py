@@ -31,6 +31,7 @@ from shiboken6 import isValid
 from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import ClosePositionsDialog, KillSwitchDialog, ReplaceDialog
 from workstation.gui.halt_status import HaltBanner
+from workstation.gui.panels.blotter_actions import BlotterActions
 from workstation.gui.panels.blotter_data import (
     FILL_COLUMNS,
     ORDER_COLUMNS,
@@ -68,7 +69,7 @@ class _KillOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-class BlotterPanel(QWidget):
+class BlotterPanel(BlotterActions, QWidget):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
@@ -309,100 +310,6 @@ class BlotterPanel(QWidget):
                 key, f"{label} ({key})", work, on_success=self._action_done, correlation_id=cid
             ).ended.connect(lambda: self.poll(force=True))
 
-    # -- modify, close ------------------------------------------------------------------------------------
-    def modify_selected(self) -> ReplaceDialog | None:
-        """Open the modify dialog for the one selected open order; the broker replaces it on OK."""
-        chosen = [o for o in selected_records(self.orders) if not o.is_final]
-        if len(chosen) != 1:
-            self._context.notify.emit("warning", "Select one open order to modify.")
-            return None
-        self.replace_dialog = ReplaceDialog(chosen[0], self)
-        self.replace_dialog.accepted.connect(
-            lambda: self._context.perform("blotter/modify", lambda: self.run_replace(self.replace_dialog))
-        )
-        self.replace_dialog.open()
-        return self.replace_dialog
-
-    def run_replace(self, dialog: ReplaceDialog | None) -> None:
-        if dialog is None:
-            return
-        order, changes = dialog.order, dialog.changes()
-        if not changes:
-            self._context.notify.emit("info", "Nothing changed: the order stays as it is.")
-            return
-        label = f"Modify {order.symbol} {order.side} ({dialog.summary()})"
-
-        def work(session: TradingSession, progress: ProgressCallback, cancel: CancelToken) -> str:
-            new = session.manager.replace(order.order_id, **changes)
-            if new.status == "rejected":
-                raise TradingError(f"{session.broker.name} refused the change: {new.status_reason}")
-            return f"{order.symbol} order modified ({dialog.summary()}): now {new.order_id}"
-
-        self._service.submit_job(
-            self._service.key_for_broker(order.broker),
-            label,
-            work,
-            on_success=self._action_done,
-            correlation_id=current_correlation_id() or new_correlation_id("modify"),
-        ).ended.connect(lambda: self._service.ordersChanged.emit(order.broker))
-
-    def _open_positions(self, rows: list[PositionRow]) -> list[tuple[str, str, Decimal]]:
-        return [(p.broker, p.symbol, p.quantity) for p in rows if p.quantity != 0]
-
-    def close_selected(self) -> ClosePositionsDialog | None:
-        chosen = self._open_positions(selected_records(self.positions))
-        if not chosen:
-            self._context.notify.emit("warning", "Select one or more open positions to close.")
-            return None
-        return self._confirm_close(chosen, everything=False)
-
-    def close_all(self) -> ClosePositionsDialog | None:
-        chosen = self._open_positions(self.positions_model.records())
-        if not chosen:
-            self._context.notify.emit("info", "No open positions to close.")
-            return None
-        return self._confirm_close(chosen, everything=True)
-
-    def _confirm_close(self, chosen: list[tuple[str, str, Decimal]], *, everything: bool) -> ClosePositionsDialog:
-        self.close_dialog = ClosePositionsDialog(chosen, self)
-        self.close_dialog.accepted.connect(
-            lambda: self._context.perform("blotter/close", lambda: self.run_close(chosen, everything=everything))
-        )
-        self.close_dialog.open()
-        return self.close_dialog
-
-    def run_close(self, chosen: list[tuple[str, str, Decimal]], *, everything: bool = False) -> None:
-        grouped: dict[str, list[str]] = {}
-        for broker, symbol, _quantity in chosen:
-            grouped.setdefault(self._service.key_for_broker(broker), []).append(symbol)
-        cid = current_correlation_id() or new_correlation_id("close")
-        for key, symbols in grouped.items():
-
-            def work(
-                session: TradingSession, progress: ProgressCallback, cancel: CancelToken, symbols: list[str] = symbols
-            ) -> str:
-                if everything:
-                    orders, errors = session.manager.close_all_positions()
-                else:
-                    orders, errors = [], []
-                    for number, symbol in enumerate(symbols, 1):
-                        try:
-                            orders.append(session.manager.close_position(symbol))
-                        except TradingError as exc:
-                            errors.append(f"{symbol}: {exc}")
-                        progress(ProgressUpdate(number, len(symbols), symbol))
-                errors += [f"{o.symbol}: {o.status_reason}" for o in orders if o.status == "rejected"]
-                done = sum(1 for o in orders if o.status != "rejected")
-                message = f"{done} {session.broker.name} position(s) closing or closed"
-                if errors:
-                    raise TradingError(f"{message}; {len(errors)} not closed: {errors[0]}")
-                return message
-
-            broker = self._service.choice(key).broker
-            self._service.submit_job(
-                key, f"Close positions ({key})", work, on_success=self._action_done, correlation_id=cid
-            ).ended.connect(lambda broker=broker: self._service.ordersChanged.emit(broker))
-
     def open_kill_switch(self) -> KillSwitchDialog:
         open_orders = sum(1 for o in self.orders_model.records() if not o.is_final)
         self.kill_dialog = KillSwitchDialog(open_orders, self)
@@ -454,6 +361,3 @@ class BlotterPanel(QWidget):
 
     def resume(self) -> None:
         self._service.resume().ended.connect(lambda: self.poll(force=True))
-
-    def _action_done(self, message: str) -> None:
-        self._context.notify.emit("info", message)

@@ -28,93 +28,39 @@ selling the same 416 shares, or spending the same cash, cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from workstation.trading.bounds import check_alpaca_rules
 from workstation.trading.brokers.base import UpdateHandler
-from workstation.trading.brokers.paper_rules import at_last, auction_price, moved_mark, on_bar, trail_stop
+from workstation.trading.brokers.paper_sim import _AUCTIONS, _STOPS, PaperSimulation, copy_order, merged
+from workstation.trading.brokers.paper_types import (
+    BPS,
+    NEW_YORK,
+    Bar,
+    CommissionModel,
+    PaperConfig,
+    PaperLedger,
+    PriceLookup,
+    Working,
+)
 from workstation.trading.domain import (
     ZERO,
     Account,
     BrokerOrder,
     ExecutionReport,
-    Fill,
     Order,
     OrderRequest,
-    to_price,
-    to_quantity,
     utcnow,
 )
-from workstation.trading.execution.fills import fill_id_for
 from workstation.trading.orderrules import check_against_price
 from workstation.trading.positions import Position, PositionBook
 
-_NEW_YORK = ZoneInfo("America/New_York")
-_BPS = Decimal("0.0001")
+__all__ = ["Bar", "CommissionModel", "PaperBroker", "PaperConfig", "PaperLedger", "PriceLookup"]
 
 
-@dataclass(frozen=True, slots=True)
-class CommissionModel:
-    """commission = max(minimum, per_share × qty + rate × traded value), per fill."""
-
-    per_share: Decimal = ZERO
-    rate: Decimal = ZERO
-    minimum: Decimal = ZERO
-
-    def __call__(self, quantity: Decimal, price: Decimal) -> Decimal:
-        raw = self.per_share * quantity + self.rate * quantity * price
-        return to_price(max(raw, self.minimum) if raw > 0 or self.minimum > 0 else ZERO)
-
-
-@dataclass(frozen=True, slots=True)
-class PaperConfig:
-    mode: Literal["backtest", "live"] = "live"
-    slippage_bps: Decimal = ZERO
-    max_volume_share: Decimal | None = None
-    commission: CommissionModel = field(default_factory=CommissionModel)
-    allow_short: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    timestamp: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-
-
-@dataclass(slots=True)
-class _Working:
-    order: Order
-    session: date | None = None  # the session a day order works in (set by its first bar)
-    placed: date | None = None  # the session it was placed in (opg waits for a later one)
-    fresh: bool = True  # not yet offered a bar (ioc/fok get exactly one)
-
-
-PriceLookup = Callable[[str], Bar | None]
-
-
-class PaperLedger(Protocol):
-    """The persisted paper account's state, read on the connection that holds the account lock."""
-
-    def state(self, symbol: str | None) -> tuple[Decimal, Decimal]:
-        """(cash, position in ``symbol``)."""
-
-    def book(self) -> PositionBook: ...
-
-    def working(self) -> list[Order]:
-        """Open orders the paper broker has accepted (not the pending ones it has not seen yet)."""
-
-    def order(self, order_id: str) -> Order | None: ...
-
-
-class PaperBroker:
+class PaperBroker(PaperSimulation):
     name = "paper"
     # A local broker: the order manager calls it inside the account lock (see the module docstring).
     local = True
@@ -131,7 +77,7 @@ class PaperBroker:
         self.config = config or PaperConfig()
         self.cash = cash
         self.book = PositionBook()
-        self.working: dict[str, _Working] = {}
+        self.working: dict[str, Working] = {}
         self.last_bars: dict[str, Bar] = {}
         self._price_lookup = price_lookup
         self._handler: UpdateHandler | None = None
@@ -153,8 +99,8 @@ class PaperBroker:
                 self.book.get(symbol).quantity = position
         self.working = {}
         for order in ledger.working():
-            since = (order.submitted_at or order.created_at).astimezone(_NEW_YORK).date()
-            self.working[order.order_id] = _Working(copy_order(order), since, since, fresh=False)
+            since = (order.submitted_at or order.created_at).astimezone(NEW_YORK).date()
+            self.working[order.order_id] = Working(copy_order(order), since, since, fresh=False)
 
     def set_update_handler(self, handler: UpdateHandler) -> None:
         self._handler = handler
@@ -194,7 +140,7 @@ class PaperBroker:
             )
             return replace(self._report(order, "rejected", reason=reason), legs=legs)
         live = self.config.mode == "live"
-        placed = (max(self.clock(), bar.timestamp) if live else bar.timestamp).astimezone(_NEW_YORK).date()
+        placed = (max(self.clock(), bar.timestamp) if live else bar.timestamp).astimezone(NEW_YORK).date()
         working = self._accept(order, placed, bar)
         reports = [self._report(working.order, "accepted")]
         for leg in order.legs:
@@ -205,7 +151,7 @@ class PaperBroker:
                 leg_working = self.working.get(leg.order_id)
                 if leg_working is not None and self._active(leg_working.order, set()):
                     reports += self._work(leg_working, bar, immediate=True)
-        return _merged(order.order_id, reports)
+        return merged(order.order_id, reports)
 
     def replace(self, old: Order, new: Order) -> tuple[ExecutionReport, ExecutionReport]:
         """Alpaca's replace: the old order ends ``replaced`` and the new one works in its place."""
@@ -218,7 +164,7 @@ class PaperBroker:
         if reason is not None or bar is None:
             self.working[old.order_id] = working
             return self._report(old, old.status), self._report(new, "rejected", reason=reason or "no market data")
-        fresh = _Working(copy_order(new), working.session, working.placed, fresh=working.fresh)
+        fresh = Working(copy_order(new), working.session, working.placed, fresh=working.fresh)
         fresh.order.status = "accepted"
         fresh.order.broker_order_id = f"paper-{new.order_id}"
         self.working[new.order_id] = fresh
@@ -229,7 +175,7 @@ class PaperBroker:
         reports = [self._report(fresh.order, "accepted")]
         if self.config.mode == "live" and new.time_in_force not in _AUCTIONS and self._active(fresh.order, set()):
             reports += self._work(fresh, bar, immediate=True)
-        return old_report, _merged(new.order_id, reports)
+        return old_report, merged(new.order_id, reports)
 
     def cancel(self, order: Order) -> ExecutionReport | None:
         self._sync(order.symbol)
@@ -301,161 +247,6 @@ class PaperBroker:
             position.last_price = bar.close
 
     # -- internals --
-    def _accept(self, order: Order, placed: date, bar: Bar) -> _Working:
-        working = _Working(copy_order(order), placed=placed)
-        working.order.status = "accepted"
-        working.order.broker_order_id = f"paper-{order.order_id}"
-        if order.order_type == "trailing_stop":
-            working.order.hwm = bar.close
-            working.order.stop_price = trail_stop(working.order, bar.close)
-        self.working[order.order_id] = working
-        return working
-
-    def _active(self, order: Order, filled_now: set[str]) -> bool:
-        """A bracket's/OTO's leg works once its entry has filled (from the next bar); an OCO's at once."""
-        parent_id = order.parent_order_id
-        if parent_id is None or order.order_class == "oco":
-            return True
-        if parent_id in self.working or parent_id in filled_now:
-            return False
-        if self.ledger is not None:
-            parent = self.ledger.order(parent_id)
-            return parent is not None and parent.status == "filled"
-        known = self._known.get(parent_id)
-        return known is not None and known.status == "filled"
-
-    def _work(self, working: _Working, bar: Bar, *, immediate: bool) -> list[ExecutionReport]:
-        """What ``bar`` (or, ``immediate``, the last price) does to one working order."""
-        order = working.order
-        tif = order.time_in_force
-        once = tif in ("ioc", "fok") and (immediate or working.fresh)
-        working.fresh = False
-        if immediate:
-            trade = at_last(order, bar.close)
-        else:
-            session = bar.timestamp.astimezone(_NEW_YORK).date()
-            if tif == "day" or (tif in _AUCTIONS and working.session is not None):
-                if working.session is None:
-                    working.session = session
-                elif session > working.session:
-                    return self._end(working, "expired", "day order expired unfilled at the session end")
-            if tif in _AUCTIONS:
-                return self._auction(working, bar, session)
-            trade = on_bar(order, bar.open, bar.high, bar.low)
-        reports: list[ExecutionReport] = []
-        if trade.triggered and order.order_type == "stop_limit" and order.triggered_at is None:
-            order.triggered_at = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
-        if trade.price is None:
-            if order.order_type == "trailing_stop" and not immediate:
-                mark = moved_mark(order, bar.high, bar.low)
-                if mark != order.hwm:
-                    order.hwm, order.stop_price = mark, trail_stop(order, mark)
-                    reports.append(self._report(order, order.status))
-            elif trade.triggered:
-                reports.append(self._report(order, order.status))
-            if once:
-                reports += self._end(working, "cancelled", f"{tif}: nothing could be filled at once")
-            return reports
-        price = self._slipped(order, trade.price) if trade.market_like else trade.price
-        reports += self._fill(working, bar, price, immediate=immediate, all_or_none=tif == "fok")
-        if once and order.order_id in self.working:
-            reports += self._end(working, "cancelled", f"{tif}: the unfilled rest is cancelled")
-        return reports
-
-    def _auction(self, working: _Working, bar: Bar, session: date) -> list[ExecutionReport]:
-        order = working.order
-        if order.time_in_force == "opg":
-            if working.placed is not None and session <= working.placed:
-                return []  # the opening auction of a later session
-            price = auction_price(order, bar.open)
-        else:
-            local = bar.timestamp.astimezone(_NEW_YORK).time()
-            if not (local == _MIDNIGHT or local >= _LAST_MINUTE):
-                return []  # not the bar that ends the session
-            price = auction_price(order, bar.close)
-        if price is None:
-            which = "opening" if order.time_in_force == "opg" else "closing"
-            return self._end(working, "expired", f"the limit was not met in the {which} auction")
-        price = self._slipped(order, price) if order.order_type == "market" else price
-        reports = self._fill(working, bar, price, immediate=False, all_or_none=False)
-        if order.order_id in self.working:
-            reports += self._end(working, "expired", "the auction filled only part of it")
-        return reports
-
-    def _slipped(self, order: Order, price: Decimal) -> Decimal:
-        slip = self.config.slippage_bps * _BPS
-        if not slip:
-            return price
-        return to_price(price * ((1 + slip) if order.side == "buy" else (1 - slip)))
-
-    def _fill(
-        self, working: _Working, bar: Bar, price: Decimal, *, immediate: bool, all_or_none: bool
-    ) -> list[ExecutionReport]:
-        order = working.order
-        quantity = order.remaining
-        if self.config.max_volume_share is not None:
-            allowed = to_quantity((bar.volume * self.config.max_volume_share).to_integral_value(rounding="ROUND_FLOOR"))
-            if all_or_none and allowed < quantity:
-                return self._end(working, "cancelled", "fok: the whole quantity could not be filled at once")
-            quantity = min(quantity, allowed)
-            if quantity <= 0:
-                return []
-        commission = self.config.commission(quantity, price)
-        if order.side == "buy" and quantity * price + commission > self.cash:
-            status = "cancelled" if order.filled_quantity > 0 else "rejected"
-            return self._end(working, status, f"insufficient buying power at fill: cash {self.cash:.2f}")
-        cumulative = order.filled_quantity + quantity
-        when = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
-        fill = Fill(
-            fill_id=fill_id_for(order, f"paper-{order.order_id}", cumulative),
-            order_id=order.order_id,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=quantity,
-            price=price,
-            commission=commission,
-            timestamp=when,
-            cumulative_quantity=cumulative,
-        )
-        self._book_fill(fill)
-        previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
-        order.average_fill_price = to_price((previous_value + price * quantity) / cumulative)
-        order.filled_quantity = cumulative
-        if order.remaining > 0:
-            order.status = "partially_filled"
-            return [self._report(order, order.status, fills=(fill,), timestamp=when)]
-        order.status = "filled"
-        del self.working[order.order_id]
-        reports = [self._report(order, order.status, fills=(fill,), timestamp=when)]
-        if order.parent_order_id is not None or order.order_class == "oco":
-            reports += self._end_related(order, "cancelled", f"{order.order_id} filled", filled=True)
-        return reports
-
-    def _end(self, working: _Working, status: str, reason: str) -> list[ExecutionReport]:
-        """The order ends unfilled (or partly filled) with ``status``; its legs or its OCO partner too."""
-        self.working.pop(working.order.order_id, None)
-        reports = [self._report(working.order, status, reason=reason)]
-        return reports + self._end_related(working.order, "cancelled", f"{working.order.order_id} {status}")
-
-    def _end_related(self, order: Order, status: str, reason: str, *, filled: bool = False) -> list[ExecutionReport]:
-        """The orders of ``order``'s group that end with it: its OCO partner, its unfilled entry's legs,
-        or (``filled``) a filled leg's sibling."""
-        group = order.parent_order_id or order.order_id
-        is_leg = order.parent_order_id is not None
-        if not (order.order_class == "oco" or (is_leg and filled) or (not is_leg and order.filled_quantity == 0)):
-            return []
-        ended = []
-        for other in [w for w in self.working.values() if group in (w.order.order_id, w.order.parent_order_id)]:
-            if other.order.order_id != order.order_id:
-                del self.working[other.order.order_id]
-                ended.append(self._report(other.order, status, reason=f"cancelled: {reason}"))
-        return ended
-
-    def _book_fill(self, fill: Fill) -> None:
-        self.book.apply_fill(fill)
-        value = fill.quantity * fill.price
-        self.cash += (-value if fill.side == "buy" else value) - fill.commission
-
     def _reserved(self) -> Decimal:
         reserved = ZERO
         for working in self.working.values():
@@ -471,7 +262,7 @@ class PaperBroker:
     def _affordability(self, order: Order, last: Decimal) -> str | None:
         if order.side == "buy":
             price = order.limit_price or order.stop_price or last
-            slip = self.config.slippage_bps * _BPS
+            slip = self.config.slippage_bps * BPS
             cost = order.quantity * price * (1 + slip) + self.config.commission(order.quantity, price)
             available = self._buying_power()
             if cost > available:
@@ -492,49 +283,3 @@ class PaperBroker:
         if order.quantity > available:
             return f"insufficient position: selling {order.quantity} {order.symbol} but {available} available"
         return None
-
-    def _report(
-        self,
-        order: Order,
-        status: str,
-        *,
-        reason: str | None = None,
-        fills: tuple[Fill, ...] = (),
-        timestamp: datetime | None = None,
-    ) -> ExecutionReport:
-        report = ExecutionReport(
-            order_id=order.order_id,
-            status=status,
-            broker_order_id=f"paper-{order.order_id}",
-            cumulative_quantity=order.filled_quantity,
-            average_price=order.average_fill_price,
-            fills=fills,
-            reason=reason,
-            timestamp=timestamp,
-            stop_price=order.stop_price if order.order_type == "trailing_stop" else None,
-            hwm=order.hwm,
-            triggered_at=order.triggered_at,
-        )
-        if status in ("filled", "cancelled", "rejected", "expired", "replaced"):
-            self._known[order.order_id] = report
-        return report
-
-
-_STOPS = frozenset({"stop", "stop_limit", "trailing_stop"})
-_AUCTIONS = ("opg", "cls")
-_MIDNIGHT = time(0, 0)
-_LAST_MINUTE = time(15, 59)
-
-
-def copy_order(order: Order) -> Order:
-    """The broker's own copy (it changes status and fills without touching the caller's object)."""
-    return replace(order, legs=())
-
-
-def _merged(order_id: str, reports: list[ExecutionReport]) -> ExecutionReport:
-    """The order's last report, carrying the last report of every other order it touched."""
-    last: dict[str, ExecutionReport] = {}
-    for report in reports:
-        last[report.order_id] = report
-    main = last.pop(order_id)
-    return replace(main, legs=tuple(last.values()))
