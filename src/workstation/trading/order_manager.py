@@ -190,7 +190,8 @@ class OrderManager:
             current = tx.order(order.order_id)
             if current is None or current.status != "pending":
                 return current or order  # settled meanwhile (e.g. cancelled by another process)
-            current.legs = tuple(leg for leg in tx.legs(current.order_id) if leg.status == "pending")
+            if current.order_class != "simple":  # a simple order has no legs: no query on the hot path
+                current.legs = tuple(leg for leg in tx.legs(current.order_id) if leg.status == "pending")
             report = self.broker.submit(current)
             self.crash_hook("after_send")
             return self._apply(tx, report, current) or current
