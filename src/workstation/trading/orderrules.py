@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from workstation.db.trading import TIME_IN_FORCE
 from workstation.trading import bounds
-from workstation.trading.domain import ORDER_CLASSES, SIDES, SUPPORTED_ORDER_TYPES, InvalidOrderError
+from workstation.trading.domain import ORDER_CLASSES, SIDES, SUPPORTED_ORDER_TYPES, InvalidOrderError, plain
 
 if TYPE_CHECKING:
     from workstation.trading.domain import OrderRequest
@@ -156,6 +156,7 @@ def check_against_price(request: OrderRequest, last: Decimal | None) -> None:
         return
     buying = request.side == "buy"
     tp, sl = request.take_profit, request.stop_loss
+    last = plain(last)
     if tp is not None and ((tp <= last) if buying else (tp >= last)):
         where = "above" if buying else "below"
         raise InvalidOrderError(f"the take-profit {tp} must be {where} the last price {last}")

@@ -122,7 +122,8 @@ class PaperBroker(PaperSimulation):
         """The paper account simulates Alpaca: its tick and fractional rules apply (not in backtests)."""
         if self.config.mode == "live":
             check_alpaca_rules(request)
-            check_against_price(request, self.last_price(request.symbol))
+            if request.order_class in ("bracket", "oto") and request.order_type == "market":
+                check_against_price(request, self.last_price(request.symbol))
 
     def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
         """Nothing to adopt: the paper broker's orders are the book's own rows."""
