@@ -217,3 +217,32 @@ def _settle(qtbot: Any, ticket: Any) -> None:
     """Let the last preview come back before the window closes."""
     qtbot.waitUntil(lambda: not ticket.check._timer.isActive(), timeout=5_000)
     qtbot.wait(500)
+
+
+def test_a_resting_stop_placed_in_the_window_works_on_announced_live_bars(
+    window_factory: Any, filled_url: str, qtbot: Any
+) -> None:
+    import pandas as pd
+
+    from workstation.market.notify import announce
+
+    window = window_factory(filled_url)
+    ticket, blotter = _ready(qtbot, window)
+    store = SqlOrderStore(window.context.engine)
+    last = float(ticket._last[0])
+    stop_price = round(last + 2, 2)
+    _form(ticket, "buy", 3, "stop", tif="gtc", stop_price=stop_price)
+    stop = _place(qtbot, ticket, store)
+    assert stop.status == "accepted"
+    qtbot.waitUntil(lambda: blotter._relay._subscriber is not None, timeout=10_000)  # relaying from now on
+    minute = pd.Timestamp.now(tz="UTC").floor("min")
+    bars = pd.DataFrame(
+        {"symbol": ["AAPL"], "interval": ["1m"], "source": ["test"], "timestamp": [minute], "open": [last + 1],
+         "high": [last + 3], "low": [last + 0.5], "close": [last + 2.5], "volume": [1000], "revised": [False]}
+    )  # fmt: skip
+    with window.context.engine.begin() as conn:
+        announce(conn, bars)
+    qtbot.waitUntil(lambda: (store.get_order(stop.order_id) or stop).status == "filled", timeout=15_000)
+    filled = store.get_order(stop.order_id)
+    assert filled is not None and filled.average_fill_price == Decimal(str(stop_price))  # traded through the stop
+    _settle(qtbot, ticket)

@@ -54,6 +54,7 @@ from workstation.monitoring.correlation import current_correlation_id, new_corre
 from workstation.trading.domain import Fill, Order, TradingError
 from workstation.trading.feed import OrderFeed
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
+from workstation.trading.paper_bars import PaperBarRelay
 from workstation.trading.positions import Position
 from workstation.trading.session import TradingSession
 
@@ -80,6 +81,9 @@ class BlotterPanel(BlotterActions, QWidget):
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
         self._feed = OrderFeed(context.engine)
+        # Live bars the feed announces work the paper account's resting orders (stops, trails, legs).
+        self._relay = PaperBarRelay(context.engine)
+        self._relaying = False
         self._snapshot: BlotterSnapshot | None = None
         self._reported: dict[str, list[Position]] = {}
         self.kill_dialog: KillSwitchDialog | None = None
@@ -179,7 +183,26 @@ class BlotterPanel(BlotterActions, QWidget):
 
     def _database_ready(self) -> None:
         self._ready = True
+        self._relay.close()
+        self._relay = PaperBarRelay(self._context.engine)
         self._reset_feed()
+
+    def _relay_bars(self) -> None:
+        """Hand the newly announced bars to the paper session while it has working orders (one call at a time)."""
+        snapshot = self._snapshot
+        if self._relaying or snapshot is None:
+            return
+        if not any(o.broker == "paper" and not o.is_final for o in snapshot.orders):
+            return
+        self._relaying = True
+        relay = self._relay
+
+        def done(applied: Any, error: str | None) -> None:
+            self._relaying = False
+            if error is None and applied:
+                self._service.ordersChanged.emit("paper")
+
+        self._service.quietly("paper", lambda session: relay.apply(session.manager), done)
 
     def _reset_feed(self) -> None:
         """Start over from a full read (another database, or another broker filter)."""
@@ -253,6 +276,7 @@ class BlotterPanel(BlotterActions, QWidget):
         self.positions_model.set_records(snapshot.positions)
         for view in (self.orders, self.fills, self.positions):
             fit_columns_once(view, self._context.settings.contains(f"columns/blotterPanel/{view.objectName()}"))
+        self._relay_bars()
         open_orders = sum(1 for o in snapshot.orders if not o.is_final)
         open_positions = sum(1 for p in snapshot.positions if p.quantity != 0)
         fills = len(snapshot.fills)
