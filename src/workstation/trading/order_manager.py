@@ -16,7 +16,10 @@ Rules it enforces (the state machine itself is ``execution.transitions``):
 * a local broker (the paper broker, whose state is this database) is called inside the account
   lock, and its answer is written in the same transaction;
 * reports that cannot be written (the database is down) wait in ``backlog`` and are written, in
-  order, by ``drain_backlog``; reconciliation afterwards recovers anything else.
+  order, by ``drain_backlog``; reconciliation afterwards recovers anything else;
+* a bracket/OTO/OCO is committed with its legs (orders of their own, naming their parent; see
+  ``execution.legs``); a report about a leg the broker names by its own id is matched by broker id;
+  replacing and closing are in ``execution.amend``.
 """
 
 from __future__ import annotations
