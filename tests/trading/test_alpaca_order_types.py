@@ -162,3 +162,25 @@ def test_fixture_shapes_parse(alpaca_fixtures: Path) -> None:
     assert found is not None and (found.order_class, found.side, found.quantity) == ("simple", "sell", D("0.0283"))
     closed_qty = json.loads((alpaca_fixtures / "position_close_qty_order.json").read_text())
     assert order_from_body(closed_qty) is None  # a notional order: nothing to book by quantity
+
+
+def test_oco_and_oto_requests_carry_their_legs_as_alpaca_expects() -> None:
+    from alpaca.trading.enums import OrderClass
+
+    from workstation.trading.brokers.alpaca_orders import order_request
+    from workstation.trading.domain import utcnow
+    from workstation.trading.execution.legs import legs_for, order_from_request
+
+    def build(request: OrderRequest) -> object:
+        request = request.normalised()
+        order = order_from_request(request, "ws-1", "alpaca", None, utcnow())
+        order.legs = tuple(legs_for(request, order))
+        return order_request(order)
+
+    oco = build(OrderRequest("AAPL", "sell", D(5), order_class="oco", take_profit=D(160), stop_loss=D(140),
+                             stop_loss_limit=D(139)))  # fmt: skip
+    assert (oco.order_class, oco.type.value, oco.limit_price) == (OrderClass.OCO, "limit", 160.0)  # type: ignore[attr-defined]
+    assert (oco.take_profit.limit_price, oco.stop_loss.stop_price, oco.stop_loss.limit_price) == (160.0, 140.0, 139.0)  # type: ignore[attr-defined]
+    oto = build(OrderRequest("AAPL", "buy", D(5), "stop", stop_price=D(151), order_class="oto", take_profit=D(170)))
+    assert (oto.order_class, oto.type.value, oto.stop_price) == (OrderClass.OTO, "stop", 151.0)  # type: ignore[attr-defined]
+    assert oto.take_profit.limit_price == 170.0 and oto.stop_loss is None  # type: ignore[attr-defined]

@@ -290,3 +290,11 @@ def test_invalid_combinations_are_refused_before_anything_is_recorded(kwargs: di
     with pytest.raises(InvalidOrderError, match=message):
         manager.submit(OrderRequest("AAPL", side, D(1), **kwargs))  # type: ignore[arg-type]
     assert store.orders() == []
+
+
+def test_a_day_entry_that_expires_unfilled_takes_its_legs_with_it() -> None:
+    manager, _ = _manager()
+    entry, tp, sl = _bracket(manager, order_type="limit", limit_price=D(96))
+    manager.on_bar("AAPL", bar(1, "100", "101", "99", "100"))  # 96 not reached today
+    manager.on_bar("AAPL", bar(DAY, "100", "101", "99", "100"))  # the next session: the day order expired
+    assert [_get(manager, o.order_id).status for o in (entry, tp, sl)] == ["expired", "cancelled", "cancelled"]
