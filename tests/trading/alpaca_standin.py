@@ -42,6 +42,10 @@ class _QuietServer(ThreadingHTTPServer):
         """Clients that give up (timeouts, kill -9) reset their connections: expected, not news."""
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -141,7 +145,13 @@ class AlpacaStandIn:
             type=payload.get("type", "market"),
             order_type=payload.get("type", "market"),
             time_in_force=payload.get("time_in_force", "day"),
-            limit_price=payload.get("limit_price"),
+            limit_price=_text(payload.get("limit_price")),
+            stop_price=_text(payload.get("stop_price")),
+            trail_price=_text(payload.get("trail_price")),
+            trail_percent=_text(payload.get("trail_percent")),
+            extended_hours=bool(payload.get("extended_hours", False)),
+            order_class=payload.get("order_class", "simple"),
+            replaces=payload.get("replaces"),
             status="accepted",
             filled_qty="0",
             filled_avg_price=None,
@@ -149,10 +159,89 @@ class AlpacaStandIn:
             submitted_at=payload.get("submitted_at", now),
             updated_at=now,
         )
+        if order["type"] == "trailing_stop":
+            # Alpaca sets a trailing stop's mark and stop from the price when it is placed (here: 100).
+            mark = Decimal(100)
+            trail = (
+                Decimal(order["trail_price"]) if order["trail_price"] else mark * Decimal(order["trail_percent"]) / 100
+            )
+            order["hwm"] = str(mark)
+            order["stop_price"] = str(mark - trail if order["side"] == "sell" else mark + trail)
+        order["legs"] = self._legs(order, payload) or None
         with self.lock:
             self.reserved.add(order["client_order_id"])
             self.orders[order["client_order_id"]] = order
+            for leg in order["legs"] or []:
+                self.orders[leg["client_order_id"]] = leg
         return order
+
+    def _legs(self, parent: dict[str, Any], payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """A bracket's/OTO's/OCO's legs, as Alpaca nests them: orders of their own (held until the entry fills)."""
+        order_class = payload.get("order_class", "simple")
+        if order_class == "simple":
+            return []
+        exit_side = parent["side"] if order_class == "oco" else ("sell" if parent["side"] == "buy" else "buy")
+        specs = []
+        if payload.get("take_profit") and order_class != "oco":
+            specs.append(("limit", payload["take_profit"].get("limit_price"), None))
+        if payload.get("stop_loss"):
+            stop = payload["stop_loss"]
+            specs.append(
+                ("stop_limit" if stop.get("limit_price") else "stop", stop.get("limit_price"), stop["stop_price"])
+            )
+        legs = []
+        for kind, limit, stop in specs:
+            leg = copy.deepcopy(self.template)
+            leg.update(
+                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), symbol=parent["symbol"], qty=parent["qty"],
+                side=exit_side, type=kind, order_type=kind, time_in_force=parent["time_in_force"],
+                limit_price=_text(limit), stop_price=_text(stop), order_class=order_class, filled_qty="0",
+                filled_avg_price=None, status="new" if order_class == "oco" else "held", legs=None,
+                created_at=parent["created_at"], submitted_at=parent["submitted_at"], updated_at=parent["updated_at"],
+            )  # fmt: skip
+            legs.append(leg)
+        return legs
+
+    def by_id(self, broker_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((o for o in self.orders.values() if o["id"] == broker_id), None)
+
+    def replace(self, broker_id: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """PATCH /v2/orders/{id}: a new order in the old one's place (new id), the old one ends replaced."""
+        with self.lock:
+            old = self.by_id(broker_id)
+            if old is None:
+                return 404, {"code": 40410000, "message": "order not found"}
+            if old["status"] in FINAL:
+                return 422, {"code": 42210000, "message": "order is not replaceable"}
+            body = {
+                "client_order_id": payload.get("client_order_id") or str(uuid.uuid4()),
+                "symbol": old["symbol"], "qty": payload.get("qty", old["qty"]), "side": old["side"],
+                "type": old["type"], "time_in_force": payload.get("time_in_force", old["time_in_force"]),
+                "limit_price": payload.get("limit_price", old["limit_price"]),
+                "stop_price": payload.get("stop_price", old["stop_price"]), "order_class": old["order_class"],
+                "replaces": old["id"],
+            }  # fmt: skip
+            if body["client_order_id"] in self.reserved:
+                return 422, {"code": 40010001, "message": "client_order_id must be unique"}
+            new = self.book(body)
+            new["legs"] = old.get("legs")
+            old.update(status="replaced", replaced_by=new["id"], replaced_at=_now(), updated_at=_now())
+            snapshot = copy.deepcopy(old)
+        self.push_event("replaced", snapshot)
+        return 200, new
+
+    def close_position(self, symbol: str) -> tuple[int, dict[str, Any]]:
+        """DELETE /v2/positions/{symbol}: a market order for the whole position, filled at once (at 100)."""
+        held = self.positions().get(symbol)
+        if held is None:
+            return 404, {"code": 40410000, "message": "position not found"}
+        body = {"client_order_id": str(uuid.uuid4()), "symbol": symbol, "qty": str(abs(held)),
+                "side": "sell" if held > 0 else "buy", "type": "market", "time_in_force": "day"}  # fmt: skip
+        order = self.book(body)
+        order["order_class"] = ""  # as in the fixture of a closing order
+        self.fill(order["client_order_id"], str(abs(held)), "100")
+        return 200, copy.deepcopy(self.orders[order["client_order_id"]])
 
     def add_foreign_order(self, client_id: str, symbol: str, side: str, qty: str) -> dict[str, Any]:
         """An order the broker holds that the book never recorded (placed from a lost database)."""
@@ -224,6 +313,22 @@ class AlpacaStandIn:
             order["filled_qty"] = str(done)
             order["status"] = "filled" if done >= Decimal(str(order["qty"])) else "partially_filled"
             order["updated_at"] = _now()
+            ended = []
+            if order["status"] == "filled":
+                for leg in order.get("legs") or []:  # the entry filled: its legs work now
+                    if leg["status"] == "held":
+                        leg["status"] = "new"
+                    elif order["order_class"] == "oco" and leg["status"] not in FINAL:
+                        leg.update(status="canceled", updated_at=_now())
+                        ended.append(copy.deepcopy(leg))
+                parent = next((o for o in self.orders.values() if any(g is order for g in o.get("legs") or [])), None)
+                if parent is not None:  # a leg filled: its siblings (an OCO's order too) are cancelled
+                    others = [leg for leg in parent["legs"] if leg is not order]
+                    others += [parent] if parent["order_class"] == "oco" else []
+                    for other in others:
+                        if other["status"] not in FINAL:
+                            other.update(status="canceled", updated_at=_now())
+                            ended.append(copy.deepcopy(other))
             execution = {
                 "id": str(uuid.uuid4()),
                 "client_order_id": client_order_id,
@@ -245,6 +350,8 @@ class AlpacaStandIn:
                 duplicate=duplicate,
                 hold=hold,
             )
+            for other in ended:
+                self.push_event("canceled", other)
         return execution
 
     def cancel(self, client_order_id: str, *, push: bool = True) -> bool:

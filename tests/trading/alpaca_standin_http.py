@@ -131,6 +131,12 @@ def handler_class(standin: AlpacaStandIn) -> type[BaseHTTPRequestHandler]:
                     self._send(200, order)
             elif url.path == "/v2/orders":
                 self._send(200, self._listing(query))
+            elif url.path.startswith("/v2/orders/"):
+                with standin.lock:
+                    found = copy.deepcopy(standin.by_id(url.path.rsplit("/", 1)[-1]))
+                self._send(404, {"code": 40410000, "message": "order not found"}) if found is None else self._send(
+                    200, found
+                )
             elif url.path == "/v2/account":
                 self._send(200, standin._load("account.json"))
             elif url.path == "/v2/positions":
@@ -146,6 +152,9 @@ def handler_class(standin: AlpacaStandIn) -> type[BaseHTTPRequestHandler]:
             limit = int(query.get("limit", ["50"])[0])
             with standin.lock:
                 orders = [copy.deepcopy(o) for o in standin.orders.values()]
+            # Legs come nested in their order (nested=true), not on their own.
+            leg_ids = {leg["id"] for o in orders for leg in (o.get("legs") or [])}
+            orders = [o for o in orders if o["id"] not in leg_ids]
             if status == "open":
                 orders = [o for o in orders if o["status"] not in FINAL]
             elif status == "closed":
@@ -171,12 +180,25 @@ def handler_class(standin: AlpacaStandIn) -> type[BaseHTTPRequestHandler]:
                 bodies.append(body)
             return bodies
 
+        def do_PATCH(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            if not self._authorised():
+                return
+            status, body = standin.replace(urlparse(self.path).path.rsplit("/", 1)[-1], payload)
+            self._send(status, body)
+
         def do_DELETE(self) -> None:
             if not self._authorised():
                 return
             if self._common_fault(standin._fault("get")):
                 return
-            order_id = urlparse(self.path).path.rsplit("/", 1)[-1]
+            path = urlparse(self.path).path
+            if path.startswith("/v2/positions/"):
+                status, body = standin.close_position(path.rsplit("/", 1)[-1])
+                self._send(status, body)
+                return
+            order_id = path.rsplit("/", 1)[-1]
             with standin.lock:
                 order = next((o for o in standin.orders.values() if o["id"] == order_id), None)
                 if order is None:

@@ -19,6 +19,9 @@ from workstation.errors import ConfigurationError, OutcomeUnknownError, RefusedE
 from workstation.monitoring.correlation import correlation_scope
 
 BROKERS = click.Choice(["paper", "alpaca"])
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
+ORDER_CLASSES = ("simple", "bracket", "oto", "oco")
+TIME_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
 LIVE_CONFIRMATION = "LIVE"
 
 
@@ -73,8 +76,10 @@ def order_rows(orders: list[Any]) -> list[tuple[Any, ...]]:
             o.symbol,
             o.side,
             o.quantity,
-            o.order_type,
+            o.order_type + ("" if o.order_class == "simple" else f" ({o.order_class})"),
             o.limit_price or "",
+            o.stop_price or "",
+            o.parent_order_id or o.replaces or "",
             o.status + (" (unknown)" if o.outcome_unknown else ""),
             o.filled_quantity,
             o.average_fill_price or "",
@@ -84,8 +89,8 @@ def order_rows(orders: list[Any]) -> list[tuple[Any, ...]]:
     ]
 
 
-ORDER_HEADERS = ("created (UTC)", "order id", "broker", "symbol", "side", "qty", "type", "limit", "status", "filled",
-                 "avg price", "reason")  # fmt: skip
+ORDER_HEADERS = ("created (UTC)", "order id", "broker", "symbol", "side", "qty", "type", "limit", "stop",
+                 "leg of / replaces", "status", "filled", "avg price", "reason")  # fmt: skip
 
 
 def _age(since: datetime, now: datetime) -> str:
@@ -104,10 +109,21 @@ def command() -> None:
 @click.option("--broker", type=BROKERS, default="paper", show_default=True)
 @click.option("--symbol", required=True)
 @click.option("--side", type=click.Choice(["buy", "sell"]), required=True)
-@click.option("--qty", required=True, help="Shares (fractional only on day orders, at most 6 decimals).")
-@click.option("--type", "order_type", type=click.Choice(["market", "limit"]), default="market", show_default=True)
-@click.option("--limit-price", help="Limit price (limit orders; cents from $1, hundredths of a cent below).")
-@click.option("--tif", type=click.Choice(["day", "gtc"]), default="day", show_default=True, help="Time in force.")
+@click.option("--qty", required=True, help="Shares (fractional only on simple day orders, at most 6 decimals).")
+@click.option(
+    "--type", "order_type", type=click.Choice(ORDER_TYPES), default="market", show_default=True, help="Order type."
+)
+@click.option("--limit-price", help="Limit price (limit and stop-limit; cents from $1, hundredths of a cent below).")
+@click.option("--stop-price", help="Stop price (stop and stop-limit orders).")
+@click.option("--trail-percent", help="Trailing stop: trail the high-water mark by this percent (0-100).")
+@click.option("--trail-price", help="Trailing stop: trail the high-water mark by this many dollars.")
+@click.option("--order-class", type=click.Choice(ORDER_CLASSES), default="simple", show_default=True,
+              help="bracket: entry + take-profit + stop-loss; oto: entry + one leg; oco: an exit pair.")  # fmt: skip
+@click.option("--take-profit", help="Take-profit leg's limit price (bracket, oto, oco).")
+@click.option("--stop-loss", help="Stop-loss leg's stop price (bracket, oto, oco).")
+@click.option("--stop-loss-limit", help="Makes the stop-loss leg a stop-limit with this limit price.")
+@click.option("--tif", type=click.Choice(TIME_IN_FORCE), default="day", show_default=True, help="Time in force.")
+@click.option("--extended-hours", is_flag=True, help="Also trade before and after the regular session (limit only).")
 @click.option("--live", is_flag=True, help="Alpaca: trade the live account (asks for typed confirmation).")
 @click.option("--json", "as_json", is_flag=True)
 def submit_cmd(
@@ -117,25 +133,48 @@ def submit_cmd(
     qty: str,
     order_type: str,
     limit_price: str | None,
+    stop_price: str | None,
+    trail_percent: str | None,
+    trail_price: str | None,
+    order_class: str,
+    take_profit: str | None,
+    stop_loss: str | None,
+    stop_loss_limit: str | None,
     tif: str,
+    extended_hours: bool,
     live: bool,
     as_json: bool,
 ) -> None:
     """Place one order through risk checks and the order manager."""
-    from workstation.trading.bounds import parse_price, parse_quantity
+    from workstation.trading.bounds import parse_number, parse_price, parse_quantity
     from workstation.trading.domain import OrderOutcomeUnknownError, OrderRequest
 
-    # Everything is checked before the database or the broker is touched.
-    if order_type == "limit" and limit_price is None:
-        raise WorkstationError("a limit order needs --limit-price", exit_code=2)
+    def price(value: str | None, name: str) -> Decimal | None:
+        return parse_price(value, name) if value is not None else None
+
+    # Everything is checked before the database or the broker is touched; missing prices named by their flag.
+    if order_type in ("limit", "stop_limit") and limit_price is None:
+        raise WorkstationError(f"a {order_type.replace('_', '-')} order needs --limit-price", exit_code=2)
+    if order_type in ("stop", "stop_limit") and stop_price is None:
+        raise WorkstationError(f"a {order_type.replace('_', '-')} order needs --stop-price", exit_code=2)
+    if order_type == "trailing_stop" and (trail_percent is None) == (trail_price is None):
+        raise WorkstationError("a trailing stop needs one of --trail-percent or --trail-price", exit_code=2)
     request = OrderRequest(
         symbol=symbol,
         side=side,  # type: ignore[arg-type]
         quantity=parse_quantity(qty, "--qty"),
         order_type=order_type,  # type: ignore[arg-type]
-        limit_price=parse_price(limit_price, "--limit-price") if limit_price is not None else None,
+        limit_price=price(limit_price, "--limit-price"),
         time_in_force=tif,
         strategy="manual",
+        stop_price=price(stop_price, "--stop-price"),
+        trail_price=price(trail_price, "--trail-price"),
+        trail_percent=parse_number(trail_percent, "--trail-percent") if trail_percent is not None else None,
+        extended_hours=extended_hours,
+        order_class=order_class,  # type: ignore[arg-type]
+        take_profit=price(take_profit, "--take-profit"),
+        stop_loss=price(stop_loss, "--stop-loss"),
+        stop_loss_limit=price(stop_loss_limit, "--stop-loss-limit"),
     ).normalised()
     with correlation_scope(prefix="cli"):
         session = open_cli_session(broker, live)
@@ -144,6 +183,7 @@ def submit_cmd(
             if check is not None:
                 check(request)
             order = session.manager.submit(request)
+            legs = session.manager.store.legs(order.order_id) if request.legs else []
         except OrderOutcomeUnknownError as exc:
             if as_json and exc.order is not None:
                 echo_json(exc.order.as_dict())
@@ -151,11 +191,57 @@ def submit_cmd(
         finally:
             session.close()
     if as_json:
-        echo_json(order.as_dict())
+        echo_json(order.as_dict() | ({"legs": [leg.as_dict() for leg in legs]} if legs else {}))
     else:
-        echo_table(ORDER_HEADERS, order_rows([order]))
+        echo_table(ORDER_HEADERS, order_rows([order, *legs]))
     if order.status == "rejected":
         raise RefusedError(f"order rejected by {broker}: {order.status_reason}")
+
+
+@command.command("replace")
+@click.argument("order_id")
+@click.option("--qty", help="New total quantity.")
+@click.option("--limit-price", help="New limit price (limit and stop-limit orders).")
+@click.option("--stop-price", help="New stop price (stop and stop-limit orders).")
+@click.option("--trail", help="New trail (a trailing stop's dollars or percent, as it was placed).")
+@click.option("--live", is_flag=True, help="The order is on the live Alpaca account.")
+@click.option("--json", "as_json", is_flag=True)
+def replace_cmd(
+    order_id: str,
+    qty: str | None,
+    limit_price: str | None,
+    stop_price: str | None,
+    trail: str | None,
+    live: bool,
+    as_json: bool,
+) -> None:
+    """Modify an open order: the broker replaces it by a new order (a new id); the old one ends 'replaced'."""
+    from workstation.trading.bounds import parse_price, parse_quantity
+    from workstation.trading.repository import SqlOrderStore
+
+    quantity = parse_quantity(qty, "--qty") if qty is not None else None
+    limit = parse_price(limit_price, "--limit-price") if limit_price is not None else None
+    stop = parse_price(stop_price, "--stop-price") if stop_price is not None else None
+    trail_value = parse_price(trail, "--trail") if trail is not None else None
+    if quantity is None and limit is None and stop is None and trail_value is None:
+        raise WorkstationError("say what to change: --qty, --limit-price, --stop-price or --trail", exit_code=2)
+    stored = SqlOrderStore(app_context().engine).get_order(order_id)
+    if stored is None:
+        raise WorkstationError(f"no order {order_id}", exit_code=2)
+    with correlation_scope(prefix="cli"):
+        session = open_cli_session(stored.broker, live, reconcile=False)
+        try:
+            order = session.manager.replace(
+                order_id, quantity=quantity, limit_price=limit, stop_price=stop, trail=trail_value
+            )
+        finally:
+            session.close()
+    if as_json:
+        echo_json(order.as_dict())
+    else:
+        click.echo(f"{order_id}: replaced by {order.order_id} ({order.status})")
+    if order.status == "rejected":
+        raise RefusedError(f"replace refused by {stored.broker}: {order.status_reason}")
 
 
 @command.command("list")

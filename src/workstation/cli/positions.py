@@ -76,3 +76,55 @@ def command(ctx: click.Context, broker: str, live: bool, compare_broker: bool, a
     if differing:
         names = ", ".join(r["symbol"] for r in differing[:10])
         raise RefusedError(f"the book and {broker} disagree on {len(differing)} position(s): {names}")
+
+
+def _closed(orders: list[Any], errors: list[str], as_json: bool) -> None:
+    if as_json:
+        echo_json({"orders": [o.as_dict() for o in orders], "errors": errors})
+    else:
+        for order in orders:
+            price = f" at {order.average_fill_price}" if order.average_fill_price is not None else ""
+            click.echo(f"{order.symbol}: {order.side} {order.quantity} {order.status}{price} ({order.order_id})")
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+    rejected = [o for o in orders if o.status == "rejected"]
+    if errors or rejected:
+        first = errors[0] if errors else f"{rejected[0].symbol}: {rejected[0].status_reason}"
+        raise RefusedError(f"{len(errors) + len(rejected)} position(s) not closed: {first}")
+
+
+@command.command("close")
+@click.argument("symbol")
+@click.option("--broker", type=BROKERS, default="paper", show_default=True)
+@click.option("--live", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def close_cmd(symbol: str, broker: str, live: bool, as_json: bool) -> None:
+    """Close one position: cancel the symbol's open orders, then sell (or buy back) it all at market."""
+    from workstation.trading.bounds import normalise_symbol
+
+    symbol = normalise_symbol(symbol)
+    with correlation_scope(prefix="cli"):
+        session = open_cli_session(broker, live)
+        try:
+            order = session.manager.close_position(symbol)
+        finally:
+            session.close()
+    _closed([order], [], as_json)
+
+
+@command.command("close-all")
+@click.option("--broker", type=BROKERS, default="paper", show_default=True)
+@click.option("--live", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def close_all_cmd(broker: str, live: bool, as_json: bool) -> None:
+    """Close every open position at market (each symbol's open orders cancelled first). Exit 1 if any fails."""
+    with correlation_scope(prefix="cli"):
+        session = open_cli_session(broker, live)
+        try:
+            orders, errors = session.manager.close_all_positions()
+        finally:
+            session.close()
+    if not orders and not errors and not as_json:
+        click.echo("no open positions")
+        return
+    _closed(orders, errors, as_json)

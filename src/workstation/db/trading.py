@@ -11,7 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workstation.db.base import Base, CreatedAtMixin, TimestampsMixin, in_list
@@ -37,6 +49,7 @@ ORDER_STATUSES = (
 FINAL_ORDER_STATUSES = ("filled", "cancelled", "rejected", "expired", "replaced")
 OPEN_ORDER_STATUSES = tuple(s for s in ORDER_STATUSES if s not in FINAL_ORDER_STATUSES)
 TIME_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
+ORDER_CLASSES = ("simple", "bracket", "oto", "oco")
 
 
 class Model(TimestampsMixin, Base):
@@ -86,6 +99,11 @@ class Order(TimestampsMixin, Base):
         CheckConstraint("price IS NULL OR price > 0", name="price_positive"),
         CheckConstraint("stop_price IS NULL OR stop_price > 0", name="stop_price_positive"),
         CheckConstraint("filled_quantity >= 0", name="filled_quantity_non_negative"),
+        CheckConstraint(in_list("order_class", ORDER_CLASSES), name="order_class_valid"),
+        CheckConstraint("trail_price IS NULL OR trail_price > 0", name="trail_price_positive"),
+        CheckConstraint(
+            "trail_percent IS NULL OR (trail_percent > 0 AND trail_percent < 100)", name="trail_percent_range"
+        ),
         Index("ix_orders_symbol_created_at", "symbol", "created_at"),
         # The order-rate limit counts an account's orders of the last minutes; the risk checks sum one
         # account's orders in one symbol.
@@ -120,6 +138,20 @@ class Order(TimestampsMixin, Base):
     unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     check_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Alpaca's order beyond market/limit (0015): class, trailing stop, extended hours, legs, replacements.
+    order_class: Mapped[str] = mapped_column(String(8), nullable=False, default="simple", server_default="simple")
+    trail_price: Mapped[Decimal | None] = mapped_column(Price)
+    trail_percent: Mapped[Decimal | None] = mapped_column(Price)
+    # The trailing stop's high-water mark (a buy's low-water mark), as Alpaca's "hwm".
+    hwm: Mapped[Decimal | None] = mapped_column(Price)
+    extended_hours: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # A leg (take-profit / stop-loss of a bracket, OTO or OCO) names the order that carries it.
+    parent_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A replace creates a new order: the new one names the old (replaces), the old the new (replaced_by).
+    replaces: Mapped[str | None] = mapped_column(String(64))
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
+    # When a stop-limit order's stop was reached: from then on it works as a limit order.
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Fill(CreatedAtMixin, Base):

@@ -89,6 +89,8 @@ class Column(Generic[T]):
     numeric: bool = False
     color: Callable[[T], str | None] | None = None
     tooltip: Callable[[T], str | None] | None = None
+    # What the column sorts by when it is not the value itself (e.g. a leg right under its order).
+    sort: Callable[[T], Any] | None = None
 
 
 def _raw(value: Any) -> Any:
@@ -176,7 +178,7 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         if role == Qt.ItemDataRole.EditRole:
             return _raw(column.value(record))
         if role == SORT_ROLE:
-            return _sort_key(column.value(record))
+            return _sort_key(column.sort(record) if column.sort is not None else column.value(record))
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return _RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column.color is not None:

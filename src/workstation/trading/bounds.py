@@ -116,7 +116,15 @@ def tick_decimals(price: Decimal) -> int:
 
 def check_alpaca_rules(request: OrderRequest) -> None:
     """Alpaca's tick sizes and fractional-share rule (the paper broker simulates the same broker)."""
-    for name, price in (("limit price", request.limit_price),):
+    prices = (
+        ("limit price", request.limit_price),
+        ("stop price", request.stop_price),
+        ("trail price", request.trail_price),
+        ("take-profit", request.take_profit),
+        ("stop-loss", request.stop_loss),
+        ("stop-loss limit", request.stop_loss_limit),
+    )
+    for name, price in prices:
         if price is not None and _decimals(price) > tick_decimals(price):
             allowed = tick_decimals(price)
             if price != price.quantize(Decimal(1).scaleb(-allowed)):
@@ -125,7 +133,10 @@ def check_alpaca_rules(request: OrderRequest) -> None:
                     f"{'of $1 or more' if allowed == 2 else 'below $1'})"
                 )
     quantity = request.quantity
-    if quantity != quantity.to_integral_value() and request.time_in_force != "day":
-        raise InvalidOrderError(
-            f"fractional quantity {quantity} is only allowed on day orders (time in force {request.time_in_force})"
-        )
+    if quantity != quantity.to_integral_value():
+        if request.time_in_force != "day":
+            raise InvalidOrderError(
+                f"fractional quantity {quantity} is only allowed on day orders (time in force {request.time_in_force})"
+            )
+        if request.order_class != "simple" or request.order_type == "trailing_stop":
+            raise InvalidOrderError(f"fractional quantity {quantity} is only allowed on simple, non-trailing orders")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
-from workstation.db.trading import FINAL_ORDER_STATUSES, ORDER_STATUSES, TIME_IN_FORCE
+from workstation.db.trading import FINAL_ORDER_STATUSES, ORDER_STATUSES
 from workstation.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -22,9 +22,14 @@ from workstation.errors import (
 )
 
 Side = Literal["buy", "sell"]
-OrderType = Literal["market", "limit"]
+OrderType = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
+OrderClass = Literal["simple", "bracket", "oto", "oco"]
 SIDES: tuple[str, ...] = ("buy", "sell")
-SUPPORTED_ORDER_TYPES: tuple[str, ...] = ("market", "limit")
+SUPPORTED_ORDER_TYPES: tuple[str, ...] = ("market", "limit", "stop", "stop_limit", "trailing_stop")
+ORDER_CLASSES: tuple[str, ...] = ("simple", "bracket", "oto", "oco")
+# The roles of a leg, told apart by its type (as Alpaca does): a limit leg takes profit, a stop leg stops a loss.
+TAKE_PROFIT = "take_profit"
+STOP_LOSS = "stop_loss"
 
 PRICE_QUANTUM = Decimal("0.000001")
 ZERO = Decimal(0)
@@ -114,31 +119,45 @@ class OrderRequest:
     model_id: str | None = None
     # The kill switch flattens through the normal path but must not be stopped by the limits it enforces.
     bypass_risk: bool = False
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    extended_hours: bool = False
+    order_class: OrderClass = "simple"
+    # The legs of a bracket/OTO/OCO: the take-profit leg's limit price, the stop-loss leg's stop price
+    # and, optionally, its limit price (a stop-limit leg).
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    stop_loss_limit: Decimal | None = None
 
     def validate(self) -> None:
         """Refuse what can never be a valid order (InvalidOrderError, exit code 2), before anything is written."""
-        self._checked_symbol()
-        if self.side not in SIDES:
-            raise InvalidOrderError(f"side must be buy or sell, not {self.side!r}")
-        if self.order_type not in SUPPORTED_ORDER_TYPES:
-            raise InvalidOrderError(f"order type must be market or limit, not {self.order_type!r}")
-        if not isinstance(self.quantity, Decimal):
-            raise InvalidOrderError(f"quantity must be a Decimal, got {type(self.quantity).__name__}")
-        _bounds.check_quantity(self.quantity)
-        if self.order_type == "limit":
-            if self.limit_price is None:
-                raise InvalidOrderError("a limit order needs a positive limit price")
-            _bounds.check_price(self.limit_price, "limit price")
-        if self.order_type == "market" and self.limit_price is not None:
-            raise InvalidOrderError("a market order takes no limit price")
-        if self.time_in_force not in TIME_IN_FORCE:
-            raise InvalidOrderError(f"time in force must be one of {', '.join(TIME_IN_FORCE)}")
+        _orderrules.validate(self)
 
     def normalised(self) -> OrderRequest:
-        """The validated request with its symbol upper-cased."""
-        self.validate()
-        symbol = self._checked_symbol()
-        return self if symbol == self.symbol else replace(self, symbol=symbol)
+        """The validated request with its symbol upper-cased (an OCO's entry is its take-profit limit)."""
+        request = self
+        if request.order_class == "oco" and request.order_type == "market" and request.take_profit is not None:
+            # Alpaca's OCO is a limit order (the take-profit) carrying a stop-loss leg.
+            request = replace(request, order_type="limit", limit_price=request.take_profit)
+        request.validate()
+        symbol = request._checked_symbol()
+        return request if symbol == request.symbol else replace(request, symbol=symbol)
+
+    @property
+    def legs(self) -> tuple[str, ...]:
+        """The roles of the legs this request creates (none for a simple order; OCO: the stop-loss only,
+        the order itself is the take-profit)."""
+        if self.order_class == "simple":
+            return ()
+        if self.order_class == "oco":
+            return (STOP_LOSS,)
+        roles = []
+        if self.take_profit is not None:
+            roles.append(TAKE_PROFIT)
+        if self.stop_loss is not None:
+            roles.append(STOP_LOSS)
+        return tuple(roles)
 
     def _checked_symbol(self) -> str:
         return _bounds.normalise_symbol(self.symbol)
@@ -174,6 +193,27 @@ class Order:
     unknown_since: datetime | None = None
     next_check_at: datetime | None = None
     check_attempts: int = 0
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    # A trailing stop's high-water mark (a buy's low-water mark): the stop follows it.
+    hwm: Decimal | None = None
+    extended_hours: bool = False
+    order_class: str = "simple"
+    parent_order_id: str | None = None
+    replaces: str | None = None
+    replaced_by: str | None = None
+    # A stop-limit order whose stop was reached works as a limit order from then on.
+    triggered_at: datetime | None = None
+    # Not stored: the legs the order carries, given to the broker with it (bracket/OTO/OCO).
+    legs: tuple[Order, ...] = ()
+
+    @property
+    def leg_role(self) -> str | None:
+        """take_profit or stop_loss for a leg (by its type, as Alpaca tells them apart); None otherwise."""
+        if self.parent_order_id is None:
+            return None
+        return TAKE_PROFIT if self.order_type == "limit" else STOP_LOSS
 
     @property
     def is_final(self) -> bool:
@@ -209,6 +249,15 @@ class Order:
             "submitted_at": self.submitted_at,
             "unknown_since": self.unknown_since,
             "next_check_at": self.next_check_at,
+            "stop_price": self.stop_price,
+            "trail_price": self.trail_price,
+            "trail_percent": self.trail_percent,
+            "hwm": self.hwm,
+            "extended_hours": self.extended_hours,
+            "order_class": self.order_class,
+            "parent_order_id": self.parent_order_id,
+            "replaces": self.replaces,
+            "replaced_by": self.replaced_by,
         }
 
 
@@ -258,6 +307,14 @@ class ExecutionReport:
     fills: tuple[Fill, ...] = ()
     reason: str | None = None
     timestamp: datetime | None = None
+    # What a broker moves on a working order: a trailing stop's stop price and high-water mark, the
+    # moment a stop-limit's stop was reached, the order that replaced this one.
+    stop_price: Decimal | None = None
+    hwm: Decimal | None = None
+    triggered_at: datetime | None = None
+    replaced_by: str | None = None
+    # The reports of the legs the order carries (a bracket's submit answer), already under the book's ids.
+    legs: tuple[ExecutionReport, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in ORDER_STATUSES:
@@ -276,6 +333,15 @@ class BrokerOrder:
     limit_price: Decimal | None
     time_in_force: str
     created_at: datetime | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    extended_hours: bool = False
+    order_class: str = "simple"
+    # The broker's ids: of the order this one replaces, and of the order carrying this leg.
+    replaces: str | None = None
+    parent_broker_id: str | None = None
+    legs: tuple[BrokerOrder, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,5 +414,6 @@ def map_alpaca_status(status: str) -> str:
         raise TradingError(f"unknown Alpaca order status {status!r}") from None
 
 
-# At the end: bounds needs InvalidOrderError from this module, and this module needs bounds' checks.
+# At the end: bounds and orderrules need InvalidOrderError from this module, and this module their checks.
 from workstation.trading import bounds as _bounds  # noqa: E402
+from workstation.trading import orderrules as _orderrules  # noqa: E402

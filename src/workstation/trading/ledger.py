@@ -78,6 +78,8 @@ def _open_quantity_query() -> Any:
             _orders.c.symbol == _SYMBOL,
             _OPEN,
             _SANE_ORDER,
+            # Legs exit what their parent opens (or, OCO, the same position twice): not more exposure.
+            _orders.c.parent_order_id.is_(None),
         )
         .scalar_subquery()
     )

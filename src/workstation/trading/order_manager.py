@@ -16,7 +16,10 @@ Rules it enforces (the state machine itself is ``execution.transitions``):
 * a local broker (the paper broker, whose state is this database) is called inside the account
   lock, and its answer is written in the same transaction;
 * reports that cannot be written (the database is down) wait in ``backlog`` and are written, in
-  order, by ``drain_backlog``; reconciliation afterwards recovers anything else.
+  order, by ``drain_backlog``; reconciliation afterwards recovers anything else;
+* a bracket/OTO/OCO is committed with its legs (orders of their own, naming their parent; see
+  ``execution.legs``); a report about a leg the broker names by its own id is matched by broker id;
+  replacing and closing are in ``execution.amend``.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from workstation.trading.domain import (
     new_client_order_id,
     utcnow,
 )
-from workstation.trading.execution import transitions
+from workstation.trading.execution import amend, transitions
+from workstation.trading.execution.legs import legs_for, order_from_request
 from workstation.trading.execution.reconcile import ReconcileResult, reconcile
 from workstation.trading.execution.sending import send_remote
 from workstation.trading.execution.timings import ExecutionTimings
@@ -165,25 +169,20 @@ class OrderManager:
                         ]
                     )
                     return RiskRejectedError(verdict.reason, verdict.rule)
-            order = Order(
-                order_id=self._new_id(),
-                symbol=request.symbol,
-                side=request.side,
-                quantity=request.quantity,
-                order_type=request.order_type,
-                limit_price=request.limit_price,
-                time_in_force=request.time_in_force,
-                broker=self.broker.name,
-                strategy=request.strategy,
-                model_id=request.model_id,
-                correlation_id=correlation_id,
-                created_at=now,
-            )
+            order = order_from_request(request, self._new_id(), self.broker.name, correlation_id, now)
             # The risk verdict travels with the order's first event: an explanation shows what was checked.
             placed = transitions.event(
-                "order_placed", order, now, metadata={"order_type": order.order_type, "risk": risk_record}
+                "order_placed",
+                order,
+                now,
+                metadata={"order_type": order.order_type, "order_class": order.order_class, "risk": risk_record},
             )
             tx.insert_order(order, [placed])
+            legs = legs_for(request, order)
+            for leg in legs:
+                role = leg.leg_role
+                tx.insert_order(leg, [transitions.event("order_placed", leg, now, metadata={"leg": role})])
+            order.legs = tuple(legs)
             return order
 
         placed = self._locked(place)
@@ -197,6 +196,8 @@ class OrderManager:
             current = tx.order(order.order_id)
             if current is None or current.status != "pending":
                 return current or order  # settled meanwhile (e.g. cancelled by another process)
+            if current.order_class != "simple":  # a simple order has no legs: no query on the hot path
+                current.legs = tuple(leg for leg in tx.legs(current.order_id) if leg.status == "pending")
             report = self.broker.submit(current)
             self.crash_hook("after_send")
             return self._apply(tx, report, current) or current
@@ -215,12 +216,17 @@ class OrderManager:
         """Apply ``report`` inside ``tx``; ``order`` when the caller has just read it locked in ``tx``."""
         if order is None or order.order_id != report.order_id:
             order = tx.order(report.order_id)
+        if order is None and report.broker_order_id:
+            # A leg (or an order replaced at the broker) carries the broker's client id, not ours.
+            order = tx.order_by_broker_id(report.broker_order_id)
         if order is None:
             log.warning("report for unknown order %s ignored (reconciliation adopts it)", report.order_id)
             return None
         change = transitions.apply(order, report, self.clock())
         if change is not None:
             tx.save(order, change)
+        for leg_report in report.legs:
+            self._apply(tx, leg_report)
         return order
 
     def _on_local_report(self, report: ExecutionReport) -> None:
@@ -281,7 +287,14 @@ class OrderManager:
 
         return self._change(order_id, decide)
 
-    def adopt(self, found: BrokerOrder) -> Order | None:
+    def adopt(
+        self,
+        found: BrokerOrder,
+        *,
+        strategy: str = "adopted",
+        parent_order_id: str | None = None,
+        replaces: str | None = None,
+    ) -> Order | None:
         """An order the broker holds under our id prefix that the book lacks: add it, as the broker has it."""
         report = found.report
 
@@ -299,9 +312,16 @@ class OrderManager:
                 limit_price=found.limit_price,
                 time_in_force=found.time_in_force,
                 broker=self.broker.name,
-                strategy="adopted",
+                strategy=strategy,
                 correlation_id=current_correlation_id(),
                 created_at=found.created_at or now,
+                stop_price=found.stop_price,
+                trail_price=found.trail_price,
+                trail_percent=found.trail_percent,
+                extended_hours=found.extended_hours,
+                order_class=found.order_class,
+                parent_order_id=parent_order_id,
+                replaces=replaces,
             )
             metadata: dict[str, object] = {"broker_order_id": report.broker_order_id, "broker_status": report.status}
             tx.insert_order(order, [transitions.event("order_adopted", order, now, metadata=metadata)])
@@ -378,6 +398,28 @@ class OrderManager:
             except TradingError as exc:
                 log.warning("cancel of %s failed: %s", order.order_id, exc)
         return cancelled
+
+    # ------------------------------------------------------------------ replacing and closing
+    def replace(
+        self,
+        order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail: Decimal | None = None,
+    ) -> Order:
+        """Replace an open order (a new order, the old one ``replaced``); returns the new order."""
+        return amend.replace_order(
+            self, order_id, quantity=quantity, limit_price=limit_price, stop_price=stop_price, trail=trail
+        )
+
+    def close_position(self, symbol: str) -> Order:
+        """Cancel the symbol's open orders and flatten it at market; returns the closing order."""
+        return amend.close_position(self, symbol)
+
+    def close_all_positions(self) -> tuple[list[Order], list[str]]:
+        return amend.close_all_positions(self)
 
     # ------------------------------------------------------------------ reconciliation
     def reconcile(self, *, force: bool = True, deadline: float | None = None) -> ReconcileResult:

@@ -69,7 +69,7 @@ def preview_order(session: TradingSession, request: OrderRequest, *, account: Ac
     last = session.broker.last_price(symbol)
     if last is None:
         last = latest_close(session.engine, symbol)
-    price = request.limit_price if request.limit_price is not None else last
+    price = request.limit_price or request.stop_price or last
     notional = to_price(request.quantity * price) if price is not None else None
     snapshot = manager.risk_snapshot(request) if manager.risk is not None else None
     before = snapshot.position_quantity if snapshot is not None else manager.position_quantity(symbol)

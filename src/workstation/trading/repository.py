@@ -42,6 +42,12 @@ class AccountTx(Protocol):
 
     def insert_order(self, order: Order, events: Sequence[TradingEventRecord]) -> None: ...
 
+    def order_by_broker_id(self, broker_order_id: str) -> Order | None:
+        """The account's order the broker knows by this id (a leg: its client id is the broker's)."""
+
+    def legs(self, parent_order_id: str) -> list[Order]:
+        """The legs an order carries."""
+
     def save(self, order: Order, change: Change) -> None:
         """Write the order conditionally on the version it was read at (LostRaceError otherwise)."""
 
@@ -77,6 +83,8 @@ class OrderStore(Protocol):
     def fills(self, *, broker: str | None = None, order_id: str | None = None) -> list[Fill]: ...
 
     def has_fill(self, fill_id: str) -> bool: ...
+
+    def legs(self, parent_order_id: str) -> list[Order]: ...
 
     def position_book(self, account: str) -> PositionBook: ...
 

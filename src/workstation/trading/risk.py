@@ -196,7 +196,8 @@ class RiskEngine:
             return RiskVerdict(
                 "max_order_quantity", f"quantity {request.quantity} exceeds the limit {limits.max_order_quantity}"
             )
-        price = request.limit_price if request.limit_price is not None else snap.last_price
+        # A stop order trades at its stop (or beyond): valued there, not at the last price.
+        price = request.limit_price or request.stop_price or snap.last_price
         if limits.max_order_notional is not None:
             if price is None:
                 return RiskVerdict("max_order_notional", f"no last price for {request.symbol} to value the order")

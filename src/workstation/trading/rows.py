@@ -68,6 +68,16 @@ def order_from_row(row: Any) -> Order:
         unknown_since=getattr(row, "unknown_since", None),
         next_check_at=getattr(row, "next_check_at", None),
         check_attempts=int(getattr(row, "check_attempts", 0) or 0),
+        stop_price=_optional(getattr(row, "stop_price", None), "stop price", MAX_PRICE),
+        trail_price=_optional(getattr(row, "trail_price", None), "trail price", MAX_PRICE),
+        trail_percent=_optional(getattr(row, "trail_percent", None), "trail percent", MAX_PRICE),
+        hwm=_optional(getattr(row, "hwm", None), "high-water mark", MAX_PRICE),
+        extended_hours=bool(getattr(row, "extended_hours", False) or False),
+        order_class=getattr(row, "order_class", None) or "simple",
+        parent_order_id=getattr(row, "parent_order_id", None),
+        replaces=getattr(row, "replaces", None),
+        replaced_by=getattr(row, "replaced_by", None),
+        triggered_at=getattr(row, "triggered_at", None),
     )
 
 
@@ -138,6 +148,12 @@ def order_values(order: Order) -> dict[str, Any]:
         "unknown_since": order.unknown_since,
         "next_check_at": order.next_check_at,
         "check_attempts": order.check_attempts,
+        # What a broker moves on a working order (a trailing stop, a triggered stop-limit, a replace).
+        "stop_price": order.stop_price,
+        "hwm": order.hwm,
+        "triggered_at": order.triggered_at,
+        "replaced_by": order.replaced_by,
+        "parent_order_id": order.parent_order_id,
         "updated_at": utcnow(),
     }
 
@@ -157,6 +173,11 @@ def new_order_values(order: Order) -> dict[str, Any]:
         "correlation_id": order.correlation_id,
         "created_at": order.created_at,
         "version": order.version,
+        "trail_price": order.trail_price,
+        "trail_percent": order.trail_percent,
+        "extended_hours": order.extended_hours,
+        "order_class": order.order_class,
+        "replaces": order.replaces,
         **order_values(order),
     }
 

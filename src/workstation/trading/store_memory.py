@@ -60,6 +60,15 @@ class MemoryOrderStore:
         self._created.append(order.created_at)
         self.events.extend(events)
 
+    def order_by_broker_id(self, broker_order_id: str) -> Order | None:
+        for order in self._orders.values():
+            if order.broker_order_id == broker_order_id:
+                return order
+        return None
+
+    def legs(self, parent_order_id: str) -> list[Order]:
+        return [o for o in self._orders.values() if o.parent_order_id == parent_order_id]
+
     def save(self, order: Order, change: Change) -> None:
         order.version += 1
         self._orders[order.order_id] = order

@@ -100,6 +100,21 @@ class SqlAccountTx:
         self.conn.execute(_INSERT_ORDER, new_order_values(order))
         self.record_events(events)
 
+    def order_by_broker_id(self, broker_order_id: str) -> Order | None:
+        """The account's order the broker knows by ``broker_order_id`` (a leg, whose client id is the broker's)."""
+        query = select(_orders).where(_orders.c.broker_order_id == broker_order_id, _orders.c.broker == self.account)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found = readable_orders(list(self.conn.execute(query.limit(1))))
+        return found[0] if found else None
+
+    def legs(self, parent_order_id: str) -> list[Order]:
+        """The legs ``parent_order_id`` carries (bracket, OTO, OCO), oldest first."""
+        query = select(_orders).where(_orders.c.parent_order_id == parent_order_id).order_by(_orders.c.id)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return readable_orders(list(self.conn.execute(query)))
+
     def save(self, order: Order, change: Change) -> None:
         """Write ``order``'s new state if nobody changed it since it was read, with its fills and events."""
         values = {"b_order_id": order.order_id, "b_version": order.version, "version": order.version + 1}
@@ -278,6 +293,11 @@ class SqlOrderStore:
         with self._reading() as conn:
             rows = list(conn.execute(query))
         return [fill for fill in (fill_from_row(row, row.side) for row in rows) if fill is not None]
+
+    def legs(self, parent_order_id: str) -> list[Order]:
+        query = select(_orders).where(_orders.c.parent_order_id == parent_order_id).order_by(_orders.c.id)
+        with self._reading() as conn:
+            return readable_orders(list(conn.execute(query)), self.skipped)
 
     def has_fill(self, fill_id: str) -> bool:
         with self._reading() as conn:

@@ -1,4 +1,5 @@
-"""blotterPanel: orders (live statuses), fills and positions; cancel, cancel-all, the kill switch, explain.
+"""blotterPanel: orders (live statuses, legs under their order), fills and positions; modify, cancel,
+cancel-all, close a position, close all, the kill switch, explain.
 
 Orders and fills are read from the order store once a second (in the background, only while the
 panel is visible) and merged into the tables by id, so selection and scroll survive the refresh.
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from workstation.gui.context import WorkstationContext
-from workstation.gui.dialogs.trading_dialogs import KillSwitchDialog
+from workstation.gui.dialogs.trading_dialogs import ClosePositionsDialog, KillSwitchDialog, ReplaceDialog
 from workstation.gui.halt_status import HaltBanner
+from workstation.gui.panels.blotter_actions import BlotterActions
 from workstation.gui.panels.blotter_data import (
     FILL_COLUMNS,
     ORDER_COLUMNS,
@@ -51,6 +54,7 @@ from workstation.monitoring.correlation import current_correlation_id, new_corre
 from workstation.trading.domain import Fill, Order, TradingError
 from workstation.trading.feed import OrderFeed
 from workstation.trading.killswitch import KillSwitchResult, kill_switch
+from workstation.trading.paper_bars import PaperBarRelay
 from workstation.trading.positions import Position
 from workstation.trading.session import TradingSession
 
@@ -66,7 +70,7 @@ class _KillOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-class BlotterPanel(QWidget):
+class BlotterPanel(BlotterActions, QWidget):
     def __init__(self, context: WorkstationContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
@@ -77,6 +81,9 @@ class BlotterPanel(QWidget):
         self._again = False
         self._marks: dict[str, Decimal | None] = {}
         self._feed = OrderFeed(context.engine)
+        # Live bars the feed announces work the paper account's resting orders (stops, trails, legs).
+        self._relay = PaperBarRelay(context.engine)
+        self._relaying = False
         self._snapshot: BlotterSnapshot | None = None
         self._reported: dict[str, list[Position]] = {}
         self.kill_dialog: KillSwitchDialog | None = None
@@ -104,6 +111,17 @@ class BlotterPanel(QWidget):
         self.cancel_button.clicked.connect(lambda: self._context.perform("blotter/cancel", self.cancel_selected))
         self.cancel_all_button = named(QPushButton("Cancel all"), "blotterCancelAll")
         self.cancel_all_button.clicked.connect(lambda: self._context.perform("blotter/cancel-all", self.cancel_all))
+        self.modify_button = named(QPushButton("Modify…"), "blotterModify")
+        self.modify_button.setToolTip("Change the selected open order's quantity, limit, stop or trail")
+        self.modify_button.clicked.connect(lambda: self._context.perform("blotter/modify", self.modify_selected))
+        self.close_button = named(QPushButton("Close position…"), "blotterClosePosition")
+        self.close_button.setToolTip("Close the selected positions at market (their open orders are cancelled)")
+        self.close_button.clicked.connect(lambda: self._context.perform("blotter/close", self.close_selected))
+        self.close_all_button = named(QPushButton("Close all…"), "blotterCloseAll")
+        self.close_all_button.setToolTip("Close every open position at market")
+        self.close_all_button.clicked.connect(lambda: self._context.perform("blotter/close-all", self.close_all))
+        self.replace_dialog: ReplaceDialog | None = None
+        self.close_dialog: ClosePositionsDialog | None = None
         self.kill_button = named(QPushButton("Kill switch"), "blotterKill")
         self.kill_button.setStyleSheet(f"QPushButton {{ color: {DOWN}; font-weight: bold; }}")
         self.kill_button.clicked.connect(self.open_kill_switch)
@@ -116,7 +134,8 @@ class BlotterPanel(QWidget):
         self.status = named(QLabel(""), "blotterStatus")
         self.status.setWordWrap(True)  # a long message must never widen the window
         top = QHBoxLayout()
-        for widget in (self.broker, self.cancel_button, self.cancel_all_button, self.kill_button, self.explain_button):
+        for widget in (self.broker, self.modify_button, self.cancel_button, self.cancel_all_button,
+                       self.close_button, self.close_all_button, self.kill_button, self.explain_button):  # fmt: skip
             top.addWidget(widget)
         top.addStretch(1)
         layout = QVBoxLayout(self)
@@ -178,7 +197,26 @@ class BlotterPanel(QWidget):
 
     def _database_ready(self) -> None:
         self._ready = True
+        self._relay.close()
+        self._relay = PaperBarRelay(self._context.engine)
         self._reset_feed()
+
+    def _relay_bars(self) -> None:
+        """Hand the newly announced bars to the paper session while it has working orders (one call at a time)."""
+        snapshot = self._snapshot
+        if self._relaying or snapshot is None:
+            return
+        if not any(o.broker == "paper" and not o.is_final for o in snapshot.orders):
+            return
+        self._relaying = True
+        relay = self._relay
+
+        def done(applied: Any, error: str | None) -> None:
+            self._relaying = False
+            if error is None and applied:
+                self._service.ordersChanged.emit("paper")
+
+        self._service.quietly("paper", lambda session: relay.apply(session.manager), done)
 
     def _reset_feed(self) -> None:
         """Start over from a full read (another database, or another broker filter)."""
@@ -227,6 +265,8 @@ class BlotterPanel(QWidget):
             self._service.quietly(key, lambda session: session.broker.positions(), store)
 
     def _loaded(self, snapshot: Any, error: str | None) -> None:
+        if not isValid(self):
+            return  # the window was closed while the poll ran
         self._polling = False
         if self._again:
             self._again = False
@@ -250,6 +290,7 @@ class BlotterPanel(QWidget):
         self.positions_model.set_records(snapshot.positions)
         for view in (self.orders, self.fills, self.positions):
             fit_columns_once(view, self._context.settings.contains(f"columns/blotterPanel/{view.objectName()}"))
+        self._relay_bars()
         open_orders = sum(1 for o in snapshot.orders if not o.is_final)
         open_positions = sum(1 for p in snapshot.positions if p.quantity != 0)
         fills = len(snapshot.fills)
@@ -377,6 +418,3 @@ class BlotterPanel(QWidget):
 
     def resume(self) -> None:
         self._service.resume().ended.connect(lambda: self.poll(force=True))
-
-    def _action_done(self, message: str) -> None:
-        self._context.notify.emit("info", message)

@@ -70,13 +70,33 @@ _price = fmt_price
 _money = fmt_number(2)
 _pnl = fmt_number(2, signed=True)
 
+
+def _type(order: Order) -> str:
+    """The type as a trader says it; a leg shown as what it does, indented under its order."""
+    kind = order.order_type.replace("_", " ").replace("stop limit", "stop-limit")
+    role = order.leg_role
+    if role is not None:
+        return f"  ↳ {role.replace('_', '-')} ({kind})"
+    return kind if order.order_class == "simple" else f"{kind} · {order.order_class}"
+
+
+def _time_sort(order: Order) -> str:
+    """Legs sort right under their order (they share its time; its own row comes first, newest first)."""
+    return f"{order.created_at.isoformat()}|{'0' if order.parent_order_id else '1'}"
+
+
+def _stop(order: Order) -> Decimal | None:
+    return order.stop_price
+
+
 ORDER_COLUMNS: list[Column[Order]] = [
-    Column("Time", lambda o: o.created_at, fmt_time),
+    Column("Time", lambda o: o.created_at, fmt_time, sort=_time_sort),
     Column("Symbol", lambda o: o.symbol),
     Column("Side", lambda o: o.side, str.upper, color=lambda o: _side_color(o.side)),
     Column("Qty", lambda o: o.quantity, fmt_quantity, numeric=True),
-    Column("Type", lambda o: o.order_type),
+    Column("Type", _type, tooltip=lambda o: f"leg of {o.parent_order_id}" if o.parent_order_id else None),
     Column("Limit", lambda o: o.limit_price, _price, numeric=True),
+    Column("Stop", _stop, _price, numeric=True, tooltip=lambda o: _trail_tip(o)),
     Column("TIF", lambda o: o.time_in_force),
     Column(
         "Status",
@@ -91,7 +111,16 @@ ORDER_COLUMNS: list[Column[Order]] = [
     Column("Strategy", lambda o: o.strategy),
     Column("Reason", lambda o: o.status_reason),
     Column("Order id", lambda o: o.order_id),
+    Column("Replaces", lambda o: o.replaces),
 ]
+
+
+def _trail_tip(order: Order) -> str | None:
+    if order.order_type != "trailing_stop":
+        return None
+    trail = f"{order.trail_percent}%" if order.trail_percent is not None else f"${order.trail_price}"
+    return f"trailing {trail} from the mark {order.hwm}"
+
 
 FILL_COLUMNS: list[Column[Fill]] = [
     Column("Time", lambda f: f.timestamp, fmt_time),

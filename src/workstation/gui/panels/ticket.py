@@ -28,13 +28,21 @@ from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import LiveConfirmDialog
 from workstation.gui.panels.ticket_check import TicketCheck
 from workstation.gui.panels.ticket_fields import TicketFields
-from workstation.gui.panels.ticket_rules import TicketForm, form_problem, format_price, format_quantity
+from workstation.gui.panels.ticket_rules import (
+    TicketForm,
+    form_problem,
+    form_request,
+    format_price,
+    format_quantity,
+)
 from workstation.gui.panels.ticket_submit import OrderSender
 from workstation.gui.panels.ticket_support import last_bar, stock_symbols
 from workstation.gui.tables import DOWN, MUTED, UP
 from workstation.gui.trading_service import BrokerChoice
 from workstation.gui.workers import JobHandle
+from workstation.trading.bounds import check_alpaca_rules
 from workstation.trading.domain import OrderRequest, TradingError, to_quantity
+from workstation.trading.orderrules import check_against_price
 from workstation.trading.preview import RiskPreview
 
 _SYMBOL_DELAY_MS = 400  # typing a symbol: look it up once the typing pauses
@@ -86,9 +94,14 @@ class OrderTicketPanel(TicketFields):
         self.symbol.textEdited.connect(self._symbol_typed)
         self._sides.buttonToggled.connect(lambda *_: self._changed())
         self.order_type.currentTextChanged.connect(self._type_changed)
+        self.order_class.currentTextChanged.connect(self._type_changed)
         self.limit_price.valueChanged.connect(self._limit_changed)
         self.quantity.valueChanged.connect(self._changed)
-        self.tif.currentTextChanged.connect(self._changed)
+        self.tif.currentTextChanged.connect(self._type_changed)
+        for spin in (self.stop_price, self.trail, self.take_profit, self.stop_loss):
+            spin.valueChanged.connect(self._changed)
+        self.trail_unit.currentIndexChanged.connect(lambda _i: self._changed())
+        self.extended_hours.toggled.connect(lambda _on: self._changed())
         self.submit_button.clicked.connect(lambda: self._context.perform("ticket/submit", self.submit))
         self.setFocusProxy(self.symbol)
         self._fill_brokers()
@@ -227,8 +240,8 @@ class OrderTicketPanel(TicketFields):
             self._limit_edited = True  # the user's price: it stays until the symbol changes
         self._changed()
 
-    def _type_changed(self, order_type: str) -> None:
-        self.limit_price.setEnabled(order_type == "limit")
+    def _type_changed(self, _text: str) -> None:
+        self.show_fields()
         self._changed()
 
     # -- the form and its checks ---------------------------------------------------------------------------
@@ -236,33 +249,41 @@ class OrderTicketPanel(TicketFields):
         return self.symbol.text().strip().upper()
 
     def form(self) -> TicketForm:
-        limit = self.order_type.currentText() == "limit"
+        order_class = str(self.order_class.currentData() or "simple")
+        kind = "limit" if order_class == "oco" else str(self.order_type.currentData() or "market")
+        trail = to_quantity(repr(self.trail.value())) if kind == "trailing_stop" and self.trail.value() > 0 else None
+        percent = self.trail_unit.currentData() == "percent"
+        legs = order_class != "simple"
         return TicketForm(
             broker=self.choice().key,
             symbol=self._symbol_text(),
             side=self.side(),
             quantity=to_quantity(repr(self.quantity.value())),
-            order_type="limit" if limit else "market",
-            limit_price=self.limit_price.price() if limit else None,
-            time_in_force=self.tif.currentText(),
+            order_type=kind,
+            # An OCO is the take-profit limit order: its limit price is the take-profit.
+            limit_price=(self.take_profit.price() if order_class == "oco" else self.limit_price.price())
+            if kind in ("limit", "stop_limit")
+            else None,
+            time_in_force=str(self.tif.currentData() or "day"),
+            stop_price=self.stop_price.price() if kind in ("stop", "stop_limit") else None,
+            trail_price=trail if not percent else None,
+            trail_percent=trail if percent else None,
+            order_class=order_class,
+            take_profit=self.take_profit.price() if legs else None,
+            stop_loss=self.stop_loss.price() if legs else None,
+            extended_hours=self.extended_hours.isChecked() and self.extended_hours.isEnabled(),
         )
 
     def request(self) -> OrderRequest:
-        """The order on the form; raises TradingError (in plain words) when it is incomplete."""
+        """The order on the form; raises TradingError (in plain words) when it is incomplete or invalid."""
         form = self.form()
         problem = form_problem(form, self._known)
         if problem is not None:
             raise TradingError(problem)
-        request = OrderRequest(
-            symbol=form.symbol,
-            side="sell" if form.side == "sell" else "buy",
-            quantity=form.quantity,
-            order_type="limit" if form.order_type == "limit" else "market",
-            limit_price=form.limit_price,
-            time_in_force=form.time_in_force,
-            strategy="manual",
-        )
+        request = form_request(form)
         request.validate()
+        check_alpaca_rules(request)
+        check_against_price(request, self._last[0] if self._last is not None else None)
         return request
 
     def _changed(self) -> None:
@@ -307,12 +328,12 @@ class OrderTicketPanel(TicketFields):
     def _update_notional(self) -> None:
         form = self.form()
         last = self._last if form.symbol == self._last_symbol else None
-        price = form.limit_price if form.order_type == "limit" else (last[0] if last else None)
+        price = form.limit_price or form.stop_price or (last[0] if last else None)
         if price is None:
             self.notional.setText("— (no price for this symbol yet)" if form.symbol else "—")
             return
         value = form.quantity * price
-        if form.order_type == "limit":
+        if form.order_type in ("limit", "stop_limit"):
             basis = "limit"
         else:
             assert last is not None

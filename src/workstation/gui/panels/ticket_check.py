@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from shiboken6 import isValid
 
 from workstation.gui.panels.ticket_rules import (
     TicketForm,
@@ -81,6 +82,8 @@ class TicketCheck(QObject):
         self._invalid = (key, reason)
 
     def _done(self, generation: int, key: FormKey, result: Any, error: str | None) -> None:
+        if not isValid(self):
+            return  # the ticket was closed while its preview ran
         if generation != self._generation:
             return  # the form changed since: a newer preview is on its way
         if error is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from workstation.gui.price_format import format_price, format_quantity, tick_size, to_tick
+from workstation.trading.domain import OrderRequest
 from workstation.trading.preview import RiskPreview
 
 __all__ = ["format_price", "format_quantity", "tick_size", "to_tick"]  # re-exported for the ticket modules
@@ -88,6 +89,13 @@ class TicketForm:
     order_type: str
     limit_price: Decimal | None
     time_in_force: str
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    order_class: str = "simple"
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    extended_hours: bool = False
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -99,7 +107,34 @@ class TicketForm:
             self.order_type,
             self.limit_price,
             self.time_in_force,
+            self.stop_price,
+            self.trail_price,
+            self.trail_percent,
+            self.order_class,
+            self.take_profit,
+            self.stop_loss,
+            self.extended_hours,
         )
+
+
+def form_request(form: TicketForm) -> OrderRequest:
+    """The order the form describes (not validated: the core's rules say what is wrong with it)."""
+    return OrderRequest(
+        symbol=form.symbol,
+        side="sell" if form.side == "sell" else "buy",
+        quantity=form.quantity,
+        order_type=form.order_type,  # type: ignore[arg-type]
+        limit_price=form.limit_price,
+        time_in_force=form.time_in_force,
+        strategy="manual",
+        stop_price=form.stop_price,
+        trail_price=form.trail_price,
+        trail_percent=form.trail_percent,
+        extended_hours=form.extended_hours,
+        order_class=form.order_class,  # type: ignore[arg-type]
+        take_profit=form.take_profit,
+        stop_loss=form.stop_loss,
+    )
 
 
 def form_problem(form: TicketForm, known_symbols: Collection[str] | None) -> str | None:
@@ -114,8 +149,22 @@ def form_problem(form: TicketForm, known_symbols: Collection[str] | None) -> str
         return f"{form.symbol} is not a known symbol: choose one from the watchlist, or import its bars first."
     if form.quantity <= _ZERO:
         return "Enter a quantity above 0."
-    if form.order_type == "limit" and (form.limit_price is None or form.limit_price <= _ZERO):
+    if form.order_class == "oco":
+        if form.take_profit is None or form.stop_loss is None:
+            return "Enter a take-profit and a stop-loss price for the OCO exit pair."
+        return None
+    if form.order_type in ("limit", "stop_limit") and (form.limit_price is None or form.limit_price <= _ZERO):
         return "Enter a limit price above 0."
+    if form.order_type in ("stop", "stop_limit") and (form.stop_price is None or form.stop_price <= _ZERO):
+        return "Enter a stop price above 0."
+    if form.order_type == "trailing_stop" and form.trail_price is None and form.trail_percent is None:
+        return "Enter a trail above 0 (dollars or percent)."
+    if form.order_class == "bracket" and (form.take_profit is None or form.stop_loss is None):
+        return "Enter a take-profit and a stop-loss price for the bracket."
+    if form.order_class == "oto" and form.take_profit is None and form.stop_loss is None:
+        return "Enter a take-profit or a stop-loss price for the OTO exit."
+    if form.order_class == "oto" and form.take_profit is not None and form.stop_loss is not None:
+        return "An OTO order has one exit: clear the take-profit or the stop-loss (or choose bracket)."
     return None
 
 

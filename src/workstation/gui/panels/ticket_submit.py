@@ -46,7 +46,9 @@ class OrderSender(QObject):
         """Send now, or (a live account) once the user has typed LIVE; None while waiting for that."""
         if choice.live:
             quantity = format_quantity(request.quantity)
-            summary = f"{request.side.upper()} {quantity} {request.symbol} {request.order_type}"
+            summary = f"{request.side.upper()} {quantity} {request.symbol} {request.order_type.replace('_', ' ')}"
+            if request.order_class != "simple":
+                summary += f" ({request.order_class})"
             self.live_dialog = LiveConfirmDialog(summary, self._parent)
             self.live_dialog.accepted.connect(lambda: self._send(choice, request))
             self.live_dialog.open()

@@ -49,7 +49,9 @@ def describe(order: Order) -> str:
     if order.status == "rejected":
         return f"{text} rejected by {order.broker}: {order.status_reason or 'no reason given'}"
     limit = f" limit {format_price(order.limit_price)}" if order.limit_price is not None else ""
-    return f"{text}{limit} {order.status.replace('_', ' ')} ({order.broker})"
+    stop = f" stop {format_price(order.stop_price)}" if order.stop_price is not None else ""
+    group = f" {order.order_class}" if order.order_class != "simple" else ""
+    return f"{text}{limit}{stop}{group} {order.status.replace('_', ' ')} ({order.broker})"
 
 
 class DecimalSpinBox(QDoubleSpinBox):

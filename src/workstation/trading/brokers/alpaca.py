@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,12 +24,11 @@ from typing import Any
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide, TimeInForce
-from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from requests.adapters import HTTPAdapter
 
 from workstation.monitoring.redaction import register_secrets
 from workstation.trading.bounds import check_alpaca_rules
+from workstation.trading.brokers.alpaca_orders import order_request, replace_request, with_legs
 from workstation.trading.brokers.alpaca_parse import (
     error_message,
     order_from_body,
@@ -152,28 +152,43 @@ class AlpacaBroker:
         check_alpaca_rules(request)
 
     def submit(self, order: Order) -> ExecutionReport:
-        common: dict[str, Any] = {
-            "symbol": order.symbol,
-            "qty": float(order.quantity),
-            "side": OrderSide.BUY if order.side == "buy" else OrderSide.SELL,
-            "time_in_force": TimeInForce(order.time_in_force),
-            "client_order_id": order.order_id,
-        }
-        if order.order_type == "limit":
-            request: Any = LimitOrderRequest(limit_price=float(order.limit_price or 0), **common)
-        else:
-            request = MarketOrderRequest(**common)
+        request = order_request(order)
         body = self._call("submit order", lambda: self.client.submit_order(request), idempotent=False)
-        return report_from_order(body)
+        return with_legs(order, body)
 
     def lookup(self, order: Order) -> ExecutionReport | None:
+        """By client order id; a leg (whose client id at Alpaca is Alpaca's, not the book's) by its broker id."""
+        broker_id = order.broker_order_id
+        by_id = broker_id is not None and order.parent_order_id is not None
         try:
-            body = self._call(
-                "order lookup", lambda: self.client.get_order_by_client_id(order.order_id), idempotent=True
-            )
+            if by_id:
+                body = self._call("order lookup", lambda: self.client.get_order_by_id(str(broker_id)), idempotent=True)
+            else:
+                body = self._call(
+                    "order lookup", lambda: self.client.get_order_by_client_id(order.order_id), idempotent=True
+                )
         except _NotFound:
             return None
-        return report_from_order(body)
+        return replace(report_from_order(body), order_id=order.order_id)
+
+    def replace(self, old: Order, new: Order) -> ExecutionReport:
+        """PATCH /v2/orders/{id}: Alpaca creates the new order (under ``new``'s client id) and ends the old."""
+        broker_id = old.broker_order_id
+        if broker_id is None:
+            raise BrokerRejectedError(f"order {old.order_id} has no Alpaca id yet: reconcile first")
+        request = replace_request(old, new)
+        body = self._call(
+            "replace order", lambda: self.client.replace_order_by_id(str(broker_id), request), idempotent=False
+        )
+        return replace(report_from_order(body), order_id=new.order_id)
+
+    def close_position(self, symbol: str) -> BrokerOrder:
+        """DELETE /v2/positions/{symbol}: Alpaca places the closing market order; returned for the book."""
+        body = self._call("close position", lambda: self.client.close_position(symbol), idempotent=False)
+        found = order_from_body(body)
+        if found is None:
+            raise BrokerRejectedError(f"Alpaca closed {symbol} with an order the book cannot hold: {body.get('id')}")
+        return found
 
     def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
         """Orders submitted after ``since`` (any status), oldest first, up to 500; without ``since``
@@ -187,6 +202,7 @@ class AlpacaBroker:
             after=since,
             limit=500,
             direction=Sort.ASC if since is not None else Sort.DESC,
+            nested=True,  # a bracket's legs come inside it
         )
         bodies = self._call("list orders", lambda: self.client.get_orders(request), idempotent=True)
         found = [order_from_body(body) for body in bodies]

@@ -14,6 +14,7 @@ from typing import Any
 
 from workstation.monitoring.redaction import redact_text
 from workstation.trading.domain import (
+    ORDER_CLASSES,
     BrokerOrder,
     ExecutionReport,
     Fill,
@@ -54,7 +55,17 @@ def report_from_order(body: dict[str, Any], *, fills: tuple[Fill, ...] = ()) -> 
         fills=fills,
         reason=body.get("reject_reason") or None,
         timestamp=parse_time(body.get("updated_at")),
+        # A trailing stop's stop price and mark move at the broker.
+        stop_price=_price(body.get("stop_price"))
+        if str(body.get("order_type") or body.get("type")) == "trailing_stop"
+        else None,
+        hwm=_price(body.get("hwm")),
     )
+
+
+def _price(value: Any) -> Decimal | None:
+    parsed = parse_decimal(value)
+    return to_price(parsed) if parsed is not None else None
 
 
 def report_from_trade_update(data: dict[str, Any]) -> ExecutionReport:
@@ -92,6 +103,11 @@ def order_from_body(body: dict[str, Any]) -> BrokerOrder | None:
     if quantity is None or quantity <= 0 or str(body.get("side")) not in ("buy", "sell"):
         return None  # notional (dollar-amount) orders have no quantity to book
     limit = parse_decimal(body.get("limit_price"))
+    legs = tuple(
+        replace(leg, parent_broker_id=str(body["id"]))
+        for leg in (order_from_body(b) for b in body.get("legs") or [])
+        if leg is not None
+    )
     return BrokerOrder(
         report=report_from_order(body),
         symbol=str(body.get("symbol", "")),
@@ -101,6 +117,14 @@ def order_from_body(body: dict[str, Any]) -> BrokerOrder | None:
         limit_price=to_price(limit) if limit is not None else None,
         time_in_force=str(body.get("time_in_force") or "day"),
         created_at=parse_time(body.get("submitted_at")) or parse_time(body.get("created_at")),
+        stop_price=_price(body.get("stop_price")),
+        trail_price=_price(body.get("trail_price")),
+        trail_percent=_price(body.get("trail_percent")),
+        extended_hours=bool(body.get("extended_hours") or False),
+        # "" (a close-position order) and classes the book does not model (mleg) are held as simple.
+        order_class=str(body.get("order_class")) if body.get("order_class") in ORDER_CLASSES else "simple",
+        replaces=str(body["replaces"]) if body.get("replaces") else None,
+        legs=legs,
     )
 
 

@@ -1,9 +1,22 @@
 """The embedded paper broker: simulated fills against bars, no network.
 
 Backtest mode: a market order placed on a bar's close fills at the next bar's open. Live/replay
-mode: a market order fills at once at the last price plus slippage. Limit orders fill when a bar
-trades through the limit (at the open when it gaps through). When ``max_volume_share`` is set, an
-order fills at most that share of each bar's volume and the rest waits for the following bars.
+mode: a market order fills at once at the last price plus slippage. How each order type trades on a
+bar is in ``paper_rules`` (limit, stop, stop-limit, trailing stop). When ``max_volume_share`` is set,
+an order fills at most that share of each bar's volume and the rest waits for the following bars.
+
+Time in force on bars: day orders expire when a bar of a later session arrives; gtc orders work
+until filled or cancelled; ioc/fok orders get one chance (at once when placed live, else their first
+bar): ioc keeps what fills and cancels the rest, fok fills completely or is cancelled; opg orders
+trade only at the open of the first bar of a later session, cls orders only at the close of a bar
+that ends a session (a daily bar, or one stamped 15:59 New York or later); an auction order whose
+limit is not met there expires.
+
+Legs (bracket, OTO, OCO): a bracket's or OTO's legs work from the bar after the entry fills; an OCO's
+two orders work at once. A fill of one cancels the others of its group; when one bar reaches both a
+take-profit and a stop-loss, the stop-loss is taken to have traded first (the worse outcome), and the
+take-profit is cancelled. An entry that ends unfilled (cancelled, expired, rejected) takes its legs
+with it; cancelling either order of an OCO cancels both.
 
 State: a backtest keeps cash, positions and working orders in memory (one process owns the whole
 simulated account). The persisted paper account gives a ``ledger`` instead: before every decision
@@ -15,89 +28,39 @@ selling the same 416 shares, or spending the same cash, cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from workstation.trading.bounds import check_alpaca_rules
 from workstation.trading.brokers.base import UpdateHandler
+from workstation.trading.brokers.paper_sim import _AUCTIONS, _STOPS, PaperSimulation, copy_order, merged
+from workstation.trading.brokers.paper_types import (
+    BPS,
+    NEW_YORK,
+    Bar,
+    CommissionModel,
+    PaperConfig,
+    PaperLedger,
+    PriceLookup,
+    Working,
+)
 from workstation.trading.domain import (
     ZERO,
     Account,
     BrokerOrder,
     ExecutionReport,
-    Fill,
     Order,
     OrderRequest,
-    to_price,
-    to_quantity,
     utcnow,
 )
-from workstation.trading.execution.fills import fill_id_for
+from workstation.trading.orderrules import check_against_price
 from workstation.trading.positions import Position, PositionBook
 
-_NEW_YORK = ZoneInfo("America/New_York")
-_BPS = Decimal("0.0001")
+__all__ = ["Bar", "CommissionModel", "PaperBroker", "PaperConfig", "PaperLedger", "PriceLookup"]
 
 
-@dataclass(frozen=True, slots=True)
-class CommissionModel:
-    """commission = max(minimum, per_share × qty + rate × traded value), per fill."""
-
-    per_share: Decimal = ZERO
-    rate: Decimal = ZERO
-    minimum: Decimal = ZERO
-
-    def __call__(self, quantity: Decimal, price: Decimal) -> Decimal:
-        raw = self.per_share * quantity + self.rate * quantity * price
-        return to_price(max(raw, self.minimum) if raw > 0 or self.minimum > 0 else ZERO)
-
-
-@dataclass(frozen=True, slots=True)
-class PaperConfig:
-    mode: Literal["backtest", "live"] = "live"
-    slippage_bps: Decimal = ZERO
-    max_volume_share: Decimal | None = None
-    commission: CommissionModel = field(default_factory=CommissionModel)
-    allow_short: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    timestamp: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-
-
-@dataclass(slots=True)
-class _Working:
-    order: Order
-    session: date | None = None
-
-
-PriceLookup = Callable[[str], Bar | None]
-
-
-class PaperLedger(Protocol):
-    """The persisted paper account's state, read on the connection that holds the account lock."""
-
-    def state(self, symbol: str | None) -> tuple[Decimal, Decimal]:
-        """(cash, position in ``symbol``)."""
-
-    def book(self) -> PositionBook: ...
-
-    def working(self) -> list[Order]:
-        """Open orders the paper broker has accepted (not the pending ones it has not seen yet)."""
-
-    def order(self, order_id: str) -> Order | None: ...
-
-
-class PaperBroker:
+class PaperBroker(PaperSimulation):
     name = "paper"
     # A local broker: the order manager calls it inside the account lock (see the module docstring).
     local = True
@@ -114,7 +77,7 @@ class PaperBroker:
         self.config = config or PaperConfig()
         self.cash = cash
         self.book = PositionBook()
-        self.working: dict[str, _Working] = {}
+        self.working: dict[str, Working] = {}
         self.last_bars: dict[str, Bar] = {}
         self._price_lookup = price_lookup
         self._handler: UpdateHandler | None = None
@@ -136,8 +99,8 @@ class PaperBroker:
                 self.book.get(symbol).quantity = position
         self.working = {}
         for order in ledger.working():
-            since = order.submitted_at or order.created_at
-            self.working[order.order_id] = _Working(_copy(order), since.astimezone(_NEW_YORK).date())
+            since = (order.submitted_at or order.created_at).astimezone(NEW_YORK).date()
+            self.working[order.order_id] = Working(copy_order(order), since, since, fresh=False)
 
     def set_update_handler(self, handler: UpdateHandler) -> None:
         self._handler = handler
@@ -159,6 +122,8 @@ class PaperBroker:
         """The paper account simulates Alpaca: its tick and fractional rules apply (not in backtests)."""
         if self.config.mode == "live":
             check_alpaca_rules(request)
+            if request.order_class in ("bracket", "oto") and request.order_type == "market":
+                check_against_price(request, self.last_price(request.symbol))
 
     def recent_orders(self, since: datetime | None) -> list[BrokerOrder]:
         """Nothing to adopt: the paper broker's orders are the book's own rows."""
@@ -167,27 +132,60 @@ class PaperBroker:
     def submit(self, order: Order) -> ExecutionReport:
         self._sync(order.symbol)
         bar = self.bar(order.symbol)
-        if bar is None:
-            return self._report(order, "rejected", reason=f"unknown symbol {order.symbol}: no market data")
-        reason = self._affordability(order, bar.close)
-        if reason is not None:
-            return self._report(order, "rejected", reason=reason)
-        working = _Working(_copy(order))
-        working.order.status = "accepted"
-        working.order.broker_order_id = f"paper-{order.order_id}"
-        self.working[order.order_id] = working
-        if self.config.mode == "live":
-            fill_report = self._try_fill(working, bar, immediate=True)
-            if fill_report is not None:
-                return fill_report
-        return self._report(working.order, "accepted")
+        reason = f"unknown symbol {order.symbol}: no market data" if bar is None else None
+        if bar is not None and order.parent_order_id is None:
+            reason = self._affordability(order, bar.close)
+        if reason is not None or bar is None:
+            legs = tuple(
+                self._report(leg, "rejected", reason=f"its order was rejected: {reason}") for leg in order.legs
+            )
+            return replace(self._report(order, "rejected", reason=reason), legs=legs)
+        live = self.config.mode == "live"
+        placed = (max(self.clock(), bar.timestamp) if live else bar.timestamp).astimezone(NEW_YORK).date()
+        working = self._accept(order, placed, bar)
+        reports = [self._report(working.order, "accepted")]
+        for leg in order.legs:
+            reports.append(self._report(self._accept(leg, placed, bar).order, "accepted"))
+        if live and order.time_in_force not in _AUCTIONS:
+            reports += self._work(working, bar, immediate=True)
+            for leg in order.legs:  # an OCO's stop-loss works at once too
+                leg_working = self.working.get(leg.order_id)
+                if leg_working is not None and self._active(leg_working.order, set()):
+                    reports += self._work(leg_working, bar, immediate=True)
+        return merged(order.order_id, reports)
+
+    def replace(self, old: Order, new: Order) -> tuple[ExecutionReport, ExecutionReport]:
+        """Alpaca's replace: the old order ends ``replaced`` and the new one works in its place."""
+        self._sync(old.symbol)
+        working = self.working.pop(old.order_id, None)
+        if working is None:
+            return self._report(old, old.status), self._report(new, "rejected", reason="the order is no longer working")
+        bar = self.bar(new.symbol)
+        reason = self._affordability(new, bar.close) if bar is not None and new.parent_order_id is None else None
+        if reason is not None or bar is None:
+            self.working[old.order_id] = working
+            return self._report(old, old.status), self._report(new, "rejected", reason=reason or "no market data")
+        fresh = Working(copy_order(new), working.session, working.placed, fresh=working.fresh)
+        fresh.order.status = "accepted"
+        fresh.order.broker_order_id = f"paper-{new.order_id}"
+        self.working[new.order_id] = fresh
+        for leg in self.working.values():  # the legs stay attached to the replacement
+            if leg.order.parent_order_id == old.order_id:
+                leg.order.parent_order_id = new.order_id
+        old_report = self._report(working.order, "replaced", reason=f"replaced by {new.order_id}")
+        reports = [self._report(fresh.order, "accepted")]
+        if self.config.mode == "live" and new.time_in_force not in _AUCTIONS and self._active(fresh.order, set()):
+            reports += self._work(fresh, bar, immediate=True)
+        return old_report, merged(new.order_id, reports)
 
     def cancel(self, order: Order) -> ExecutionReport | None:
         self._sync(order.symbol)
         working = self.working.pop(order.order_id, None)
         if working is None:
             return self.lookup(order)
-        return self._report(working.order, "cancelled", reason="cancelled by request")
+        report = self._report(working.order, "cancelled", reason="cancelled by request")
+        related = self._end_related(working.order, "cancelled", f"cancelled with {order.order_id}")
+        return replace(report, legs=tuple(related))
 
     def lookup(self, order: Order) -> ExecutionReport | None:
         if self.ledger is not None:
@@ -231,89 +229,31 @@ class PaperBroker:
         """A new bar for ``symbol``: working orders may fill on it; then it becomes the last price."""
         self._sync(symbol)
         self.last_bars[symbol] = bar
-        for working in [w for w in self.working.values() if w.order.symbol == symbol]:
-            report = self._try_fill(working, bar, immediate=False)
-            if report is not None and self._handler is not None:
-                self._handler(report)
+        candidates = [w for w in self.working.values() if w.order.symbol == symbol]
+        if len(candidates) > 1:
+            # Stops first: when one bar reaches a stop-loss and a take-profit, the stop is taken first.
+            candidates.sort(key=lambda w: w.order.order_type not in _STOPS)
+        filled_now: set[str] = set()
+        for working in candidates:
+            order = working.order
+            if order.order_id not in self.working or not self._active(order, filled_now):
+                continue
+            for report in self._work(working, bar, immediate=False):
+                if report.order_id == order.order_id and report.status == "filled":
+                    filled_now.add(order.order_id)
+                if self._handler is not None:
+                    self._handler(report)
         position = self.book.positions.get(symbol)
         if position is not None:
             position.last_price = bar.close
 
     # -- internals --
-    def _try_fill(self, working: _Working, bar: Bar, *, immediate: bool) -> ExecutionReport | None:
-        order = working.order
-        session = bar.timestamp.astimezone(_NEW_YORK).date()
-        if not immediate and order.time_in_force == "day":
-            if working.session is None:
-                working.session = session
-            elif session > working.session:
-                del self.working[order.order_id]
-                return self._report(order, "expired", reason="day order expired unfilled at the session end")
-        price = self._fill_price(order, bar, immediate=immediate)
-        if price is None:
-            return None
-        quantity = order.remaining
-        if self.config.max_volume_share is not None:
-            allowed = to_quantity((bar.volume * self.config.max_volume_share).to_integral_value(rounding="ROUND_FLOOR"))
-            quantity = min(quantity, allowed)
-            if quantity <= 0:
-                return None
-        commission = self.config.commission(quantity, price)
-        if order.side == "buy" and quantity * price + commission > self.cash:
-            del self.working[order.order_id]
-            status = "cancelled" if order.filled_quantity > 0 else "rejected"
-            return self._report(order, status, reason=f"insufficient buying power at fill: cash {self.cash:.2f}")
-        cumulative = order.filled_quantity + quantity
-        when = bar.timestamp if not immediate else max(self.clock(), bar.timestamp)
-        fill = Fill(
-            fill_id=fill_id_for(order, f"paper-{order.order_id}", cumulative),
-            order_id=order.order_id,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=quantity,
-            price=price,
-            commission=commission,
-            timestamp=when,
-            cumulative_quantity=cumulative,
-        )
-        self._book_fill(fill)
-        previous_value = (order.average_fill_price or ZERO) * order.filled_quantity
-        order.average_fill_price = to_price((previous_value + price * quantity) / cumulative)
-        order.filled_quantity = cumulative
-        if order.remaining <= 0:
-            order.status = "filled"
-            del self.working[order.order_id]
-        else:
-            order.status = "partially_filled"
-        return self._report(order, order.status, fills=(fill,), timestamp=when)
-
-    def _fill_price(self, order: Order, bar: Bar, *, immediate: bool) -> Decimal | None:
-        reference = bar.close if immediate else bar.open
-        if order.order_type == "market":
-            slip = self.config.slippage_bps * _BPS
-            factor = (1 + slip) if order.side == "buy" else (1 - slip)
-            return to_price(reference * factor) if slip else reference
-        limit = order.limit_price
-        assert limit is not None
-        if immediate:
-            if order.side == "buy":
-                return min(reference, limit) if reference <= limit else None
-            return max(reference, limit) if reference >= limit else None
-        if order.side == "buy":
-            return min(bar.open, limit) if bar.low <= limit else None
-        return max(bar.open, limit) if bar.high >= limit else None
-
-    def _book_fill(self, fill: Fill) -> None:
-        self.book.apply_fill(fill)
-        value = fill.quantity * fill.price
-        self.cash += (-value if fill.side == "buy" else value) - fill.commission
-
     def _reserved(self) -> Decimal:
         reserved = ZERO
         for working in self.working.values():
             order = working.order
             if order.side == "buy":
-                price = order.limit_price or self.last_price(order.symbol) or ZERO
+                price = order.limit_price or order.stop_price or self.last_price(order.symbol) or ZERO
                 reserved += order.remaining * price
         return reserved
 
@@ -322,8 +262,8 @@ class PaperBroker:
 
     def _affordability(self, order: Order, last: Decimal) -> str | None:
         if order.side == "buy":
-            price = order.limit_price if order.limit_price is not None else last
-            slip = self.config.slippage_bps * _BPS
+            price = order.limit_price or order.stop_price or last
+            slip = self.config.slippage_bps * BPS
             cost = order.quantity * price * (1 + slip) + self.config.commission(order.quantity, price)
             available = self._buying_power()
             if cost > available:
@@ -332,56 +272,15 @@ class PaperBroker:
         if self.config.allow_short:
             return None
         held = self.book.quantity(order.symbol)
-        selling = sum(
-            (
-                w.order.remaining
-                for w in self.working.values()
-                if w.order.symbol == order.symbol and w.order.side == "sell"
-            ),
-            ZERO,
-        )
-        if order.quantity > held - selling:
-            return f"insufficient position: selling {order.quantity} {order.symbol} but {held - selling} available"
+        # An exit group (OCO, a bracket's legs) holds the shares once, not once per order.
+        selling: dict[str, Decimal] = {}
+        for w in self.working.values():
+            other = w.order
+            if other.symbol != order.symbol or other.side != "sell" or not self._active(other, set()):
+                continue
+            group = other.parent_order_id or other.order_id
+            selling[group] = max(selling.get(group, ZERO), other.remaining)
+        available = held - sum(selling.values(), ZERO)
+        if order.quantity > available:
+            return f"insufficient position: selling {order.quantity} {order.symbol} but {available} available"
         return None
-
-    def _report(
-        self,
-        order: Order,
-        status: str,
-        *,
-        reason: str | None = None,
-        fills: tuple[Fill, ...] = (),
-        timestamp: datetime | None = None,
-    ) -> ExecutionReport:
-        report = ExecutionReport(
-            order_id=order.order_id,
-            status=status,
-            broker_order_id=f"paper-{order.order_id}",
-            cumulative_quantity=order.filled_quantity,
-            average_price=order.average_fill_price,
-            fills=fills,
-            reason=reason,
-            timestamp=timestamp,
-        )
-        if status in ("filled", "cancelled", "rejected", "expired"):
-            self._known[order.order_id] = report
-        return report
-
-
-def _copy(order: Order) -> Order:
-    return Order(
-        order_id=order.order_id,
-        symbol=order.symbol,
-        side=order.side,
-        quantity=order.quantity,
-        order_type=order.order_type,
-        limit_price=order.limit_price,
-        time_in_force=order.time_in_force,
-        broker=order.broker,
-        status=order.status,
-        filled_quantity=order.filled_quantity,
-        average_fill_price=order.average_fill_price,
-        broker_order_id=order.broker_order_id,
-        submitted_at=order.submitted_at,
-        created_at=order.created_at,
-    )

@@ -23,13 +23,23 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from workstation.monitoring.correlation import current_correlation_id
-from workstation.trading.domain import BrokerAuthError, BrokerOrder, Order, TradingError, TradingEventRecord
-from workstation.trading.execution.transitions import RANK
+from workstation.trading.domain import (
+    STOP_LOSS,
+    TAKE_PROFIT,
+    BrokerAuthError,
+    BrokerOrder,
+    ExecutionReport,
+    Order,
+    TradingError,
+    TradingEventRecord,
+)
+from workstation.trading.execution.legs import LEG_SUFFIX
+from workstation.trading.execution.transitions import RANK, relink
 
 if TYPE_CHECKING:
     from workstation.trading.order_manager import OrderManager
@@ -148,11 +158,18 @@ def _adopt(manager: OrderManager, result: ReconcileResult, deadline: float | Non
             return
         client_id = found.report.order_id
         if not client_id.startswith(prefix):
-            continue  # placed outside the workstation: its positions show in `positions --compare-broker`
+            # Placed outside the workstation (its positions show in `positions --compare-broker`), unless
+            # it replaces one of the book's orders (modified at the broker): then it is adopted in its place.
+            _adopt_replacement(manager, found, result)
+            continue
         existing = store.get_order(client_id)
+        for leg in found.legs:
+            _adopt_leg(manager, client_id, leg, result, parent_known=existing is not None)
         if existing is None:
             if manager.adopt(found) is not None:
                 result.adopted += 1
+            for leg in found.legs:
+                _adopt_leg(manager, client_id, leg, result, parent_known=True)
             continue
         if not existing.is_final:
             after = manager.apply_report(found.report)
@@ -165,6 +182,54 @@ def _adopt(manager: OrderManager, result: ReconcileResult, deadline: float | Non
         if _disagrees(existing, found):
             result.conflicts += 1
             _record_conflict(manager, existing, found)
+
+
+def _by_broker_id(manager: OrderManager, broker_order_id: str | None) -> Order | None:
+    if broker_order_id is None:
+        return None
+    return manager._locked(lambda tx: tx.order_by_broker_id(broker_order_id))
+
+
+def _adopt_leg(
+    manager: OrderManager, parent_id: str, leg: BrokerOrder, result: ReconcileResult, *, parent_known: bool
+) -> None:
+    """A leg the broker lists inside one of our orders: brought up to date, or adopted under the parent."""
+    if not parent_known:
+        return  # adopted right after its parent
+    known = _by_broker_id(manager, leg.report.broker_order_id)
+    if known is not None:
+        after = manager.apply_report(replace(leg.report, order_id=known.order_id))
+        if after is not None and (after.status, after.filled_quantity) != (known.status, known.filled_quantity):
+            result.changed += 1
+        return
+    suffix = LEG_SUFFIX[TAKE_PROFIT if leg.order_type == "limit" else STOP_LOSS]
+    ours = replace(leg, report=replace(leg.report, order_id=f"{parent_id}-{suffix}"))
+    if manager.adopt(ours, parent_order_id=parent_id) is not None:
+        result.adopted += 1
+
+
+def _adopt_replacement(manager: OrderManager, found: BrokerOrder, result: ReconcileResult) -> None:
+    old = _by_broker_id(manager, found.replaces)
+    new_id = found.report.order_id
+    if old is None or manager.store.get_order(new_id) is not None:
+        return
+    adopted = manager.adopt(found, strategy=old.strategy or "adopted", parent_order_id=old.parent_order_id,
+                            replaces=old.order_id)  # fmt: skip
+    if adopted is None:
+        return
+    result.adopted += 1
+    replaced = ExecutionReport(old.order_id, "replaced", reason=f"replaced by {new_id}", replaced_by=new_id)
+
+    def settle(tx: Any) -> None:
+        current = tx.order(old.order_id)
+        if current is not None:
+            manager._apply(tx, replaced, current)
+            for leg in tx.legs(old.order_id):
+                change = relink(leg, new_id, manager.clock())
+                if change is not None:
+                    tx.save(leg, change)
+
+    manager._locked(settle)
 
 
 def _disagrees(order: Order, found: BrokerOrder) -> bool:

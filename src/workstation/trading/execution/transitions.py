@@ -77,6 +77,10 @@ def next_status(order: Order, reported: str) -> str:
 def apply(order: Order, report: ExecutionReport, now: datetime) -> Change | None:
     """Apply one broker report to ``order`` (in place); None when it changes nothing."""
     if order.status in FINAL:
+        if order.status == "replaced" and report.replaced_by and order.replaced_by is None:
+            # Learning which order replaced it (reconciliation) links it; the state stays.
+            order.replaced_by = report.replaced_by
+            return Change(events=[event("order_replaced", order, now, metadata={"replaced_by": report.replaced_by})])
         return None
     change = Change()
     dirty = False
@@ -101,6 +105,7 @@ def apply(order: Order, report: ExecutionReport, now: datetime) -> Change | None
     if report.broker_order_id and not order.broker_order_id:
         order.broker_order_id = report.broker_order_id
         dirty = True
+    dirty = _working_changes(order, report) or dirty
     when = report.timestamp or now
     if order.unknown_since is not None:
         # The broker answered about this order: the outcome is known now.
@@ -122,6 +127,34 @@ def apply(order: Order, report: ExecutionReport, now: datetime) -> Change | None
         order.submitted_at = when
         dirty = True
     return change if dirty else None
+
+
+def _working_changes(order: Order, report: ExecutionReport) -> bool:
+    """What the broker moved on the working order: a trailing stop's stop and mark, a stop-limit's
+    trigger, the order that replaced it."""
+    changed = False
+    if report.stop_price is not None and report.stop_price != order.stop_price:
+        order.stop_price = report.stop_price
+        changed = True
+    if report.hwm is not None and report.hwm != order.hwm:
+        order.hwm = report.hwm
+        changed = True
+    if report.triggered_at is not None and order.triggered_at is None:
+        order.triggered_at = report.triggered_at
+        changed = True
+    if report.replaced_by is not None and order.replaced_by != report.replaced_by:
+        order.replaced_by = report.replaced_by
+        changed = True
+    return changed
+
+
+def relink(order: Order, parent_order_id: str, now: datetime) -> Change | None:
+    """A leg follows its parent's replacement (a replace creates a new order; the legs stay attached)."""
+    if order.status in FINAL or order.parent_order_id == parent_order_id:
+        return None
+    previous = order.parent_order_id
+    order.parent_order_id = parent_order_id
+    return Change(events=[event("order_leg_relinked", order, now, metadata={"from": previous, "to": parent_order_id})])
 
 
 def mark_unknown(order: Order, reason: str, now: datetime, delay_seconds: float) -> Change | None:

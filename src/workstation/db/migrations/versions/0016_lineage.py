@@ -1,7 +1,7 @@
 """lineage of backtest fills: the order each fill belongs to and the decision behind that order
 
 Revision ID: 0016_lineage
-Revises: 0014_research
+Revises: 0015_orders
 Create Date: 2026-12-07
 
 A backtest keeps its orders in memory; to explain a stored backtest fill, the run now also stores each
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016_lineage"
-down_revision: str | Sequence[str] | None = "0014_research"
+down_revision: str | Sequence[str] | None = "0015_orders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
