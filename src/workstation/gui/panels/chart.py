@@ -6,7 +6,10 @@ under the crosshair, or the latest bar, in the display time zone with the zone n
 symbol and interval changes. The interval the user picked is remembered.
 
 ``update_live_bar`` is the entry point for a bar stream: it updates (or appends) the forming bar on
-screen and publishes its close as the symbol's last price (price alerts, the ticket).
+screen and publishes its close as the symbol's last price (price alerts, the ticket). The window's feed
+service calls ``apply_live`` with the chart symbol's messages (``live.chartEvents``): a ``FormingBar``
+turns minute bars, the running daily bar and trades into the forming bar of the chart's interval. New
+bars append and the view follows them unless the user panned away from the newest bar.
 """
 
 from __future__ import annotations
@@ -38,11 +41,13 @@ from workstation.gui.chart.markers import Marker
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.display_time import is_daily
+from workstation.gui.live_chart import FormingBar
 from workstation.gui.panels.chart_indicators import ChartIndicators, Computed, compute_all
 from workstation.gui.panels.chart_tools import ChartTools
 from workstation.gui.price_format import format_price
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
+from workstation.market.stream.events import MarketEvent
 
 FloatArray = NDArray[np.float64]
 INTERVAL_KEY = "chart/interval"
@@ -70,6 +75,8 @@ class ChartPanel(QWidget):
         self._context = context
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
+        self._forming: FormingBar | None = None
+        self.live_updates = 0
         self.view = ChartView()
         self.view.crosshairMoved.connect(self._show_readout)
         self.view.paneHeightsChanged.connect(lambda weights: context.settings.setValue(PANE_WEIGHTS_KEY, weights))
@@ -113,6 +120,7 @@ class ChartPanel(QWidget):
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
         context.display_time.changed.connect(lambda: self._show_readout(-1))
+        context.live.chartEvents.connect(self.apply_live)
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -161,6 +169,8 @@ class ChartPanel(QWidget):
             return  # a newer selection is loading
         self._loaded = loaded
         data = loaded.data
+        last_time = data.bars.index[-1].to_pydatetime() if not data.bars.empty else None
+        self._forming = FormingBar(data.interval, last_time)
         self.interval.blockSignals(True)
         self.interval.clear()
         self.interval.addItems(loaded.intervals or [data.interval])
@@ -245,6 +255,24 @@ class ChartPanel(QWidget):
         """The readout as plain text (the legend's first line)."""
         return self._readout
 
+    def apply_live(self, symbol: str, events: list[MarketEvent]) -> bool:
+        """The chart symbol's live messages since the last flush, in order; True when the chart changed."""
+        forming, loaded = self._forming, self._loaded
+        if forming is None or loaded is None or symbol != loaded.data.symbol:
+            return False
+        shown = None
+        for event in events:
+            shown = forming.add(event) or shown
+        if shown is None:
+            return False
+        changed = self.update_live_bar(
+            symbol, loaded.data.interval, shown.timestamp, shown.open, shown.high, shown.low, shown.close, shown.volume
+        )
+        if changed:
+            forming.last_time = shown.timestamp
+            self.live_updates += 1
+        return changed
+
     def update_live_bar(
         self, symbol: str, interval: str, timestamp: datetime, o: float, h: float, lo: float, c: float, v: float
     ) -> bool:
@@ -260,6 +288,8 @@ class ChartPanel(QWidget):
             return False
         time_ns = pd.Timestamp(timestamp).as_unit("ns").value
         times = self.view.pyramid.times_ns
+        if len(times) and time_ns < int(times[-1]):
+            return False  # older than the newest bar: a chart never gets a bar out of order
         if len(times) and time_ns == int(times[-1]):
             self.view.update_last_bar(o, h, lo, c, v)
         else:
