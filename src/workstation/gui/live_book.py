@@ -20,10 +20,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from workstation.market.stream.events import MarketEvent, StreamBar, StreamQuote, StreamTrade
+from workstation.market.stream.events import MarketEvent, StreamQuote, StreamTrade
 
 CHART_BACKLOG = 20_000  # messages of the chart symbol kept between two drains (a stalled GUI drops the oldest)
 
@@ -48,11 +48,25 @@ class Drained:
     exchange_times: list[datetime]  # with ``measure``: every message's exchange time
 
 
+@dataclass(slots=True)
+class _State:
+    """One symbol's running values (mutable: a message costs a few attribute stores, not an object)."""
+
+    last: float | None = None
+    bid: float | None = None
+    ask: float | None = None
+    daily_volume: int = 0  # the newest running daily bar's volume
+    after: int = 0  # trade sizes since that bar
+    has_volume: bool = False
+    exchange_time: datetime | None = None
+    session_time: datetime | None = None
+    synthetic: bool = False
+
+
 class TickBook:
     def __init__(self, wake: Callable[[], None] | None = None, *, measure: bool = False) -> None:
         self._lock = threading.Lock()
-        self._state: dict[str, SymbolTick] = {}
-        self._day_volume: dict[str, tuple[int, int]] = {}  # symbol -> (daily bar volume, trades after it)
+        self._state: dict[str, _State] = {}
         self._changed: set[str] = set()
         self._chart_symbol = ""
         self._chart: list[MarketEvent] = []
@@ -74,9 +88,10 @@ class TickBook:
         symbol = event.symbol
         with self._lock:
             was_empty = not self._changed and not self._chart
-            tick = self._state.get(symbol) or SymbolTick(symbol)
-            tick = self._apply(tick, event)
-            self._state[symbol] = tick
+            state = self._state.get(symbol)
+            if state is None:
+                state = self._state[symbol] = _State()
+            _apply(state, event)
             self._changed.add(symbol)
             if symbol == self._chart_symbol:
                 if len(self._chart) >= CHART_BACKLOG:
@@ -90,43 +105,10 @@ class TickBook:
         if was_empty and self.wake is not None:
             self.wake()
 
-    def _apply(self, tick: SymbolTick, event: MarketEvent) -> SymbolTick:
-        symbol = event.symbol
-        if isinstance(event, StreamTrade):
-            daily, after = self._day_volume.get(symbol, (0, 0))
-            after += int(event.size)
-            self._day_volume[symbol] = (daily, after)
-            return replace(
-                tick,
-                last=event.price,
-                volume=daily + after,
-                exchange_time=event.timestamp,
-                session_time=event.timestamp,
-                synthetic=event.synthetic,
-            )
-        if isinstance(event, StreamQuote):
-            return replace(
-                tick, bid=event.bid_price, ask=event.ask_price, exchange_time=event.timestamp, synthetic=event.synthetic
-            )
-        assert isinstance(event, StreamBar)
-        if event.interval == "1d" or event.kind == "daily":
-            # The running daily bar counts every trade up to now: trades after it add to it.
-            self._day_volume[symbol] = (int(event.volume), 0)
-            return replace(tick, last=event.close, volume=int(event.volume), synthetic=event.synthetic)
-        # A minute bar: its close is the last price at the minute's end (a consumer has nothing newer).
-        newer = tick.session_time is None or event.timestamp >= tick.session_time
-        return replace(
-            tick,
-            last=event.close if newer or tick.last is None else tick.last,
-            exchange_time=event.timestamp,
-            session_time=max(event.timestamp, tick.session_time) if tick.session_time else event.timestamp,
-            synthetic=event.synthetic,
-        )
-
     def drain(self) -> Drained:
         """What changed since the last drain (GUI thread)."""
         with self._lock:
-            ticks = [self._state[s] for s in self._changed]
+            ticks = [_snapshot(s, self._state[s]) for s in self._changed]
             chart, self._chart = self._chart, []
             messages, self._messages = self._messages, 0
             times, self._times = self._times, []
@@ -135,11 +117,41 @@ class TickBook:
 
     def snapshot(self, symbol: str) -> SymbolTick | None:
         with self._lock:
-            return self._state.get(symbol)
+            state = self._state.get(symbol)
+            return _snapshot(symbol, state) if state is not None else None
 
     def forget(self, symbols: set[str]) -> None:
         with self._lock:
             for symbol in symbols:
                 self._state.pop(symbol, None)
-                self._day_volume.pop(symbol, None)
                 self._changed.discard(symbol)
+
+
+def _snapshot(symbol: str, s: _State) -> SymbolTick:
+    volume = s.daily_volume + s.after if s.has_volume else None
+    return SymbolTick(symbol, s.last, s.bid, s.ask, volume, s.exchange_time, s.session_time, s.synthetic)
+
+
+def _apply(state: _State, event: MarketEvent) -> None:
+    if isinstance(event, StreamTrade):
+        state.after += int(event.size)
+        state.has_volume = True
+        state.last = event.price
+        state.exchange_time = state.session_time = event.timestamp
+        state.synthetic = event.synthetic
+    elif isinstance(event, StreamQuote):
+        state.bid, state.ask = event.bid_price, event.ask_price
+        state.exchange_time = event.timestamp
+        state.synthetic = event.synthetic
+    elif event.interval == "1d" or event.kind == "daily":
+        # The running daily bar counts every trade up to now: trades after it add to it.
+        state.daily_volume, state.after, state.has_volume = int(event.volume), 0, True
+        state.last = event.close
+        state.synthetic = event.synthetic
+    else:
+        # A minute bar: its close is the last price at the minute's end (a consumer has nothing newer).
+        if state.session_time is None or event.timestamp >= state.session_time or state.last is None:
+            state.last = event.close
+            state.session_time = event.timestamp
+        state.exchange_time = event.timestamp
+        state.synthetic = event.synthetic

@@ -8,7 +8,8 @@
   through the same client) and off — in a worker, like everything here that touches the database.
 * **Never on the GUI thread**: messages land in a ``TickBook`` on the feed's threads. The first message
   after a flush wakes the GUI thread once (a queued signal); the flush runs at most every
-  ``MIN_FLUSH_MS`` and hands every changed symbol's snapshot to ``ticksReady`` and the chart symbol's
+  ``MIN_FLUSH_MS`` (stretched towards ``MAX_FLUSH_MS`` while flushes run late, i.e. the GUI thread is
+  busy) and hands every changed symbol's snapshot to ``ticksReady`` and the chart symbol's
   messages, in order, to ``chartEvents`` — one update per symbol per flush however fast the stream.
 * **Subscriptions follow the watchlist** (``set_symbols``) on the open connection, without reconnecting.
 * **Health**: ``statusChanged`` every second and on every state change (``LiveStatus``: connected,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_FLUSH_MS = 20  # at most 50 screen updates per second, however many messages arrive
+MAX_FLUSH_MS = 250  # … and down to 4 per second while the GUI thread cannot keep up
 STATUS_MS = 1000
 MODE_KEY = "live/mode"  # auto | off | demo | alpaca
 DEMO_KEY = "live/demo_replay"  # the demo universe ticks by default
@@ -113,6 +115,9 @@ class LiveFeedService(QObject):
         self._status_timer.setInterval(STATUS_MS)
         self._status_timer.timeout.connect(self._poll_status)
         self._last_flush = 0.0
+        self.min_flush_ms = MIN_FLUSH_MS
+        self._interval_ms = float(MIN_FLUSH_MS)  # adapts between min_flush_ms and MAX_FLUSH_MS
+        self._planned = 0.0
         self._stored: list[BarEvent] = []
         self._stored_lock = threading.Lock()
         self._wanted: list[str] = []
@@ -270,12 +275,22 @@ class LiveFeedService(QObject):
     def _schedule_flush(self) -> None:
         if self._flush_timer.isActive():
             return
-        wait_ms = MIN_FLUSH_MS - (time.perf_counter() - self._last_flush) * 1000.0
-        self._flush_timer.start(max(0, int(wait_ms)))
+        wait_ms = max(0.0, self._interval_ms - (time.perf_counter() - self._last_flush) * 1000.0)
+        self._planned = time.perf_counter() + wait_ms / 1000.0
+        self._flush_timer.start(int(wait_ms))
 
     def flush(self) -> None:
         """Hand what changed to the panels: one snapshot per symbol, the chart symbol's messages in order."""
-        self._last_flush = time.perf_counter()
+        now = time.perf_counter()
+        # A flush that runs late means the GUI thread is busy (painting, or starved of the CPU): space
+        # the updates out (up to MAX_FLUSH_MS), and come back to MIN_FLUSH_MS once it keeps up again.
+        late_ms = (now - self._planned) * 1000.0 if self._planned else 0.0
+        if late_ms > 10.0:
+            self._interval_ms = min(MAX_FLUSH_MS, max(self._interval_ms, self.min_flush_ms) * 2.0)
+        else:
+            self._interval_ms = max(float(self.min_flush_ms), self._interval_ms * 0.8)
+        self._planned = 0.0
+        self._last_flush = now
         drained = self.book.drain()
         with self._stored_lock:
             stored, self._stored = self._stored, []

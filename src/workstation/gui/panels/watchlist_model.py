@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
-import pandas as pd
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -57,6 +57,17 @@ _COLUMNS: list[tuple[str, str]] = [
 ]
 _NUMERIC = {"last_close", "change_pct", "bid", "ask", "volume", "bars", "feature_records", "rsi_coverage",
             "ma_coverage"}  # fmt: skip
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        SORT_ROLE,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+    }
+)
 _LIVE = ("last_close", "change_pct", "bid", "ask", "volume")  # the columns a tick can change
 FLASH_SECONDS = 0.4
 _FLASH_UP, _FLASH_DOWN = QColor(38, 166, 154, 90), QColor(239, 83, 80, 90)
@@ -76,8 +87,12 @@ class _Live:
     flash_columns: tuple[str, ...] = ()
 
 
-def _ny_date(moment: datetime) -> object:
-    return pd.Timestamp(moment).tz_convert(EXCHANGE_TZ).date()
+_NEW_YORK = ZoneInfo(EXCHANGE_TZ)
+
+
+def _ny_date(moment: datetime) -> date:
+    """The New York date of ``moment`` (zoneinfo: a tick's cost, where pandas costs tens of µs)."""
+    return moment.astimezone(_NEW_YORK).date()
 
 
 def _display(attribute: str, value: Any, when: TimeFormat) -> str:
@@ -181,7 +196,7 @@ class WatchlistModel(QAbstractTableModel):
             return None
         reference: float | None = row.last_close
         when = tick.session_time
-        if when is not None and row.last_bar is not None and _ny_date(when) <= _ny_date(row.last_bar):  # type: ignore[operator]
+        if when is not None and row.last_bar is not None and _ny_date(when) <= _ny_date(row.last_bar):
             reference = row.last_close / (1 + row.change_pct / 100) if row.change_pct is not None else None
         return (tick.last / reference - 1.0) * 100.0 if reference else None
 
@@ -208,7 +223,9 @@ class WatchlistModel(QAbstractTableModel):
         return live is not None and bool(live.flash_columns) and live.flash_until > time.monotonic()
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Views ask for a dozen roles per cell and paint: unanswered roles leave before any work (a
+        # live watchlist repaints many times a second).
+        if role not in _ROLES or not index.isValid():
             return None
         row = self._rows[index.row()]
         attribute = _COLUMNS[index.column()][1]
