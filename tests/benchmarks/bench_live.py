@@ -49,10 +49,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from workstation.db.engine import create_db_engine  # noqa: E402
 from workstation.db.migrate import upgrade  # noqa: E402
+from workstation.db.models import MarketData  # noqa: E402
 from workstation.gui.lag_probe import LagProbe  # noqa: E402
 from workstation.gui.live_plan import LIVE_ENV  # noqa: E402
 from workstation.market.demo import load_demo_universe  # noqa: E402
-from workstation.db.models import MarketData  # noqa: E402
 from workstation.market.tables import market_data_events  # noqa: E402
 
 market_data = MarketData.__table__
@@ -77,7 +77,7 @@ def run_loop(seconds: float) -> None:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 class PaintClock(QObject):
@@ -112,7 +112,8 @@ def _standin_process(urls: Any, sending: Any, quit_: Any, symbols: list[str]) ->
     """The stand-in and its sender in their own process (a server is never in the window's process)."""
     stand_in = StreamStandIn(FIXTURES).start()
     urls.put(stand_in.base_url)
-    stand_in.wait_for(lambda: bool(stand_in.live) and set(symbols) <= stand_in.live[-1].subscribed.get("trades", set()), 60)
+    wanted = set(symbols)
+    stand_in.wait_for(lambda: bool(stand_in.live) and wanted <= stand_in.live[-1].subscribed.get("trades", set()), 60)
     urls.put("subscribed")
     step = 0.01  # 10 messages per symbol per second: len(symbols) / 10 every 10 ms
     per_step = max(1, len(symbols) // 10)
@@ -124,7 +125,8 @@ def _standin_process(urls: Any, sending: Any, quit_: Any, symbols: list[str]) ->
             next_at = time.perf_counter()
             continue
         now = datetime.now(UTC)
-        batch = [stand_in.trade(symbols[(i + k) % len(symbols)], now, 100 + (i % 50) / 100, 10) for k in range(per_step)]
+        price = 100 + (i % 50) / 100
+        batch = [stand_in.trade(symbols[(i + k) % len(symbols)], now, price, 10) for k in range(per_step)]
         i += per_step
         stand_in.send(batch)
         next_at += step
@@ -249,80 +251,91 @@ def stall(window: Any, symbols: list[str], seconds: float) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------- disconnects
+def _stored_minutes(engine: Any) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(market_data)
+        query = query.where(market_data.c.interval == "1m", market_data.c.source == "alpaca")
+        return int(conn.execute(query).scalar_one())
+
+
+def _disconnect_run(window: Any, symbols: list[str], cuts: int, minutes: int) -> dict[str, Any]:
+    engine = window.context.engine
+    with engine.begin() as conn:
+        conn.execute(market_data.delete().where(market_data.c.interval == "1m", market_data.c.source == "alpaca"))
+        conn.execute(market_data_events.delete())
+    exchange = Exchange(symbols, minutes)
+    stand_in = StreamStandIn(FIXTURES).start()
+    rest = BarsEndpoint(exchange).start()
+    try:
+        live = restart_live(
+            window, "alpaca", APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench",
+            APCA_API_STREAM_DATA_URL=stand_in.base_url, APCA_API_DATA_URL=rest.url,
+        )  # fmt: skip
+        pump_events(30, lambda: stand_in.wait_subscribed(symbols[-1], timeout=0))
+        cut_at = {int(minutes * (k + 1) / (cuts + 1)) for k in range(cuts)}
+        started = time.monotonic()
+        streamed = 0
+        for i, t in enumerate(exchange.times):
+            if i in cut_at:
+                stand_in.refuse_until = time.monotonic() + 1.0  # the network is gone for a second
+                stand_in.drop()
+            pump_events(0.05)
+            with exchange.lock:
+                exchange.position = i + 1
+            bars = [stand_in.bar(s, t, *exchange.values(s, i)) for s in symbols]
+            if stand_in.send(bars):
+                streamed += len(symbols)
+        feed = live.feed
+        expected = minutes * len(symbols)
+        pump_events(60, lambda: _stored_minutes(engine) >= expected and feed.flush(0.1))
+        elapsed = time.monotonic() - started
+        summary = feed.summary()
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(market_data.c.symbol, market_data.c.timestamp, market_data.c.close).where(
+                    market_data.c.interval == "1m", market_data.c.source == "alpaca"
+                )
+            ).all()
+            events = conn.execute(
+                select(market_data_events.c.symbol, market_data_events.c.timestamp, func.count())
+                .where(market_data_events.c.interval == "1m")
+                .group_by(market_data_events.c.symbol, market_data_events.c.timestamp)
+            ).all()
+    finally:
+        window.context.live.stop()
+        stand_in.stop()
+        rest.stop()
+    want = {(s, exchange.times[i].replace(tzinfo=None)): exchange.values(s, i)[3]
+            for s in symbols for i in range(minutes)}  # fmt: skip
+    got: dict[tuple[str, Any], list[float]] = {}
+    for symbol, stamp, close in rows:
+        got.setdefault((symbol, stamp.replace(tzinfo=None)), []).append(float(close))
+    return {
+        "expected": expected,
+        "streamed": streamed,
+        "stored": len(rows),
+        "backfilled": summary["backfilled_minutes"],
+        "reconnects": summary["reconnects"],
+        "seconds": elapsed,
+        "lost": len(set(want) - set(got)),
+        # a key stored twice, or a bar announced twice to the other processes
+        "duplicated": sum(len(v) - 1 for v in got.values()) + sum(int(n) - 1 for _s, _t, n in events),
+        "different": sum(1 for k, v in got.items() if k in want and abs(v[0] - want[k]) > 1e-9),
+    }
+
+
 def disconnects(window: Any, symbols: list[str], outages: int, minutes: int) -> dict[str, float]:
     figures: dict[str, float] = {}
-    engine = window.context.engine
     for label, cuts in (("baseline: no disconnect", 0), (f"{outages} forced disconnects", outages)):
-        with engine.begin() as conn:
-            conn.execute(market_data.delete().where(market_data.c.interval == "1m", market_data.c.source == "alpaca"))
-            conn.execute(market_data_events.delete())
-        exchange = Exchange(symbols, minutes)
-        stand_in = StreamStandIn(FIXTURES).start()
-        rest = BarsEndpoint(exchange).start()
-        try:
-            live = restart_live(
-                window, "alpaca", APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench",
-                APCA_API_STREAM_DATA_URL=stand_in.base_url, APCA_API_DATA_URL=rest.url,
-            )  # fmt: skip
-            pump_events(30, lambda: stand_in.live and symbols[-1] in stand_in.live[-1].subscribed.get("bars", set()))
-            cut_at = {int(minutes * (k + 1) / (cuts + 1)) for k in range(cuts)}
-            started = time.monotonic()
-            streamed = 0
-            for i, t in enumerate(exchange.times):
-                if i in cut_at:
-                    stand_in.refuse_until = time.monotonic() + 1.0
-                    stand_in.drop()
-                pump_events(0.05)
-                with exchange.lock:
-                    exchange.position = i + 1
-                bars = [stand_in.bar(s, t, *exchange.values(s, i)) for s in symbols]
-                if stand_in.send(bars):
-                    streamed += len(symbols)
-            feed = live.feed
-            expected = minutes * len(symbols)
-
-            def stored() -> int:
-                with engine.connect() as conn:
-                    query = select(func.count()).select_from(market_data).where(
-                        market_data.c.interval == "1m", market_data.c.source == "alpaca"
-                    )
-                    return int(conn.execute(query).scalar_one())
-
-            pump_events(60, lambda: stored() >= expected and feed.flush(0.1))
-            elapsed = time.monotonic() - started
-            summary = feed.summary()
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    select(market_data.c.symbol, market_data.c.timestamp, market_data.c.close).where(
-                        market_data.c.interval == "1m", market_data.c.source == "alpaca"
-                    )
-                ).all()
-                events = conn.execute(
-                    select(market_data_events.c.symbol, market_data_events.c.timestamp, func.count())
-                    .where(market_data_events.c.interval == "1m")
-                    .group_by(market_data_events.c.symbol, market_data_events.c.timestamp)
-                ).all()
-            want = {(s, exchange.times[i].replace(tzinfo=None)): exchange.values(s, i)[3]
-                    for s in symbols for i in range(minutes)}  # fmt: skip
-            got: dict[tuple[str, Any], list[float]] = {}
-            for symbol, stamp, close in rows:
-                got.setdefault((symbol, stamp.replace(tzinfo=None)), []).append(float(close))
-            lost = len(set(want) - set(got))
-            duplicated = sum(len(v) - 1 for v in got.values()) + sum(int(n) - 1 for _s, _t, n in events)
-            wrong = sum(1 for k, v in got.items() if k in want and abs(v[0] - want[k]) > 1e-9)
-            print(
-                f"  {label:>24}: {expected:,} minute bars by the exchange, {streamed:,} streamed, "
-                f"{len(rows):,} stored ({summary['backfilled_minutes']:,} back-filled) in {elapsed:.1f} s; "
-                f"{summary['reconnects']} reconnects; lost {lost}, duplicated {duplicated}, different {wrong}"
-            )
-            key = "disconnects" if cuts else "baseline"
-            figures[f"{key}_lost"] = lost
-            figures[f"{key}_duplicated"] = duplicated
-            figures[f"{key}_reconnects"] = summary["reconnects"]
-        finally:
-            window.context.live.stop()
-            stand_in.stop()
-            rest.stop()
+        r = _disconnect_run(window, symbols, cuts, minutes)
+        print(
+            f"  {label:>24}: {r['expected']:,} minute bars by the exchange, {r['streamed']:,} streamed, "
+            f"{r['stored']:,} stored ({r['backfilled']:,} back-filled) in {r['seconds']:.1f} s; "
+            f"{r['reconnects']} reconnects; lost {r['lost']}, duplicated {r['duplicated']}, different {r['different']}"
+        )
+        key = "disconnects" if cuts else "baseline"
+        for name in ("lost", "duplicated", "reconnects"):
+            figures[f"{key}_{name}"] = r[name]
     ok = figures["disconnects_lost"] == 0 and figures["disconnects_duplicated"] == 0
     print(f"  target 0 lost, 0 duplicated over {outages} disconnects: {'met' if ok else 'MISSED'}")
     return figures

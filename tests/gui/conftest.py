@@ -23,6 +23,7 @@ def _live_data_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows stream no live data unless a test asks for it (tests/gui/test_live_window.py does)."""
     monkeypatch.setenv("WORKSTATION_LIVE", "off")
 
+
 SYMBOLS = {
     "AAPL": ("Apple Inc.", "Technology"),
     "MSFT": ("Microsoft Corporation", "Technology"),

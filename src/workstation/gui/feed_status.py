@@ -22,10 +22,7 @@ def describe(status: LiveStatus) -> tuple[str, str, str]:
         text = "Live: starting…" if status.mode == "starting" else "Live: off"
         return text, _OFF, status.reason
     state = status.state
-    if status.mode == "demo":
-        head = "Demo replay (synthetic)"
-    else:
-        head = "Live IEX" if "IEX" in status.reason else "Live"
+    head = "Demo replay (synthetic)" if status.mode == "demo" else f"Live {status.feed.upper()}"
     via = "" if status.owner or not status.owner_description else f" via {status.owner_description.split(',')[0]}"
     parts = [f"{head}{via}" + ("" if state == "connected" else f": {state}")]
     if state in ("connected", "stale"):

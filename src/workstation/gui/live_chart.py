@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-
 from workstation.market.aggregate import MINUTES, LiveAggregator
 from workstation.market.calendar import EXCHANGE_TZ
 from workstation.market.stream.events import MarketEvent, StreamBar, StreamTrade

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -74,10 +75,11 @@ class LiveStatus:
     connections: int = 0
     last_error: str | None = None
     symbols: int = 0
+    feed: str = "iex"
 
 
 def _setting(context: WorkstationContext, key: str, default: Any) -> Any:
-    value = context.settings.value(key, default)
+    value: Any = context.settings.value(key, default)
     if isinstance(default, bool):
         return value if isinstance(value, bool) else str(value).lower() not in ("false", "0", "no", "off")
     if isinstance(default, float):
@@ -133,7 +135,8 @@ class LiveFeedService(QObject):
         self.stale_after = 0.0
         self.stale = False
         self.stale_alerts = 0
-        self.session_open = lambda now: xnys().is_open(now)  # the demo ignores it (its clock is in session)
+        # Is the exchange's session open (the demo ignores it: its replay clock is always in session)?
+        self.session_open: Callable[[datetime], bool] = lambda now: bool(xnys().is_open(now))
         self.latencies_ms: deque[float] = deque(maxlen=200_000)  # with book.measure (benchmarks)
         self.flushes = 0
         context.symbolChanged.connect(self._chart_symbol_changed)
@@ -309,8 +312,8 @@ class LiveFeedService(QObject):
         self.flushes += 1
         done = time.perf_counter()
         if drained.exchange_times:
-            now = datetime.now(UTC)
-            self.latencies_ms.extend((now - t).total_seconds() * 1000.0 for t in drained.exchange_times)
+            wall = datetime.now(UTC)
+            self.latencies_ms.extend((wall - t).total_seconds() * 1000.0 for t in drained.exchange_times)
         self.flushed.emit(done)
         if self.book.last_added is not None and self.stale:
             self._poll_status()  # data flows again: say so now, not at the next status tick
@@ -355,6 +358,7 @@ class LiveFeedService(QObject):
                 connections=status.connections,
                 last_error=status.last_error,
                 symbols=len(feed.symbols),
+                feed=plan.feed,
             )
         )
 

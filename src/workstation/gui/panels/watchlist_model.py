@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -234,9 +234,9 @@ class WatchlistModel(QAbstractTableModel):
             value = getattr(live, "last" if attribute == "last_close" else attribute)
             if value is None and attribute in ("last_close", "change_pct"):
                 value = getattr(row, attribute)
-            if role == Qt.ItemDataRole.BackgroundRole and attribute in live.flash_columns:
-                if live.flash_until > time.monotonic():
-                    return _FLASH_UP if live.flash_up else _FLASH_DOWN
+            flashing = attribute in live.flash_columns and live.flash_until > time.monotonic()
+            if role == Qt.ItemDataRole.BackgroundRole and flashing:
+                return _FLASH_UP if live.flash_up else _FLASH_DOWN
         else:
             value = getattr(row, attribute, None)
         if role == Qt.ItemDataRole.DisplayRole:
