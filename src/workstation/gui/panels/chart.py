@@ -15,6 +15,8 @@ bars append and the view follows them unless the user panned away from the newes
 from __future__ import annotations
 
 import html
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -41,7 +43,7 @@ from workstation.gui.chart.markers import Marker
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.display_time import is_daily
-from workstation.gui.live_chart import FormingBar
+from workstation.gui.live_chart import FormingBar, ShownBar
 from workstation.gui.panels.chart_indicators import ChartIndicators, Computed, compute_all
 from workstation.gui.panels.chart_tools import ChartTools
 from workstation.gui.price_format import format_price
@@ -52,6 +54,7 @@ from workstation.market.stream.events import MarketEvent
 FloatArray = NDArray[np.float64]
 INTERVAL_KEY = "chart/interval"
 PANE_WEIGHTS_KEY = "chart/pane_weights"
+LIVE_REDRAW_MS = 200  # the forming bar is redrawn at most five times a second
 
 
 @dataclass(slots=True)
@@ -76,7 +79,13 @@ class ChartPanel(QWidget):
         self._loaded: _Loaded | None = None
         self._job: JobHandle | None = None
         self._forming: FormingBar | None = None
+        self._pending: tuple[str, ShownBar, datetime] | None = None
+        self._drawn_at = 0.0
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.timeout.connect(self._draw_pending)
         self.live_updates = 0
+        self.live_latencies_ms: deque[float] = deque(maxlen=10_000)  # newest message → drawn (benchmarks)
         self.view = ChartView()
         self.view.crosshairMoved.connect(self._show_readout)
         self.view.paneHeightsChanged.connect(lambda weights: context.settings.setValue(PANE_WEIGHTS_KEY, weights))
@@ -168,6 +177,7 @@ class ChartPanel(QWidget):
         if loaded.data.symbol != self._context.symbol:
             return  # a newer selection is loading
         self._loaded = loaded
+        self._pending = None
         data = loaded.data
         last_time = data.bars.index[-1].to_pydatetime() if not data.bars.empty else None
         self._forming = FormingBar(data.interval, last_time)
@@ -256,7 +266,11 @@ class ChartPanel(QWidget):
         return self._readout
 
     def apply_live(self, symbol: str, events: list[MarketEvent]) -> bool:
-        """The chart symbol's live messages since the last flush, in order; True when the chart changed."""
+        """The chart symbol's live messages since the last flush, in order; True when a bar is pending.
+
+        Every message goes through the forming bar at once (cheap); the chart itself is redrawn at most
+        every ``LIVE_REDRAW_MS`` (a repaint of the panes costs tens of milliseconds, the watchlist's one).
+        """
         forming, loaded = self._forming, self._loaded
         if forming is None or loaded is None or symbol != loaded.data.symbol:
             return False
@@ -265,13 +279,30 @@ class ChartPanel(QWidget):
             shown = forming.add(event) or shown
         if shown is None:
             return False
+        if self._pending is not None and self._pending[1].timestamp != shown.timestamp:
+            self._draw_pending()  # a new bar opened: the previous one is drawn complete first
+        self._pending = (symbol, shown, events[-1].timestamp)
+        wait = LIVE_REDRAW_MS - (time.perf_counter() - self._drawn_at) * 1000.0
+        if wait <= 0:
+            self._draw_pending()
+        elif not self._redraw.isActive():
+            self._redraw.start(int(wait))
+        return True
+
+    def _draw_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        loaded, forming = self._loaded, self._forming
+        if pending is None or loaded is None or forming is None or pending[0] != loaded.data.symbol:
+            return
+        symbol, shown, newest = pending
+        self._drawn_at = time.perf_counter()
         changed = self.update_live_bar(
             symbol, loaded.data.interval, shown.timestamp, shown.open, shown.high, shown.low, shown.close, shown.volume
         )
         if changed:
             forming.last_time = shown.timestamp
             self.live_updates += 1
-        return changed
+            self.live_latencies_ms.append((datetime.now(UTC) - newest).total_seconds() * 1000.0)
 
     def update_live_bar(
         self, symbol: str, interval: str, timestamp: datetime, o: float, h: float, lo: float, c: float, v: float
