@@ -126,9 +126,9 @@ def test_the_status_bar_follows_a_dropped_connection(qtbot: Any, live_windows: C
     assert "reconnecting" in window.feed_status.text()
     replacement = ReplayServer(
         window.context.engine,
-        symbols=list(server.universe.symbols),
+        symbols=list(live.plan.demo_symbols),
         interval="1h",
-        start=server.start_at,
+        start=live.plan.demo_start,
         speed=600.0,
         port=port,
     ).start()

@@ -4,8 +4,8 @@
   the account's lease the window owns the data connection (alpaca-py's client on its own thread, bars
   stored by the writer); while ``feed run`` or another window holds it, the window consumes the stored
   bars through the database's notifications and shows the owner's published health. ``live_plan``
-  decides between Alpaca, the demo replay (a local ReplayServer on a free loopback port, streamed
-  through the same client) and off — in a worker, like everything here that touches the database.
+  decides between Alpaca, the demo replay (a ReplayServer in a child process on a free loopback port,
+  streamed through the same client) and off — in a worker, like everything here that touches the database.
 * **Never on the GUI thread**: messages land in a ``TickBook`` on the feed's threads. The first message
   after a flush wakes the GUI thread once (a queued signal); the flush runs at most every
   ``MIN_FLUSH_MS`` (stretched towards ``MAX_FLUSH_MS`` while flushes run late, i.e. the GUI thread is
@@ -43,7 +43,7 @@ from workstation.market.stream.events import FeedStatus
 
 if TYPE_CHECKING:
     from workstation.gui.context import WorkstationContext
-    from workstation.market.replay.server import ReplayServer
+    from workstation.market.replay.process import ReplayProcess
     from workstation.market.stream.service import LiveFeed
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class LiveFeedService(QObject):
         self._starting = False
         self.plan: LivePlan | None = None
         self.feed: LiveFeed | None = None
-        self.server: ReplayServer | None = None
+        self.server: ReplayProcess | None = None
         self.status = LiveStatus("starting", "starting", "starting")
         self.market_time: datetime | None = None
         self.stale_after = 0.0
@@ -160,7 +160,7 @@ class LiveFeedService(QObject):
         stale = _setting(self._context, STALE_KEY, 0.0)
         symbols = tuple(self._limited(self._wanted))
 
-        def job(_progress: Any, _cancel: Any) -> tuple[LivePlan, ReplayServer | None, LiveFeed | None]:
+        def job(_progress: Any, _cancel: Any) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | None]:
             return self._open(engine, wanted, feed_name, speed, stale, symbols)
 
         handle = self._context.jobs.submit("Start live data", job, on_success=self._opened, on_failure=self._failed)
@@ -168,8 +168,8 @@ class LiveFeedService(QObject):
 
     def _open(
         self, engine: Any, wanted: str, feed_name: str, speed: float, stale: float, symbols: tuple[str, ...]
-    ) -> tuple[LivePlan, ReplayServer | None, LiveFeed | None]:
-        from workstation.market.replay.server import ReplayServer
+    ) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | None]:
+        from workstation.market.replay.process import ReplayProcess
         from workstation.market.stream.service import FeedConfig, LiveFeed
 
         plan = plan_live(engine, wanted, feed_name)
@@ -177,8 +177,8 @@ class LiveFeedService(QObject):
             return plan, None, None
         server = None
         if plan.mode == "demo":
-            server = ReplayServer(
-                engine,
+            server = ReplayProcess(
+                engine.url.render_as_string(hide_password=False),
                 symbols=list(plan.demo_symbols),
                 interval="1h",
                 start=plan.demo_start,
@@ -210,7 +210,7 @@ class LiveFeedService(QObject):
             raise
         return plan, server, feed
 
-    def _opened(self, result: tuple[LivePlan, ReplayServer | None, LiveFeed | None]) -> None:
+    def _opened(self, result: tuple[LivePlan, ReplayProcess | None, LiveFeed | None]) -> None:
         self._starting = False
         self.plan, self.server, self.feed = result
         self._subscribed = set(self.feed.symbols) if self.feed is not None else set()
