@@ -283,9 +283,9 @@ def _disconnect_run(window: Any, symbols: list[str], cuts: int, minutes: int) ->
         streamed = 0
         for i, t in enumerate(exchange.times):
             if i in cut_at:
-                stand_in.refuse_until = time.monotonic() + 1.0  # the network is gone for a second
+                stand_in.refuse_until = time.monotonic() + 0.5  # the network is gone for half a second
                 stand_in.drop()
-            pump_events(0.05)
+            pump_events(0.1)
             with exchange.lock:
                 exchange.position = i + 1
             bars = [stand_in.bar(s, t, *exchange.values(s, i)) for s in symbols]
@@ -343,6 +343,8 @@ def disconnects(window: Any, symbols: list[str], outages: int, minutes: int) -> 
         for name in ("lost", "duplicated", "reconnects"):
             figures[f"{key}_{name}"] = r[name]
     ok = figures["disconnects_lost"] == 0 and figures["disconnects_duplicated"] == 0
+    if figures["disconnects_reconnects"] < outages:
+        print(f"  only {figures['disconnects_reconnects']:g} of the {outages} cuts found a connection to drop")
     print(f"  target 0 lost, 0 duplicated over {outages} disconnects: {'met' if ok else 'MISSED'}")
     return figures
 

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MIN_FLUSH_MS = 20  # at most 50 screen updates per second, however many messages arrive
 MAX_FLUSH_MS = 250  # … and down to 4 per second while the GUI thread cannot keep up
+LATE_MS = 40.0  # a flush this late means the GUI thread is busy (a few ms late is a timer's normal jitter)
 STATUS_MS = 1000
 MODE_KEY = "live/mode"  # auto | off | demo | alpaca
 DEMO_KEY = "live/demo_replay"  # the demo universe ticks by default
@@ -288,7 +289,7 @@ class LiveFeedService(QObject):
         # A flush that runs late means the GUI thread is busy (painting, or starved of the CPU): space
         # the updates out (up to MAX_FLUSH_MS), and come back to MIN_FLUSH_MS once it keeps up again.
         late_ms = (now - self._planned) * 1000.0 if self._planned else 0.0
-        if late_ms > 10.0:
+        if late_ms > LATE_MS:
             self._interval_ms = min(MAX_FLUSH_MS, max(self._interval_ms, self.min_flush_ms) * 2.0)
         else:
             self._interval_ms = max(float(self.min_flush_ms), self._interval_ms * 0.8)
