@@ -2,7 +2,8 @@
 
 * ``alpaca``: Alpaca keys are configured (environment, keyring or the settings file): the account's data
   connection, as its owner or — while ``feed run`` or another window holds it — as a consumer.
-* ``demo``: no keys, and the database holds the synthetic demo universe: a local ReplayServer plays the
+* ``demo``: no keys (or keys, but a database holding nothing but the demo universe), and the database
+  holds the synthetic demo universe: a local ReplayServer plays the
   universe's last stored session (its hourly bars split into synthetic minutes, trades and quotes) in a
   loop, streamed through the same client as Alpaca. Everything it sends is labelled synthetic; the lease
   is the demo's own (a second window on the same database consumes the first one's stored bars).
@@ -59,7 +60,8 @@ def plan_live(engine: Engine, wanted: str, feed: str = "iex") -> LivePlan:
         from workstation.credentials import load_alpaca_credentials
 
         found = load_alpaca_credentials()
-        if found is not None:
+        demo_only = wanted == "auto" and _demo_only(engine)
+        if found is not None and not demo_only:  # keys, but only the demo's made-up symbols: the demo wins
             keys = found[0]
             return LivePlan("alpaca", f"Alpaca {feed.upper()} feed", keys.key_id, keys.secret_key, feed)
         if wanted == "alpaca":
@@ -75,6 +77,15 @@ def plan_live(engine: Engine, wanted: str, feed: str = "iex") -> LivePlan:
     if wanted == "auto-no-demo":
         return LivePlan("off", "no Alpaca keys; the demo replay is turned off")
     return LivePlan("off", "no Alpaca keys and no demo universe")
+
+
+def _demo_only(engine: Engine) -> bool:
+    """Does the database hold the demo universe and no other bars (made-up symbols Alpaca does not know)?"""
+    m = MarketData
+    with engine.connect() as conn:
+        demo = conn.execute(select(m.symbol).where(m.source == DEMO_SOURCE).limit(1)).first()
+        other = conn.execute(select(m.symbol).where(m.source != DEMO_SOURCE).limit(1)).first()
+    return demo is not None and other is None
 
 
 def demo_universe(engine: Engine) -> tuple[tuple[str, ...], datetime | None]:
