@@ -96,6 +96,14 @@ def test_the_demo_universe_ticks_in_the_watchlist_and_the_chart(qtbot: Any, live
     # Coalesced: many more messages than screen updates.
     assert live.book.total > 2 * live.flushes > 0
     assert live.server is not None and live.server.connections == 1
+    # The subscription follows what the watchlist shows, on the same connection.
+    _watchlist(window).search.setText(symbol)
+    qtbot.waitUntil(lambda: live.feed.symbols == (symbol,), timeout=5_000)
+    qtbot.wait(500)  # messages already on their way when the unsubscription left
+    live.book.drain()
+    qtbot.wait(1_000)
+    assert {t.symbol for t in live.book.drain().ticks} <= {symbol}
+    assert live.feed.status().connections == 1 and live.server.connections == 1
 
 
 def test_a_second_window_consumes_through_the_database(qtbot: Any, live_windows: Callable[..., Any]) -> None:
