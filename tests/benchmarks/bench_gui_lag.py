@@ -1,6 +1,7 @@
 """GUI responsiveness while ingest, feature build and training run together (a script, not collected by pytest).
 
     PYTHONPATH=src python3 tests/benchmarks/bench_gui_lag.py [--runs 3] [--backend sqlite|postgresql] [--compare-gc]
+                                                           [--no-live]
 
 Opens the real main window (log tail, alert rules and database health polling, monitoring installed)
 on a fresh database with a small demo universe, then per run:
@@ -8,6 +9,9 @@ on a fresh database with a small demo universe, then per run:
   * load: a demo-universe load, an incremental feature build (process pool) and a random-forest fit
     started together in workers, until all three are done and the window has reloaded.
 A 10 ms LagProbe on the GUI thread records the longest stall. Target (issue 8): ≤ 50 ms under load.
+The window's demo replay ticks throughout (the live window's default on the demo universe: a local
+replay server streaming through alpaca-py's client, the window owning the feed and storing its minute
+bars); ``--no-live`` measures without it.
 ``--compare-gc`` adds runs with Python's default garbage-collector settings (no freeze, automatic
 full collections), which is what gui/gc_tuning.py exists to avoid.
 PostgreSQL: a database named bench_gui_lag is created on WORKSTATION_BENCH_PG (default
@@ -90,9 +94,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--compare-gc", action="store_true")
+    parser.add_argument("--no-live", action="store_true", help="without the demo replay ticking")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-gui-lag-"))
     os.environ["WORKSTATION_DATA_DIR"] = str(workdir)
+    os.environ["WORKSTATION_LIVE"] = "off" if args.no_live else "demo"
     admin = None
     if args.backend == "postgresql":
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -114,9 +120,15 @@ def main() -> None:
     window.resize(1600, 900)
     window.show()
     wait(app, 30, lambda: window.context.monitoring is not None and not window.context.jobs.running_jobs())
+    live = window.context.live
+    if not args.no_live:
+        wait(app, 30, lambda: live.book.total > 0)
+        if live.mode != "demo" or not live.book.total:
+            raise SystemExit(f"the demo replay is not ticking: {live.status}")
     modes = ["tuned GC"] + (["default GC"] * 1 if args.compare_gc else [])
     try:
         print(f"GUI lag, {args.backend}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        received = live.book.total
         for mode in modes:
             if mode == "default GC":
                 gc.unfreeze()
@@ -130,6 +142,11 @@ def main() -> None:
                 + ", ".join(f"{v:.0f}" for v in loaded)
                 + f" ms (median {median:.0f}, ratio to idle {median / max(idle, 1):.1f}×)"
                 + f" | stalls > 50 ms per run {', '.join(str(r[2]) for r in results)} | target ≤ 50 ms"
+            )
+        if not args.no_live:
+            print(
+                f"demo replay ticking throughout: {live.book.total - received:,} messages received, "
+                f"{live.flushes:,} live updates of the window, state {live.status.state}"
             )
     finally:
         window.close()

@@ -17,6 +17,13 @@ from workstation.db.partitions import BAR_TABLES, ensure_partitions_for
 
 pytestmark = pytest.mark.gui
 
+
+@pytest.fixture(autouse=True)
+def _live_data_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows stream no live data unless a test asks for it (tests/gui/test_live_window.py does)."""
+    monkeypatch.setenv("WORKSTATION_LIVE", "off")
+
+
 SYMBOLS = {
     "AAPL": ("Apple Inc.", "Technology"),
     "MSFT": ("Microsoft Corporation", "Technology"),

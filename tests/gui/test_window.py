@@ -136,7 +136,7 @@ def test_shortcuts_trigger_their_actions(window_factory: Any, filled_url: str, q
     assert rows == 3
     with (tmp_path / "watch.csv").open() as handle:
         exported = list(csv.reader(handle))
-    assert exported[0][:5] == ["Symbol", "Last", "Chg %", "Name", "Sector"]
+    assert exported[0][:8] == ["Symbol", "Last", "Chg %", "Bid", "Ask", "Volume", "Name", "Sector"]
     assert {r[0] for r in exported[1:]} == {"AAPL", "MSFT", "XOM"}
     # Ctrl+K opens the palette, which jumps to a symbol.
     QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)

@@ -184,3 +184,20 @@ def test_replay_outlives_a_client_that_leaves(demo: Engine, tmp_path: Path) -> N
             client.run_until(lambda c=client: len(c.of("bar")) >= 10)  # type: ignore[misc]
             assert len(client.of("bar")) >= 10
         assert server.connections == 2
+
+
+def test_a_looping_replay_plays_its_bars_again(engine: Engine) -> None:
+    start = pd.Timestamp("2025-11-26 14:30", tz="UTC")
+    index = pd.date_range(start, periods=3, freq="1min")
+    frame = pd.DataFrame(
+        {"row": range(1, 4), "symbol": "AAPL", "interval": "1m", "timestamp": index, "open": [10.0, 11, 12],
+         "high": [10.5, 11.5, 12.5], "low": [9.5, 10.5, 11.5], "close": [10.25, 11.25, 12.25],
+         "volume": [100, 200, 300], "source": "alpaca"}
+    )  # fmt: skip
+    assert not store_bars(engine, frame).failures
+    with ReplayServer(engine, interval="1m", speed=0, loop=True, ticks=False) as server:
+        client = AlpacaClient(server.url, raw=True)
+        client.stream.subscribe_bars(client.handler("bar"), "AAPL")
+        client.run_until(lambda: len(client.of("bar")) >= 7)  # two rounds and the start of a third
+    times = [b["t"].to_datetime() for b in client.of("bar")][:7]
+    assert times == [t.to_pydatetime() for t in (*index, *index, index[0])]

@@ -16,8 +16,20 @@ from workstation.errors import ConfigurationError
     metavar="SECONDS",
     help="Close the window after SECONDS: a start-up check for installers and CI.",
 )
-def command(quit_after: float | None) -> None:
+@click.option(
+    "--live",
+    type=click.Choice(["auto", "demo", "alpaca", "off"]),
+    default=None,
+    help="Live market data: auto (Alpaca with keys, else the demo replay of the demo universe), or force one.",
+)
+def command(quit_after: float | None, live: str | None) -> None:
     """Open the workstation window on the configured database."""
+    if live is not None:
+        import os
+
+        from workstation.gui.live_plan import LIVE_ENV
+
+        os.environ[LIVE_ENV] = live
     try:
         from workstation.gui.app import run_gui
     except ImportError as exc:  # e.g. a server install without Qt's system libraries

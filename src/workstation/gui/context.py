@@ -15,6 +15,8 @@ Shared by every panel as well:
 * ``display_time``: the zone times are shown in (exchange time unless the user picks another).
 * ``focus_chart(focus)`` / ``chartFocusRequested``: show a symbol's stretch with marks on the chart (a
   backtest trade's entry and exit).
+* ``live``: the window's live market data (gui.live_feed.LiveFeedService): ``ticksReady``,
+  ``chartEvents``, ``barsStored`` and ``statusChanged``; the window starts it once the database is usable.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from workstation.config import mask_url, normalize_database_url
 from workstation.dashboard.drawings import DrawingStore
 from workstation.db.engine import create_db_engine
 from workstation.gui.display_time import DisplayTime
+from workstation.gui.live_feed import LiveFeedService
 from workstation.gui.price_alerts import PriceAlertWatcher
 from workstation.gui.quit_guards import QuitGuards
 from workstation.gui.shortcuts import ShortcutRegistry
@@ -78,6 +81,7 @@ class WorkstationContext(QObject):
         self.status_widgets: list[QWidget] = []
         # One trading session per broker, shared by the ticket, the blotter and the status bar.
         self.trading = TradingService(self)
+        self.live = LiveFeedService(self)
 
     @property
     def session_id(self) -> str:
@@ -125,6 +129,7 @@ class WorkstationContext(QObject):
         """Switch databases without a restart; a bad URL raises ConfigurationError and changes nothing."""
         url = normalize_database_url(raw)
         self.stop_monitoring()  # the old database keeps everything logged up to the switch
+        self.live.stop()  # the lease and the stored bars belong to the old database
         old = self._engine
         self._engine = create_db_engine(url)
         self._database_url = url
@@ -167,6 +172,7 @@ class WorkstationContext(QObject):
         self.priceUpdated.emit(symbol.strip().upper(), value)
 
     def close(self) -> None:
+        self.live.stop()
         self.jobs.shutdown()
         self.stop_monitoring()
         self.trading.close()

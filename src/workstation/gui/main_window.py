@@ -30,6 +30,7 @@ from workstation.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 from workstation.gui.display_time import fill_zone_menu
 from workstation.gui.dock_layout import DockLayout
 from workstation.gui.export import export_model_csv, focused_table
+from workstation.gui.feed_status import FeedStatusWidget
 from workstation.gui.halt_status import HaltStatusWidget
 from workstation.gui.named_layouts import NamedLayouts
 from workstation.gui.notifications import NotificationArea
@@ -178,7 +179,9 @@ class MainWindow(QMainWindow):
         self.jobs_widget = JobsWidget(self.context.jobs, self)
         self.database_status = DatabaseStatus(self.context, self)
         self.database_label = self.database_status.label
+        self.feed_status = FeedStatusWidget(self.context.live, self)
         status.addPermanentWidget(self.jobs_widget)
+        status.addPermanentWidget(self.feed_status)
         status.addPermanentWidget(self.database_status)
         # Fixed, so that messages and job rows coming and going never resize the docks (see statusbar.py).
         status.setFixedHeight(STATUS_ROW_HEIGHT + 6)
@@ -324,6 +327,7 @@ class MainWindow(QMainWindow):
             self.notifications.show_message("warning", warning)
         if state.schema_present:
             self.context.databaseChanged.emit()
+            self.context.live.start()  # after the panels asked for their data: the watchlist names the symbols
 
     def _database_changed(self) -> None:
         self.database_status.set_state(None)
@@ -347,6 +351,7 @@ class MainWindow(QMainWindow):
                 self.quit_dialog.open()
                 return
         self.save_layout()
+        self.context.live.stop()  # releases the data connection's lease for the next owner at once
         self.context.jobs.shutdown(3000)
         self.context.stop_monitoring()
         self.context.trading.close(3000)

@@ -76,13 +76,25 @@ class _LodItem(pg.GraphicsObject):  # type: ignore[misc]
         self._colors = colors
         self.update()
 
-    def data_changed(self) -> None:
-        """Call after changing the pyramid (live bar); only a grown extent re-lays out the scene."""
+    def data_changed(self, *, last_only: bool = False) -> None:
+        """Call after changing the pyramid (live bar); only a grown extent re-lays out the scene.
+
+        ``last_only``: only the newest bar changed (a live tick), so only a strip at the right end is
+        repainted — the rest of the pane is not rasterized again (a full pane costs tens of ms).
+        """
         old = QRectF(self._bounds)
         self._compute_bounds()
         if old != self._bounds:
             self.prepareGeometryChange()
-        self.update()
+            self.update()
+            return
+        n = len(self._pyramid)
+        if last_only and n:
+            # Wide enough for the newest level-of-detail bucket too (a bucket is < 1% of the bars).
+            left = n - 1.5 - max(1.0, n * 0.01)
+            self.update(QRectF(left, self._bounds.top(), n + 0.5 - left, self._bounds.height()))
+        else:
+            self.update()
 
     def _extent(self) -> tuple[float, float]:
         raise NotImplementedError

@@ -194,7 +194,7 @@ class ChartView(ChartInteraction, pg.GraphicsLayoutWidget):  # type: ignore[misc
     def update_last_bar(self, open_: float, high: float, low: float, close: float, volume: float) -> None:
         """A live tick for the newest bar: O(log n) pyramid repair and a repaint of the visible slice."""
         self._pyramid.update_last(open_, high, low, close, volume)
-        self._after_live_change()
+        self._after_live_change(last_only=True)
 
     def append_bar(self, time_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> None:
         """A new bar opened; if the newest bar was on screen the view follows it."""
@@ -208,9 +208,9 @@ class ChartView(ChartInteraction, pg.GraphicsLayoutWidget):  # type: ignore[misc
             self.pan_bars(1)
         self._after_live_change()
 
-    def _after_live_change(self) -> None:
-        self.candles.data_changed()
-        self.volume.data_changed()
+    def _after_live_change(self, *, last_only: bool = False) -> None:
+        self.candles.data_changed(last_only=last_only)
+        self.volume.data_changed(last_only=last_only)
         self.last_line.update(self._pyramid)
         _x_min, x_max = self.price_plot.getViewBox().viewRange()[0]
         if x_max >= len(self._pyramid) - 2:

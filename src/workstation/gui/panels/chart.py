@@ -6,12 +6,17 @@ under the crosshair, or the latest bar, in the display time zone with the zone n
 symbol and interval changes. The interval the user picked is remembered.
 
 ``update_live_bar`` is the entry point for a bar stream: it updates (or appends) the forming bar on
-screen and publishes its close as the symbol's last price (price alerts, the ticket).
+screen and publishes its close as the symbol's last price (price alerts, the ticket). The window's feed
+service calls ``apply_live`` with the chart symbol's messages (``live.chartEvents``): a ``FormingBar``
+turns minute bars, the running daily bar and trades into the forming bar of the chart's interval. New
+bars append and the view follows them unless the user panned away from the newest bar.
 """
 
 from __future__ import annotations
 
 import html
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +24,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,16 +44,19 @@ from workstation.gui.chart.markers import Marker
 from workstation.gui.chart.view import ChartView
 from workstation.gui.context import WorkstationContext
 from workstation.gui.display_time import is_daily
+from workstation.gui.live_chart import FormingBar, ShownBar
 from workstation.gui.panels.chart_indicators import ChartIndicators, Computed, compute_all
 from workstation.gui.panels.chart_tools import ChartTools
 from workstation.gui.price_format import format_price
 from workstation.gui.workers import JobHandle
 from workstation.jobs import CancelToken, ProgressCallback
+from workstation.market.stream.events import MarketEvent
 
 FloatArray = NDArray[np.float64]
 FOCUS_MARGIN_BARS = 30  # bars shown either side of a trade's bars when the chart jumps there
 INTERVAL_KEY = "chart/interval"
 PANE_WEIGHTS_KEY = "chart/pane_weights"
+LIVE_REDRAW_MS = 200  # the forming bar is redrawn at most five times a second
 
 
 @dataclass(slots=True)
@@ -75,6 +83,14 @@ class ChartPanel(QWidget):
         self._focus: ChartFocus | None = None  # marks and range to show once its symbol's bars are on screen
         self._focus_pending = False  # its range is shown once; later reloads keep the user's view
         self.focused_bars: tuple[int, int] | None = None  # the focus's first and last bar, once shown
+        self._forming: FormingBar | None = None
+        self._pending: tuple[str, ShownBar, datetime] | None = None
+        self._drawn_at = 0.0
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.timeout.connect(self._draw_pending)
+        self.live_updates = 0
+        self.live_latencies_ms: deque[float] = deque(maxlen=10_000)  # newest message → drawn (benchmarks)
         self.view = ChartView()
         self.view.markerClicked.connect(self._marker_clicked)
         self.view.crosshairMoved.connect(self._show_readout)
@@ -120,6 +136,7 @@ class ChartPanel(QWidget):
         context.refreshRequested.connect(self.reload)
         context.databaseChanged.connect(self.reload)
         context.display_time.changed.connect(lambda: self._show_readout(-1))
+        context.live.chartEvents.connect(self.apply_live)
 
     # -- actions -------------------------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -167,7 +184,10 @@ class ChartPanel(QWidget):
         if loaded.data.symbol != self._context.symbol:
             return  # a newer selection is loading
         self._loaded = loaded
+        self._pending = None
         data = loaded.data
+        last_time = data.bars.index[-1].to_pydatetime() if not data.bars.empty else None
+        self._forming = FormingBar(data.interval, last_time)
         self.interval.blockSignals(True)
         self.interval.clear()
         self.interval.addItems(loaded.intervals or [data.interval])
@@ -312,6 +332,45 @@ class ChartPanel(QWidget):
         """The readout as plain text (the legend's first line)."""
         return self._readout
 
+    def apply_live(self, symbol: str, events: list[MarketEvent]) -> bool:
+        """The chart symbol's live messages since the last flush, in order; True when a bar is pending.
+
+        Every message goes through the forming bar at once (cheap); the chart itself is redrawn at most
+        every ``LIVE_REDRAW_MS`` (a repaint of the panes costs tens of milliseconds, the watchlist's one).
+        """
+        forming, loaded = self._forming, self._loaded
+        if forming is None or loaded is None or symbol != loaded.data.symbol:
+            return False
+        shown = None
+        for event in events:
+            shown = forming.add(event) or shown
+        if shown is None:
+            return False
+        if self._pending is not None and self._pending[1].timestamp != shown.timestamp:
+            self._draw_pending()  # a new bar opened: the previous one is drawn complete first
+        self._pending = (symbol, shown, events[-1].timestamp)
+        wait = LIVE_REDRAW_MS - (time.perf_counter() - self._drawn_at) * 1000.0
+        if wait <= 0:
+            self._draw_pending()
+        elif not self._redraw.isActive():
+            self._redraw.start(int(wait))
+        return True
+
+    def _draw_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        loaded, forming = self._loaded, self._forming
+        if pending is None or loaded is None or forming is None or pending[0] != loaded.data.symbol:
+            return
+        symbol, shown, newest = pending
+        self._drawn_at = time.perf_counter()
+        changed = self.update_live_bar(
+            symbol, loaded.data.interval, shown.timestamp, shown.open, shown.high, shown.low, shown.close, shown.volume
+        )
+        if changed:
+            forming.last_time = shown.timestamp
+            self.live_updates += 1
+            self.live_latencies_ms.append((datetime.now(UTC) - newest).total_seconds() * 1000.0)
+
     def update_live_bar(
         self, symbol: str, interval: str, timestamp: datetime, o: float, h: float, lo: float, c: float, v: float
     ) -> bool:
@@ -327,6 +386,8 @@ class ChartPanel(QWidget):
             return False
         time_ns = pd.Timestamp(timestamp).as_unit("ns").value
         times = self.view.pyramid.times_ns
+        if len(times) and time_ns < int(times[-1]):
+            return False  # older than the newest bar: a chart never gets a bar out of order
         if len(times) and time_ns == int(times[-1]):
             self.view.update_last_bar(o, h, lo, c, v)
         else:

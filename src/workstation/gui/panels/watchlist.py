@@ -6,6 +6,8 @@ follows (``WorkstationContext.set_symbol``); the selected rows — several with 
 ``context.selected_symbols`` (training and strategies read them; ``selectedSymbolsChanged`` says when
 they change). A symbol chosen elsewhere (the command palette) is selected here too, the filters
 making room for it when they hid it. Search text and sector are remembered; so is the named list.
+Live data: the window's feed service streams the shown symbols (``live.set_symbols`` follows every
+load and filter change) and its coalesced ticks update last, change, bid, ask and volume in place.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class WatchlistPanel(QWidget):
         self._following = False
         self._picking = False
         self._hidden_note = ""
+        self._streamed: list[str] = []
         display = context.display_time
         self.model = WatchlistModel(lambda when: display.format(when, daily=True), self)
         display.changed.connect(self.model.time_format_changed)
@@ -104,6 +107,10 @@ class WatchlistPanel(QWidget):
         context.refreshRequested.connect(self.refresh)
         # The window announces the database once it is known to be usable (and again after a switch).
         context.databaseChanged.connect(self.refresh)
+        context.live.ticksReady.connect(self.model.apply_ticks)
+        for changed in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved):
+            changed.connect(self._stream_shown)
+        self.proxy.layoutChanged.connect(self._stream_shown)
 
     # -- loading ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -124,7 +131,8 @@ class WatchlistPanel(QWidget):
         self.model.set_rows(rows)
         if first_load and rows and not self._context.settings.contains("columns/watchlistPanel/watchlistTable"):
             self.table.resizeColumnsToContents()
-            name = 3  # the company name column: long names must not push the rest out of sight
+            headers = [self.model.headerData(c, Qt.Orientation.Horizontal) for c in range(self.model.columnCount())]
+            name = headers.index("Name")  # long company names must not push the rest out of sight
             self.table.setColumnWidth(name, min(self.table.columnWidth(name), 150))
         self._context.symbols = [r.symbol for r in rows]
         self._context.symbol_names = {r.symbol: r.company_name for r in rows if r.company_name}
@@ -148,6 +156,16 @@ class WatchlistPanel(QWidget):
         if selected:
             self.select_symbol(selected)
         self._show_counts()
+
+    def shown_symbols(self) -> list[str]:
+        return [str(self.proxy.index(row, 0).data()) for row in range(self.proxy.rowCount())]
+
+    def _stream_shown(self, *_args: object) -> None:
+        """The live feed streams what the table shows (in its order: the first ones win a symbol limit)."""
+        shown = self.shown_symbols()
+        if shown != self._streamed:
+            self._streamed = shown
+            self._context.live.set_symbols(shown)
 
     # -- filters ------------------------------------------------------------------------------------------
     def _search_changed(self, text: str) -> None:

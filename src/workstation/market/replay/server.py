@@ -8,7 +8,8 @@
 * **Each client has its own clock**, started by its first subscription: the replay begins at ``start``
   (or the earliest stored bar) and runs at ``speed`` × real time (60 = a market minute per second; 0 =
   as fast as the client reads). Market time with no stored bars for longer than ``max_gap`` (nights,
-  weekends, holidays) is skipped, so a replay never sits silent for hours.
+  weekends, holidays) is skipped, so a replay never sits silent for hours. With ``loop=True`` a
+  client whose bars ran out hears them again from ``start`` (the window's demo replay never ends).
 * What is sent is market.replay.timeline's: minute bars (exact for stored minutes, a partition of longer
   bars labelled synthetic), the running daily bar, and synthetic trades and quotes; when the stored bars
   run out the connection stays open and silent.
@@ -72,6 +73,7 @@ class ReplayServer:
         port: int = 0,
         ticks: bool = True,
         max_gap: timedelta = timedelta(minutes=15),
+        loop: bool = False,
     ) -> None:
         self.engine = engine
         self.interval = interval
@@ -80,6 +82,7 @@ class ReplayServer:
         self.port = port
         self.ticks = ticks
         self.max_gap = max_gap
+        self.loop = loop  # when the bars run out, play them again from ``start`` (the window's demo)
         self.universe: ReplayUniverse = load_universe(engine, interval, symbols, source=source, start=start)
         self.start_at = start if start is not None else self.universe.first
         self.clients = 0  # connected now
@@ -223,6 +226,9 @@ class ReplayServer:
     async def _play(self, client: _Client) -> None:
         with contextlib.suppress(ConnectionClosed):  # the client left; its handler cleans up
             await self._play_bars(client)
+            while self.loop:
+                await asyncio.sleep(1.0)  # a beat of silence between rounds (and never a busy loop)
+                await self._play_bars(client)
 
     async def _play_bars(self, client: _Client) -> None:
         loop = asyncio.get_running_loop()

@@ -164,6 +164,9 @@ class MarketDataStream:
         self._finished = threading.Event()
         self._counts: deque[tuple[int, int]] = deque(maxlen=16)  # (second, messages) of recent seconds
         self._last_data_monotonic: float | None = None
+        self._last_message_at: datetime | None = None
+        self._lag_seconds: float | None = None
+        self._last_bar_at: datetime | None = None
         self.fatal_error: str | None = None
         self._closing: asyncio.Future[None] | None = None
         self.messages = 0
@@ -203,7 +206,11 @@ class MarketDataStream:
     def status(self) -> FeedStatus:
         now = time.monotonic()
         with self._lock:
-            status = self._status
+            status = self._status.with_changes(
+                last_message_at=self._last_message_at or self._status.last_message_at,
+                lag_seconds=self._lag_seconds if self._lag_seconds is not None else self._status.lag_seconds,
+                last_bar_at=self._last_bar_at or self._status.last_bar_at,
+            )
             second = int(now)
             recent = sum(n for s, n in self._counts if second - 5 <= s < second)
             last = self._last_data_monotonic
@@ -319,14 +326,14 @@ class MarketDataStream:
             else:
                 self._counts.append((second, 1))
             self._last_data_monotonic = now
-            changes: dict[str, Any] = {"last_message_at": wall}
-            if isinstance(event, StreamBar) and event.kind == "daily":
-                pass  # a daily bar's time is its session's date, not a measure of lag
-            else:
-                changes["lag_seconds"] = max(0.0, (wall - exchange_time).total_seconds())
+            # Plain fields, folded into the status when it is read: a new FeedStatus per message would
+            # cost more than the rest of the message's handling (thousands of messages per second).
+            self._last_message_at = wall
+            if not (isinstance(event, StreamBar) and event.kind == "daily"):
+                # a daily bar's time is its session's date, not a measure of lag
+                self._lag_seconds = max(0.0, (wall - exchange_time).total_seconds())
             if isinstance(event, StreamBar) and event.kind == "bar":
-                changes["last_bar_at"] = event.timestamp
-            self._status = self._status.with_changes(**changes)
+                self._last_bar_at = event.timestamp
         try:
             self.sink(event)
         except Exception:
