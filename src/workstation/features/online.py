@@ -22,7 +22,9 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+
+from workstation.db.models import MarketData
 
 from workstation.features import store
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION, HISTORY_BARS
@@ -92,13 +94,13 @@ class OnlineFeatures:
         matrix = compute_matrix(*(np.ascontiguousarray(values[:, k]) for k in range(5)))
         for i, (stamp, bar) in enumerate(zip(stamps, values.tolist(), strict=True)):
             window.stamps.append(stamp)
-            window.bars.append(tuple(bar))  # type: ignore[arg-type]
+            window.bars.append(tuple(bar))
             if i >= len(values) - self.keep_rows:
                 # Rows computed with fewer than `window` bars before them when the tail is longer
                 # than the window would differ: recompute those from their own window.
                 first = max(0, i + 1 - self.window)
                 row = matrix[i] if first == 0 else compute_matrix(*(values[first : i + 1].T.copy()))[-1]
-                window.rows.append(OnlineRow(symbol, stamp, source, tuple(bar), row))  # type: ignore[arg-type]
+                window.rows.append(OnlineRow(symbol, stamp, source, tuple(bar), row))
 
     def update(
         self,
@@ -147,6 +149,16 @@ def store_rows(engine: Engine, interval: str, rows: Iterable[OnlineRow]) -> int:
     table = store.feature_table
     written = 0
     with engine.begin() as conn:
+        for symbol, source in [key for key in by_symbol if not key[1]]:
+            # Bars read from the store carry no source: the feature row takes its bar's.
+            mine = by_symbol.pop((symbol, source))
+            found = conn.execute(
+                select(MarketData.source)
+                .where(MarketData.symbol == symbol, MarketData.interval == interval)
+                .order_by(MarketData.timestamp.desc())
+                .limit(1)
+            ).scalar()
+            by_symbol.setdefault((symbol, str(found or "unknown")), []).extend(mine)
         for (symbol, source), mine in by_symbol.items():
             stamps = [r.timestamp for r in mine]
             conn.execute(
