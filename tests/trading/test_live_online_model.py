@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,10 +43,10 @@ def _bars(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     close = np.round(50 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n))), 2)
     index = pd.bdate_range("2019-01-02", periods=n, tz="UTC") + pd.Timedelta(hours=21)
+    volume = rng.integers(100_000, 900_000, n)
     return pd.DataFrame(
-        {"open": close, "high": close + 0.3, "low": close - 0.3, "close": close, "volume": rng.integers(100_000, 900_000, n)},
-        index=index,
-    )  # fmt: skip
+        {"open": close, "high": close + 0.3, "low": close - 0.3, "close": close, "volume": volume}, index=index
+    )
 
 
 def _stream_bar(symbol: str, when: pd.Timestamp, close: float) -> StreamBar:
@@ -72,8 +71,8 @@ def _train(engine: Engine) -> tuple[Engine, str, pd.DataFrame]:
 
 
 @pytest.fixture
-def trained(engine: Engine) -> Iterator[tuple[Engine, str, pd.DataFrame]]:
-    yield _train(engine)
+def trained(engine: Engine) -> tuple[Engine, str, pd.DataFrame]:
+    return _train(engine)
 
 
 def test_a_model_trades_streamed_bars_on_online_features(trained: tuple[Engine, str, pd.DataFrame]) -> None:
@@ -84,8 +83,8 @@ def test_a_model_trades_streamed_bars_on_online_features(trained: tuple[Engine, 
     loop = TradingLoop(engine, manager, strategy, signals=OnlineModelSignals(engine, model_id, "1d"))
     outcomes: list[BarOutcome] = []
     cancel = CancelToken()
-    runner = threading.Thread(target=loop.run_live, args=(["AAA"],),
-                              kwargs={"poll_seconds": 60.0, "cancel": cancel, "on_outcome": outcomes.append})  # fmt: skip
+    options = {"poll_seconds": 60.0, "cancel": cancel, "on_outcome": outcomes.append}
+    runner = threading.Thread(target=loop.run_live, args=(["AAA"],), kwargs=options)
     runner.start()
     writer = BarWriter(engine, max_delay=0.02).start()
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from workstation.db.engine import create_db_engine
 from workstation.market.store import store_bars
 from workstation.market.stream.events import StreamBar
@@ -100,11 +101,10 @@ def test_trade_run_sma_cross_orders_on_streamed_bars_traceable_to_their_bar(db_u
 
 
 def test_trade_run_refuses_a_model_strategy_without_a_model(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}"
     result = subprocess.run(
-        [WORKSTATION, "--database-url", f"sqlite:///{tmp_path / 'never.db'}", "trade", "run", "--strategy", "model", "--symbols", "AAA", "--json"],
+        [WORKSTATION, "--database-url", url, "trade", "run", "--strategy", "model", "--symbols", "AAA", "--json"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
     assert "--model-id" in json.loads(result.stdout)["error"]
-
-

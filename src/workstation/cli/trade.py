@@ -105,7 +105,6 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines: one object per bar or notice.")
 def run_cmd(**o: Any) -> None:
     """Trade a model's signals: live on new bars, or replayed from stored history through the paper broker."""
-    from workstation.cli.backtest import _decimal
     from workstation.cli.orders import confirm_live
     from workstation.trading.live import BarOutcome, TradingLoop
 
@@ -124,7 +123,8 @@ def run_cmd(**o: Any) -> None:
                     "bar": outcome.timestamp,
                     "correlation_id": outcome.correlation_id,
                     "prediction": None if outcome.signal is None else str(outcome.signal.value),
-                    "confidence": None if outcome.signal is None or outcome.signal.confidence is None
+                    "confidence": None
+                    if outcome.signal is None or outcome.signal.confidence is None
                     else str(outcome.signal.confidence),
                     "orders": [order.as_dict() for order in outcome.orders],
                     "rejected": outcome.rejected,

@@ -25,7 +25,6 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from workstation.db.models import MarketData
-
 from workstation.features import store
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION, HISTORY_BARS
 from workstation.features.compute import compute_matrix

@@ -47,8 +47,8 @@ from workstation.trading.domain import (
     TradingEventRecord,
     to_price,
 )
-from workstation.trading.order_manager import DATABASE_ERRORS, OrderManager
 from workstation.trading.live_signals import Arrival, BarSignal, SignalSource, StoredPredictionSignals
+from workstation.trading.order_manager import DATABASE_ERRORS, OrderManager
 from workstation.trading.strategies.base import DecisionContext
 from workstation.trading.strategies.model import ModelStrategy, Signal, realised_volatility
 from workstation.trading.strategies.sma_cross import SmaCross
