@@ -70,6 +70,7 @@ class BarOutcome:
     orders: list[Order] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # orders that may have reached the broker
+    close: Decimal | None = None  # the bar's close
 
 
 class TradingLoop:
@@ -136,7 +137,7 @@ class TradingLoop:
 
     def _decide(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
         symbol, bar, cid = arrival.symbol, arrival.bar, arrival.correlation_id
-        outcome = BarOutcome(symbol, bar.timestamp, cid)
+        outcome = BarOutcome(symbol, bar.timestamp, cid, close=bar.close)
         signal = outcome.signal = bar_signal.signal
         position = self.manager.position_quantity(symbol)
         has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
