@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -89,14 +92,35 @@ class StrategiesPanel(QWidget):
         stop_row.addWidget(self.stop_button)
         stop_row.addWidget(self.flatten)
         stop_row.addStretch(1)
+        # Side by side and scrollable: the panel shares a tab group below the chart and must not claim height.
+        form_box = QWidget()
+        form_layout = QVBoxLayout(form_box)
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        form_layout.addLayout(self.form)
+        form_layout.addWidget(self.message)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(form_box)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.run_table, 2)
+        right_layout.addLayout(stop_row)
+        right_layout.addWidget(QLabel("Orders of the selected strategy (each with the bar it was placed on)"))
+        right_layout.addWidget(self.order_table, 3)
+        for table in (self.run_table, self.order_table):
+            table.setMinimumHeight(48)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([320, 480])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(self.form)
-        layout.addWidget(self.message)
-        layout.addWidget(self.run_table, 2)
-        layout.addLayout(stop_row)
-        layout.addWidget(QLabel("Orders of the selected strategy (each with the bar it was placed on)"))
-        layout.addWidget(self.order_table, 3)
+        layout.addWidget(splitter)
         self._chart_refresh = QTimer(self)
         self._chart_refresh.setSingleShot(True)
         self._chart_refresh.setInterval(400)
@@ -149,39 +173,24 @@ class StrategiesPanel(QWidget):
         self.start_button.clicked.connect(self.start_from_form)
         self.form = QFormLayout()
         self.form.addRow("Strategy", self.kind)
-        sma = QHBoxLayout()
-        sma.addWidget(QLabel("fast"))
-        sma.addWidget(self.fast)
-        sma.addWidget(QLabel("slow"))
-        sma.addWidget(self.slow)
-        self.sma_row = QWidget()
-        self.sma_row.setLayout(sma)
-        sma.setContentsMargins(0, 0, 0, 0)
-        self.form.addRow("SMA bars", self.sma_row)
+        self.form.addRow("Fast SMA", self.fast)
+        self.form.addRow("Slow SMA", self.slow)
         self.form.addRow("Model", self.model_id)
-        thresholds = QHBoxLayout()
-        thresholds.setContentsMargins(0, 0, 0, 0)
-        thresholds.addWidget(QLabel("enter ≥"))
-        thresholds.addWidget(self.threshold)
-        thresholds.addWidget(QLabel("exit <"))
-        thresholds.addWidget(self.exit_threshold)
-        self.threshold_row = QWidget()
-        self.threshold_row.setLayout(thresholds)
-        self.form.addRow("Confidence", self.threshold_row)
+        self.form.addRow("Enter at ≥", self.threshold)
+        self.form.addRow("Exit below", self.exit_threshold)
         self.form.addRow("Sizing", self.sizing)
         self.form.addRow("Shares", self.quantity)
         self.form.addRow("Notional", self.notional)
         self.form.addRow("Symbols", self.symbols)
         self.form.addRow("Interval", self.interval)
-        start_row = QHBoxLayout()
-        start_row.addWidget(self.broker, 1)
-        start_row.addWidget(self.start_button)
-        self.form.addRow("Broker", start_row)
+        self.form.addRow("Broker", self.broker)
+        self.form.addRow(self.start_button)
 
     def _kind_changed(self) -> None:
         model = self.kind.currentText() == "model"
-        for widget, shown in ((self.sma_row, not model), (self.model_id, model), (self.threshold_row, model),
-                              (self.sizing, model), (self.notional, model)):  # fmt: skip
+        for widget, shown in ((self.fast, not model), (self.slow, not model), (self.model_id, model),
+                              (self.threshold, model), (self.exit_threshold, model), (self.sizing, model),
+                              (self.notional, model)):  # fmt: skip
             widget.setVisible(shown)
             label = self.form.labelForField(widget)
             if label is not None:
