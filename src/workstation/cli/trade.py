@@ -249,6 +249,14 @@ def _live_signals(engine: Any, strategy: Any, o: dict[str, Any]) -> Any:
         return SmaCrossSignals(strategy.fast, strategy.slow)
     model_id = strategy.config.model_id
     if o["predictions"] == "online":
+        try:
+            # Imported by name at run time, like the batch steps: optional for everything but live trading.
+            importlib.import_module("workstation.features.online")
+            importlib.import_module("workstation.ml.predict")
+        except ImportError as exc:
+            raise WorkstationError(
+                f"live trading needs the features and ML packages, which are not available in this installation ({exc})"
+            ) from None
         return OnlineModelSignals(engine, model_id, o["interval"])
     if o["predictions"] == "compute":
         features, predict = _pipeline_steps(model_id, o["interval"])

@@ -125,22 +125,34 @@ class TradingLoop:
                 arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
                 self.manager.on_bar(symbol, bar)  # a local broker's working orders may fill on this bar first
         found = self.signals.signals(arrivals)
+        # Positions and open orders are read once for the batch (two queries, not two per bar); a symbol
+        # that got an order earlier in this batch is read again before its next decision.
+        book = self.manager.positions()
+        busy = {o.symbol for o in self.manager.open_orders()}
+        touched: set[str] = set()
         outcomes = []
         for arrival, bar_signal in zip(arrivals, found, strict=True):
+            symbol = arrival.symbol
+            if symbol in touched:
+                position = self.manager.position_quantity(symbol)
+                has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
+            else:
+                position, has_open_orders = book.quantity(symbol), symbol in busy
             with correlation_scope(arrival.correlation_id):
-                outcomes.append(self._decide(arrival, bar_signal))
+                outcome = self._decide(arrival, bar_signal, position, has_open_orders)
+            if outcome.orders or outcome.unknown:
+                touched.add(symbol)
+            outcomes.append(outcome)
         try:
             self.signals.persist()
         except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
             log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
         return outcomes
 
-    def _decide(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
+    def _decide(self, arrival: Arrival, bar_signal: BarSignal, position: Decimal, has_open_orders: bool) -> BarOutcome:
         symbol, bar, cid = arrival.symbol, arrival.bar, arrival.correlation_id
         outcome = BarOutcome(symbol, bar.timestamp, cid, close=bar.close)
         signal = outcome.signal = bar_signal.signal
-        position = self.manager.position_quantity(symbol)
-        has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
         # Decided: from here on the bar is seen (an outage below must not make it place orders twice).
         self.last_seen[symbol] = bar.timestamp
         closes = self._closes.setdefault(symbol, [])
