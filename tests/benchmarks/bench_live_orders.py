@@ -8,8 +8,8 @@ the catalog features of five of them and activated. Each round then closes one n
 symbol the way ``workstation feed run`` does (stored and announced in one transaction) and the live
 loop of ``trade run --strategy model`` (``TradingLoop`` + ``OnlineModelSignals`` + the paper broker
 through risk and the order manager, every order written to the database) takes it from the
-announcement to the orders. Thresholds are 0 and shorting is allowed, so every bar places an order:
-the worst case, N orders per batch. Measured per round:
+announcement to the orders. Thresholds are 0, shorting is allowed and positions are closed between
+rounds (untimed), so every bar places an order: the worst case, N orders per batch. Measured per round:
 
 * close → last order: from the start of the bar write to the last order acknowledged by the paper
   broker, split into store + announce, announcement delivery, and decide (online features for the
@@ -35,7 +35,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,19 +46,20 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from workstation.db.engine import create_db_engine  # noqa: E402
-from workstation.db.migrate import upgrade  # noqa: E402
-from workstation.features.engine import build_features  # noqa: E402
-from workstation.market.notify import BarSubscriber, announce  # noqa: E402
-from workstation.market.store import store_bars  # noqa: E402
-from workstation.ml.predict import predict_latest  # noqa: E402
-from workstation.ml.service import train_and_register  # noqa: E402
-from workstation.ml.training import TrainingSpec  # noqa: E402
-from workstation.trading.live import TradingLoop  # noqa: E402
-from workstation.trading.live_signals import OnlineModelSignals, StoredPredictionSignals  # noqa: E402
-from workstation.trading.risk import RiskLimits  # noqa: E402
-from workstation.trading.session import open_session  # noqa: E402
-from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig  # noqa: E402
+from workstation.db.engine import create_db_engine
+from workstation.db.migrate import upgrade
+from workstation.features.engine import build_features
+from workstation.market.notify import BarSubscriber, announce
+from workstation.market.store import store_bars
+from workstation.ml.predict import predict_latest
+from workstation.ml.service import train_and_register
+from workstation.ml.training import TrainingSpec
+from workstation.trading.live import TradingLoop
+from workstation.trading.live_book import flatten
+from workstation.trading.live_signals import OnlineModelSignals, StoredPredictionSignals
+from workstation.trading.risk import RiskLimits
+from workstation.trading.session import open_session
+from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig
 
 TARGET_SECONDS = 0.250
 
@@ -134,8 +134,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             upgrade(engine)
             assert not store_bars(engine, _frame(universe, slice(0, bars_n)), workers=1).failures
             build_features(engine, symbols=symbols)
+            trees = {"n_estimators": 50}
             spec = TrainingSpec(model_type="random_forest", target="price_direction",  # type: ignore[arg-type]
-                                symbols=tuple(symbols[:5]), hyperparameters={"n_estimators": 50}, n_folds=2)  # fmt: skip
+                                symbols=tuple(symbols[:5]), hyperparameters=trees, n_folds=2)  # fmt: skip
             model_id = train_and_register(engine, spec, status="active").model.model_id
             config = ModelStrategyConfig(model_id, Decimal(0), Decimal(0), shares=Decimal(1), allow_short=True)
             strategy = ModelStrategy(config)
@@ -168,6 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "delivery": delivered - stored, "decide": decided - delivered, "persist": persisted - decided,
                 })  # fmt: skip
                 position += 1
+                flatten(manager, symbols, "bench")  # every round starts flat: every bar places an order
             subscriber.close()
             # Baseline 1: the batch entry points for one new bar of every symbol (features and predictions).
             _write(engine, universe, position)
@@ -223,9 +225,10 @@ def main() -> None:
     ms = 1000.0
     print(f"bar close → order, {r['symbols']} symbols (one bar each, {r['symbols']} orders) on {r['backend']}, "
           f"paper broker, online features + prediction; {r['rounds']} rounds")  # fmt: skip
+    worst = r["close_to_order_max"] * ms
     print(
-        f"  close → last order: median {r['close_to_order_median'] * ms:.0f} ms, max {r['close_to_order_max'] * ms:.0f} "
-        f"ms (target ≤ {r['target'] * ms:.0f} ms: {'met' if r['met'] else 'MISSED'})"
+        f"  close → last order: median {r['close_to_order_median'] * ms:.0f} ms, max {worst:.0f} ms "
+        f"(target ≤ {r['target'] * ms:.0f} ms: {'met' if r['met'] else 'MISSED'})"
     )
     print(
         f"    store + announce {r['store_announce_median'] * ms:.0f} ms, delivery {r['delivery_median'] * ms:.0f} ms, "
