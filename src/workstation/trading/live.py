@@ -105,6 +105,8 @@ class TradingLoop:
 
     def _record(self, events: list[TradingEventRecord]) -> None:
         self.pending_events.extend(events)
+        if not self.pending_events:
+            return
         try:
             self.manager.store.record_events(self.pending_events)
         except DATABASE_ERRORS as exc:
@@ -125,13 +127,23 @@ class TradingLoop:
                 arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
                 self.manager.on_bar(symbol, bar)  # a local broker's working orders may fill on this bar first
         found = self.signals.signals(arrivals)
+        outcomes = [self._mark_seen(arrival, bar_signal) for arrival, bar_signal in zip(arrivals, found, strict=True)]
+        # The batch's signal events in one write, before any of its orders (each order's trace to its bar).
+        self._record(
+            [
+                self._signal_event(arrival, bar_signal)
+                for arrival, bar_signal in zip(arrivals, found, strict=True)
+                if bar_signal.signal is not None
+            ]
+        )
         # Positions and open orders are read once for the batch (two queries, not two per bar); a symbol
         # that got an order earlier in this batch is read again before its next decision.
         book = self.manager.positions()
         busy = {o.symbol for o in self.manager.open_orders()}
         touched: set[str] = set()
-        outcomes = []
-        for arrival, bar_signal in zip(arrivals, found, strict=True):
+        for arrival, outcome in zip(arrivals, outcomes, strict=True):
+            if outcome.signal is None:
+                continue
             symbol = arrival.symbol
             if symbol in touched:
                 position = self.manager.position_quantity(symbol)
@@ -139,46 +151,49 @@ class TradingLoop:
             else:
                 position, has_open_orders = book.quantity(symbol), symbol in busy
             with correlation_scope(arrival.correlation_id):
-                outcome = self._decide(arrival, bar_signal, position, has_open_orders)
+                self._place(outcome, arrival.bar, position, has_open_orders)
             if outcome.orders or outcome.unknown:
                 touched.add(symbol)
-            outcomes.append(outcome)
         try:
             self.signals.persist()
         except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
             log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
         return outcomes
 
-    def _decide(self, arrival: Arrival, bar_signal: BarSignal, position: Decimal, has_open_orders: bool) -> BarOutcome:
-        symbol, bar, cid = arrival.symbol, arrival.bar, arrival.correlation_id
-        outcome = BarOutcome(symbol, bar.timestamp, cid, close=bar.close)
-        signal = outcome.signal = bar_signal.signal
+    def _mark_seen(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
+        symbol, bar = arrival.symbol, arrival.bar
+        outcome = BarOutcome(symbol, bar.timestamp, arrival.correlation_id, signal=bar_signal.signal, close=bar.close)
         # Decided: from here on the bar is seen (an outage below must not make it place orders twice).
         self.last_seen[symbol] = bar.timestamp
         closes = self._closes.setdefault(symbol, [])
         closes.append(float(bar.close))
         del closes[: -self.history - 1]
-        if signal is None:
+        if bar_signal.signal is None:
             log.debug("no %s for %s at %s", self.signals.label, symbol, bar.timestamp)
-            return outcome
-        self._record(
-            [
-                TradingEventRecord(
-                    "signal_generated",
-                    symbol=symbol,
-                    price=bar.close,
-                    strategy=self.strategy.name,
-                    correlation_id=cid,
-                    metadata={
-                        **bar_signal.details,
-                        "prediction_value": signal.value,
-                        "confidence": signal.confidence,
-                        "bar": bar.timestamp,
-                    },
-                    timestamp=self.manager.clock(),
-                )
-            ]
+        return outcome
+
+    def _signal_event(self, arrival: Arrival, bar_signal: BarSignal) -> TradingEventRecord:
+        signal, bar = bar_signal.signal, arrival.bar
+        assert signal is not None
+        return TradingEventRecord(
+            "signal_generated",
+            symbol=arrival.symbol,
+            price=bar.close,
+            strategy=self.strategy.name,
+            correlation_id=arrival.correlation_id,
+            metadata={
+                **bar_signal.details,
+                "prediction_value": signal.value,
+                "confidence": signal.confidence,
+                "bar": bar.timestamp,
+            },
+            timestamp=self.manager.clock(),
         )
+
+    def _place(self, outcome: BarOutcome, bar: Bar, position: Decimal, has_open_orders: bool) -> None:
+        symbol, signal = outcome.symbol, outcome.signal
+        assert signal is not None
+        closes = self._closes.get(symbol, [])
         for request in self._requests(symbol, signal, bar, position, has_open_orders, closes):
             try:
                 outcome.orders.append(self.manager.submit(request))
@@ -194,7 +209,6 @@ class TradingLoop:
             except DATABASE_ERRORS as exc:
                 outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
                 log.error("order for %s not placed: database unavailable: %s", symbol, exc)
-        return outcome
 
     def _requests(
         self, symbol: str, signal: Signal, bar: Bar, position: Decimal, has_open_orders: bool, closes: list[float]
