@@ -79,7 +79,7 @@ def test_a_strategy_started_in_the_panel_trades_streamed_bars(window_factory: An
         assert stored is not None and stored.strategy == "sma_cross" and stored.correlation_id == line.correlation_id
         # The table row and the orders below it.
         assert panel.run_table.item(0, 2).text() == "running"
-        assert panel.run_table.item(0, 5).text() == "AAPL 10"
+        qtbot.waitUntil(lambda: panel.run_table.item(0, 5).text() == "AAPL 10", timeout=10_000)  # between bars
         assert panel.order_table.rowCount() == 1
         assert panel.order_table.item(0, 7).text() == line.correlation_id
         # The chart shows the signal and the fill.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 _run_ids = itertools.count(1)
 
 Kind = Literal["sma_cross", "model"]
+IDLE_REFRESH_S = 1.0  # between bars, the strategy's orders and positions are re-read at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,14 @@ class StrategyRun(QObject):
                 self.outcome.emit(outcome)
                 self.snapshot.emit(book.snapshot(manager))
 
+            refreshed = [time.monotonic()]
+
+            def on_idle() -> None:
+                # Fills may be booked after the order returned (a remote broker's always are): re-read.
+                if book.orders and time.monotonic() - refreshed[0] >= IDLE_REFRESH_S:
+                    refreshed[0] = time.monotonic()
+                    self.snapshot.emit(book.snapshot(manager))
+
             def on_notice(kind: str, message: str) -> None:
                 if kind == "ready":
                     self.stateChanged.emit("running")
@@ -148,6 +158,7 @@ class StrategyRun(QObject):
                 cancel=cancel,
                 on_outcome=on_outcome,
                 on_notice=on_notice,
+                on_idle=on_idle,
             )
             placed: list[str] = []
             if self.flatten_on_stop:

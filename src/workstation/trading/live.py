@@ -284,6 +284,7 @@ class TradingLoop:
         on_outcome: Callable[[BarOutcome], None] | None = None,
         on_notice: Callable[[str, str], None] | None = None,
         bars: BarSubscriber | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         """Run the pipeline on every new bar until cancelled: woken by the feed's announcements (``bars``,
         by default a subscriber to this loop's symbols and interval), else every ``poll_seconds``; outages
@@ -291,6 +292,8 @@ class TradingLoop:
 
         ``on_notice(kind, message)`` hears about outages and recoveries (kind: ``database_unavailable``,
         ``database_back``, ``broker_error``, ``error``) and ``ready`` once the first read primed the symbols.
+        ``on_idle()`` is called about every half second while no bar arrives (fills of a remote broker, or a
+        local one's booked after the order returned, can be shown from there).
         """
         timings = self.manager.timings
         failures = 0
@@ -363,6 +366,8 @@ class TradingLoop:
                         if events:
                             arrived.extend(events)
                             break  # new bars announced: decide on them now
+                        if on_idle is not None:
+                            on_idle()
                     except DATABASE_ERRORS:
                         break  # the next iteration meets the outage and backs off
         finally:
