@@ -133,3 +133,33 @@ def test_the_form_refuses_what_cannot_run(window_factory: Any, filled_url: str, 
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert "choose the model" in panel.message.text()
     assert panel.runs == []
+
+
+def test_a_live_strategy_needs_the_typed_confirmation(
+    window_factory: Any, filled_url: str, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workstation.gui import strategy_run
+    from workstation.gui.trading_service import ALPACA_LIVE, PAPER
+
+    window = window_factory(filled_url)
+    panel = _panel(qtbot, window)
+    trading = window.context.trading
+    monkeypatch.setattr(trading, "choices", lambda: [PAPER, ALPACA_LIVE])
+    monkeypatch.setattr(trading, "choice", lambda key: {"paper": PAPER, "alpaca-live": ALPACA_LIVE}[key])
+    started: list[str] = []
+    monkeypatch.setattr(strategy_run.StrategyRun, "start", lambda self: started.append(self.config.broker_key))
+    panel._fill_brokers()
+    panel.symbols.setText("AAPL")
+    panel._symbols_typed = True
+    panel.broker.setCurrentIndex(panel.broker.findData("alpaca-live"))
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    dialog = panel.live_dialog
+    assert dialog is not None and dialog.isVisible() and started == []
+    assert not dialog.ok.isEnabled()
+    dialog.entry.setText("live")  # not the word: still refused
+    assert not dialog.ok.isEnabled()
+    dialog.entry.setText("LIVE")
+    dialog.ok.click()
+    assert started == ["alpaca-live"]
+    for run in panel.runs:  # never started for real: nothing to stop
+        run.state = "stopped"
