@@ -14,7 +14,15 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 
 pytestmark = pytest.mark.gui
 
-PANELS = ("watchlistPanel", "chartPanel", "modelPanel", "orderTicketPanel", "blotterPanel", "logMonitorPanel")
+PANELS = (
+    "watchlistPanel",
+    "chartPanel",
+    "modelPanel",
+    "orderTicketPanel",
+    "blotterPanel",
+    "logMonitorPanel",
+    "strategiesPanel",
+)
 
 
 def _idle(qtbot: Any, window: Any) -> None:
@@ -27,7 +35,7 @@ def _ready(qtbot: Any, window: Any) -> None:
     _idle(qtbot, window)
 
 
-def test_window_opens_with_all_six_panels_by_object_name(window_factory: Any, filled_url: str, qtbot: Any) -> None:
+def test_window_opens_with_all_seven_panels_by_object_name(window_factory: Any, filled_url: str, qtbot: Any) -> None:
     window = window_factory(filled_url)
     _ready(qtbot, window)
     for name in PANELS:
@@ -38,7 +46,7 @@ def test_window_opens_with_all_six_panels_by_object_name(window_factory: Any, fi
         for feature in ("DockWidgetMovable", "DockWidgetFloatable", "DockWidgetClosable"):
             assert features & getattr(QDockWidget.DockWidgetFeature, feature)
     toggles = [a.text() for a in window.panels_menu.actions()]
-    assert toggles == ["Watchlist", "Chart", "Models", "Order ticket", "Blotter", "Log monitor"]
+    assert toggles == ["Watchlist", "Chart", "Models", "Order ticket", "Blotter", "Log monitor", "Strategies"]
     watchlist = window.docks["watchlistPanel"].widget()
     assert watchlist.model.rowCount() == 3
     assert window.onboarding.isHidden()
