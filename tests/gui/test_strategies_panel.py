@@ -101,6 +101,7 @@ def test_a_strategy_started_in_the_panel_trades_streamed_bars(window_factory: An
         flat = SqlOrderStore(engine).get_order(second.flattened[0])
         assert flat is not None and (flat.side, flat.quantity, flat.status) == ("sell", 10, "filled")
         assert _position(engine, "AAPL") == 0
+        assert second.latest is not None and [o.order_id for o in second.latest.orders] == second.flattened
     finally:
         writer.stop()
         engine.dispose()

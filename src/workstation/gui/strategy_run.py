@@ -163,6 +163,7 @@ class StrategyRun(QObject):
             placed: list[str] = []
             if self.flatten_on_stop:
                 orders, refused = flatten(manager, list(self.config.symbols), strategy.name)
+                book.add_closing(orders)
                 placed = [o.order_id for o in orders]
                 for reason in refused:
                     self.notice.emit("flatten_refused", reason)

@@ -74,6 +74,13 @@ class RunBook:
         for order in outcome.orders:
             self.orders[order.order_id] = _line(order, outcome.timestamp)
 
+    def add_closing(self, orders: list[Order]) -> None:
+        """Orders that closed its positions when it stopped ("flatten"), listed at the symbol's last bar."""
+        for order in orders:
+            state = self.symbols.get(order.symbol)
+            at = state.last_bar if state is not None and state.last_bar is not None else order.created_at
+            self.orders[order.order_id] = _line(order, at)
+
     def snapshot(self, manager: OrderManager) -> RunSnapshot:
         """Order states and fills re-read from the store; positions from the order manager."""
         pnl = ZERO
