@@ -90,7 +90,7 @@ def test_quit_guards_are_open_to_other_panels(window_factory: Any, filled_url: s
     window = window_factory(filled_url)
     _ready(qtbot, window)
     guards = window.context.quit_guards
-    assert guards.names() == ["open orders"]
+    assert guards.names() == ["open orders", "strategies"]
     running = ["sma_cross on AAPL"]
     guards.register("strategies", lambda: f"Strategy {running[0]} is running" if running else None)
     assert not window.close()

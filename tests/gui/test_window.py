@@ -21,6 +21,7 @@ PANELS = (
     "orderTicketPanel",
     "blotterPanel",
     "logMonitorPanel",
+    "strategiesPanel",
     "backtestPanel",
 )
 
@@ -46,7 +47,9 @@ def test_window_opens_with_all_seven_panels_by_object_name(window_factory: Any, 
         for feature in ("DockWidgetMovable", "DockWidgetFloatable", "DockWidgetClosable"):
             assert features & getattr(QDockWidget.DockWidgetFeature, feature)
     toggles = [a.text() for a in window.panels_menu.actions()]
-    assert toggles == ["Watchlist", "Chart", "Models", "Order ticket", "Blotter", "Log monitor", "Backtest"]
+    assert toggles == [
+        "Watchlist", "Chart", "Models", "Order ticket", "Blotter", "Log monitor", "Strategies", "Backtest"
+    ]  # fmt: skip
     watchlist = window.docks["watchlistPanel"].widget()
     assert watchlist.model.rowCount() == 3
     assert window.onboarding.isHidden()

@@ -128,3 +128,18 @@ def test_writer_batches_and_retries_when_the_database_refuses(engine: Engine, mo
     assert counts.failed_writes == 1 and counts.inserted == 20 and counts.rejected == 1
     assert counts.max_delay_seconds < 5
     assert pd.Timestamp(stored.index[0]) == pd.Timestamp(T0)
+
+
+def test_a_bar_announced_right_after_the_first_empty_read_arrives_at_once(pg_engine: Engine) -> None:
+    """PostgreSQL: LISTEN starts before the first read, so a bar committed just after it is heard at once
+    (not at the fallback poll, seconds later)."""
+    subscriber = BarSubscriber(pg_engine, symbols=["AAA"], intervals=("1m",), fallback_poll=5.0)
+    try:
+        assert subscriber.wait(0.0) == []  # returns before any LISTEN wait
+        _store(pg_engine, _bar("AAA", 0, 10.0))
+        started = time.monotonic()
+        events = subscriber.wait(5.0)
+        assert [e.symbol for e in events] == ["AAA"]
+        assert time.monotonic() - started < 1.5
+    finally:
+        subscriber.close()

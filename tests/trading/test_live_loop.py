@@ -116,12 +116,27 @@ def test_replay_cli_runs_offline_on_stored_predictions(engine: Engine, db_url: s
     assert json.loads(positions.stdout) == []  # the replay never touches the paper account
 
 
+@pytest.mark.parametrize(
+    ("module", "predictions"), [("workstation.features.engine", "compute"), ("workstation.features.online", "online")]
+)
 def test_live_without_the_ml_packages_is_a_one_line_error(
-    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, module: str, predictions: str
 ) -> None:
-    monkeypatch.setitem(sys.modules, "workstation.features.engine", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
     result = CliRunner().invoke(
-        main, ["--database-url", db_url, "trade", "run", "--model-id", "m1", "--symbols", "AAPL"]
+        main,
+        [
+            "--database-url",
+            db_url,
+            "trade",
+            "run",
+            "--model-id",
+            "m1",
+            "--symbols",
+            "AAPL",
+            "--predictions",
+            predictions,
+        ],
     )
     assert isinstance(result.exception, WorkstationError)
     assert "features and ML packages" in str(result.exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -58,7 +59,17 @@ def command() -> None:
 
 @command.command("run")
 @click.option("--broker", type=click.Choice(["paper", "alpaca"]), default="paper", show_default=True)
-@click.option("--model-id", required=True, help="The model whose predictions drive the strategy.")
+@click.option(
+    "--strategy",
+    "strategy_name",
+    type=click.Choice(["model", "sma_cross"]),
+    default="model",
+    show_default=True,
+    help="model: a model's predictions; sma_cross: the moving-average cross rule.",
+)
+@click.option("--model-id", default=None, help="The model whose predictions drive the strategy (--strategy model).")
+@click.option("--fast", type=int, default=15, show_default=True, help="sma_cross: fast SMA bars.")
+@click.option("--slow", type=int, default=30, show_default=True, help="sma_cross: slow SMA bars.")
 @click.option("--symbols", required=True, help="Comma-separated symbols, e.g. AAPL,MSFT.")
 @click.option("--interval", default="1d", show_default=True)
 @click.option("--replay", nargs=2, metavar="START END", default=None, help="Replay stored bars between two dates.")
@@ -70,6 +81,12 @@ def command() -> None:
     show_default=True,
     help="Live: new bars are announced by the feed; check the store at least this often anyway.",
 )
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Live: stop after this many seconds (default: until Ctrl+C).",
+)
 @click.option("--threshold", default="0.55", show_default=True, help="Confidence needed to enter.")
 @click.option("--exit-threshold", default="0.5", show_default=True, help="Exit when confidence drops below.")
 @click.option("--sizing", type=click.Choice(["fixed_shares", "fixed_notional", "volatility"]), default="fixed_shares")
@@ -79,32 +96,22 @@ def command() -> None:
 @click.option("--live", is_flag=True, help="Alpaca: trade the live account (asks for typed confirmation).")
 @click.option(
     "--predictions",
-    type=click.Choice(["compute", "stored"]),
-    default="compute",
+    type=click.Choice(["online", "compute", "stored"]),
+    default="online",
     show_default=True,
-    help="Live: compute features and predictions per bar, or trade on predictions another job stores.",
+    help="Live, model: online = features computed in memory per bar (stored afterwards); compute = an "
+    "incremental feature build and a stored prediction per bar; stored = trade on predictions another job stores.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines: one object per bar or notice.")
 def run_cmd(**o: Any) -> None:
     """Trade a model's signals: live on new bars, or replayed from stored history through the paper broker."""
-    from workstation.cli.backtest import _decimal
     from workstation.cli.orders import confirm_live
     from workstation.trading.live import BarOutcome, TradingLoop
-    from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig
 
     symbols = [s.strip().upper() for s in str(o["symbols"]).split(",") if s.strip()]
     if not symbols:
         raise WorkstationError("--symbols names no symbol", exit_code=2)
-    strategy = ModelStrategy(
-        ModelStrategyConfig(
-            model_id=o["model_id"],
-            entry_threshold=_decimal(o["threshold"], "--threshold"),
-            exit_threshold=_decimal(o["exit_threshold"], "--exit-threshold"),
-            sizing=o["sizing"],
-            shares=_decimal(o["qty"], "--qty"),
-            notional=_decimal(o["notional"], "--notional"),
-        )
-    )
+    strategy = _strategy(o)
     engine = app_context().engine
     as_json = bool(o["as_json"])
 
@@ -116,6 +123,9 @@ def run_cmd(**o: Any) -> None:
                     "bar": outcome.timestamp,
                     "correlation_id": outcome.correlation_id,
                     "prediction": None if outcome.signal is None else str(outcome.signal.value),
+                    "confidence": None
+                    if outcome.signal is None or outcome.signal.confidence is None
+                    else str(outcome.signal.confidence),
                     "orders": [order.as_dict() for order in outcome.orders],
                     "rejected": outcome.rejected,
                     "unknown": outcome.unknown,
@@ -142,7 +152,8 @@ def run_cmd(**o: Any) -> None:
             raise WorkstationError("--replay runs through the paper broker only; drop --broker alpaca", exit_code=2)
         start, end = _date(o["replay"][0], "START"), _date(o["replay"][1], "END")
         manager = _replay_manager(engine, o["cash"])
-        loop = TradingLoop(engine, manager, strategy, interval=o["interval"])
+        signals = _replay_signals(engine, strategy, o)
+        loop = TradingLoop(engine, manager, strategy, interval=o["interval"], signals=signals)
         with correlation_scope(prefix="cli"), progress_and_cancel("replay", enabled=not as_json) as (progress, cancel):
             outcomes = loop.replay(
                 symbols, start, end, speed=float(o["speed"]), progress=progress, cancel=cancel, on_outcome=report
@@ -162,7 +173,7 @@ def run_cmd(**o: Any) -> None:
     from workstation.trading.session import open_session
 
     confirm_live(bool(o["live"]))
-    steps = _pipeline_steps(o["model_id"], o["interval"]) if o["predictions"] == "compute" else (None, None)
+    signals = _live_signals(engine, strategy, o)
     with correlation_scope(prefix="cli"):
         session = open_session(engine, o["broker"], live=bool(o["live"]))
     if session.reconcile_note:
@@ -171,13 +182,86 @@ def run_cmd(**o: Any) -> None:
     start_stream = getattr(session.broker, "start_stream", None)
     if start_stream is not None:
         start_stream(on_connected=lambda: _reconcile_quietly(manager, notice))
-    loop = TradingLoop(engine, manager, strategy, interval=o["interval"], build_features=steps[0], predict=steps[1])
-    click.echo(f"trading {', '.join(symbols)} on {o['broker']} with {o['model_id']}; Ctrl+C stops", err=True)
+    loop = TradingLoop(engine, manager, strategy, interval=o["interval"], signals=signals)
+    click.echo(f"trading {', '.join(symbols)} on {o['broker']} with {_describe(strategy)}; Ctrl+C stops", err=True)
     try:
         with progress_and_cancel("trade", enabled=False) as (_progress, cancel):
-            loop.run_live(symbols, poll_seconds=float(o["poll"]), cancel=cancel, on_outcome=report, on_notice=notice)
+            timer = None
+            if o["duration"] is not None:
+                timer = threading.Timer(float(o["duration"]), cancel.cancel)
+                timer.daemon = True
+                timer.start()
+            try:
+                loop.run_live(
+                    symbols, poll_seconds=float(o["poll"]), cancel=cancel, on_outcome=report, on_notice=notice
+                )
+            finally:
+                if timer is not None:
+                    timer.cancel()
     finally:
         session.close()
+
+
+def _strategy(o: dict[str, Any]) -> Any:
+    from workstation.cli.backtest import _decimal
+    from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig
+    from workstation.trading.strategies.sma_cross import SmaCross
+
+    if o["strategy_name"] == "sma_cross":
+        return SmaCross(fast=int(o["fast"]), slow=int(o["slow"]), quantity=_decimal(o["qty"], "--qty"))
+    if not o["model_id"]:
+        raise WorkstationError("--strategy model needs --model-id", exit_code=2)
+    return ModelStrategy(
+        ModelStrategyConfig(
+            model_id=o["model_id"],
+            entry_threshold=_decimal(o["threshold"], "--threshold"),
+            exit_threshold=_decimal(o["exit_threshold"], "--exit-threshold"),
+            sizing=o["sizing"],
+            shares=_decimal(o["qty"], "--qty"),
+            notional=_decimal(o["notional"], "--notional"),
+        )
+    )
+
+
+def _describe(strategy: Any) -> str:
+    from workstation.trading.strategies.sma_cross import SmaCross
+
+    if isinstance(strategy, SmaCross):
+        return f"sma_cross {strategy.fast}/{strategy.slow}"
+    return f"model {strategy.config.model_id}"
+
+
+def _replay_signals(engine: Any, strategy: Any, o: dict[str, Any]) -> Any:
+    """Replays trade sma_cross on the replayed closes, a model on its stored predictions."""
+    from workstation.trading.live_signals import SmaCrossSignals, StoredPredictionSignals
+    from workstation.trading.strategies.sma_cross import SmaCross
+
+    if isinstance(strategy, SmaCross):
+        return SmaCrossSignals(strategy.fast, strategy.slow)
+    return StoredPredictionSignals(engine, strategy.config.model_id)
+
+
+def _live_signals(engine: Any, strategy: Any, o: dict[str, Any]) -> Any:
+    from workstation.trading.live_signals import OnlineModelSignals, SmaCrossSignals, StoredPredictionSignals
+    from workstation.trading.strategies.sma_cross import SmaCross
+
+    if isinstance(strategy, SmaCross):
+        return SmaCrossSignals(strategy.fast, strategy.slow)
+    model_id = strategy.config.model_id
+    if o["predictions"] == "online":
+        try:
+            # Imported by name at run time, like the batch steps: optional for everything but live trading.
+            importlib.import_module("workstation.features.online")
+            importlib.import_module("workstation.ml.predict")
+        except ImportError as exc:
+            raise WorkstationError(
+                f"live trading needs the features and ML packages, which are not available in this installation ({exc})"
+            ) from None
+        return OnlineModelSignals(engine, model_id, o["interval"])
+    if o["predictions"] == "compute":
+        features, predict = _pipeline_steps(model_id, o["interval"])
+        return StoredPredictionSignals(engine, model_id, build_features=features, predict=predict)
+    return StoredPredictionSignals(engine, model_id)
 
 
 def _reconcile_quietly(manager: Any, notice: Callable[[str, str], None]) -> None:

@@ -14,11 +14,13 @@ import pandas as pd
 from numpy.typing import NDArray
 from sqlalchemy import Engine, bindparam, select, text
 
+from workstation.db.logs import TradingEvent
 from workstation.db.models import Fill, Order, Prediction
 from workstation.db.types import UTCDateTime
 from workstation.market.bars import load_bars
 
 FloatArray = NDArray[np.float64]
+_SIGNAL_LIMIT = 500
 
 # Stored feature columns that live on the price scale and so can be drawn over the candles.
 _PRICE_OVERLAY = re.compile(r"^(price_ma_\w+|sma_\d+|ema_\d+|bb_(upper|middle|lower)\w*|vwap\w*)$")
@@ -43,6 +45,16 @@ class FillMark:
     fill_id: str = ""  # what a click on its marker explains
 
 
+@dataclass(frozen=True, slots=True)
+class SignalMark:
+    """A strategy's signal at a bar (a rule's cross; a model's signals are its prediction markers)."""
+
+    index: int
+    up: bool
+    strategy: str
+    confidence: float | None
+
+
 @dataclass(slots=True)
 class ChartData:
     symbol: str
@@ -51,6 +63,7 @@ class ChartData:
     feature_overlays: dict[str, FloatArray] = field(default_factory=dict)
     predictions: list[PredictionMark] = field(default_factory=list)
     fills: list[FillMark] = field(default_factory=list)
+    signals: list[SignalMark] = field(default_factory=list)
 
     @property
     def times_ns(self) -> NDArray[np.int64]:
@@ -172,6 +185,36 @@ def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.in
     ]
 
 
+def _signals(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[SignalMark]:
+    """The newest strategy signals (trading_events signal_generated) at bars of this series."""
+    query = (
+        select(TradingEvent.strategy, TradingEvent.metadata_)
+        .where(TradingEvent.event_type == "signal_generated", TradingEvent.symbol == symbol)
+        .order_by(TradingEvent.id.desc())
+        .limit(_SIGNAL_LIMIT)
+    )
+    with engine.connect() as conn:
+        rows = [(strategy, meta) for strategy, meta in conn.execute(query) if isinstance(meta, dict)]
+    # A model's signal is its prediction, drawn already; a bar of another interval is not on this chart.
+    rows = [(strategy, meta) for strategy, meta in rows if meta.get("bar") and not meta.get("prediction_id")]
+    if not rows:
+        return []
+    stamps = pd.Series(pd.to_datetime([meta["bar"] for _s, meta in rows], utc=True))
+    wanted = np.asarray(pd.DatetimeIndex(stamps).as_unit("ns").asi8, dtype=np.int64)
+    at = np.searchsorted(times, wanted)
+    marks: list[SignalMark] = []
+    for (strategy, meta), index, stamp in zip(rows, at, wanted, strict=True):
+        if index < len(times) and times[index] == stamp:
+            value = float(meta.get("prediction_value") or 0)
+            confidence = meta.get("confidence")
+            marks.append(
+                SignalMark(
+                    int(index), value > 0, str(strategy or ""), None if confidence is None else float(confidence)
+                )
+            )
+    return marks[::-1]
+
+
 def load_chart_data(engine: Engine, symbol: str, interval: str = "1d", *, max_bars: int | None = None) -> ChartData:
     """Bars (all, or the newest ``max_bars``), stored overlays, prediction and fill markers of one series."""
     bars = load_bars(engine, symbol, interval, last=max_bars)
@@ -182,4 +225,5 @@ def load_chart_data(engine: Engine, symbol: str, interval: str = "1d", *, max_ba
     data.feature_overlays = _feature_overlays(engine, symbol, interval, bars)
     data.predictions = _predictions(engine, symbol, bars, times)
     data.fills = _fills(engine, symbol, bars, times)
+    data.signals = _signals(engine, symbol, bars, times)
     return data

@@ -167,6 +167,11 @@ class BarSubscriber:
     def wait(self, timeout: float) -> list[BarEvent]:
         """Block up to ``timeout`` seconds for new bars; returns them (empty on timeout)."""
         deadline = time.monotonic() + timeout
+        if self.postgres and self._listener is None:
+            # LISTEN before reading: a bar announced between the read and a later LISTEN would wait for
+            # the fallback poll (seconds), while one announced before LISTEN is found by the read.
+            self._listen(0.0)
+            self._pending = True
         while True:
             now = time.monotonic()
             if self._pending or now >= self._next_read:

@@ -275,3 +275,17 @@ def latest_predictions(
             )
             for p in session.scalars(query)
         ]
+
+
+def usable_model(engine: Engine, model_id: str, interval: str | None = None) -> tuple[ModelInfo, TrainedModel]:
+    """The registry entry and verified artifact of an active model (the live loop loads it once)."""
+    info, model, _interval = _usable_model(engine, model_id, interval)
+    return info, model
+
+
+def predict_frame(
+    info: ModelInfo, model: TrainedModel, frame: pd.DataFrame, positions: np.ndarray
+) -> list[PredictionRecord]:
+    """Predictions at ``positions`` of a frame of feature rows (columns symbol, timestamp and the model's
+    features; sorted by symbol then time, index 0..n-1), each with its input vector; not stored."""
+    return _records(info, model, frame, positions)

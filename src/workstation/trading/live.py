@@ -35,20 +35,25 @@ from sqlalchemy import Engine, select
 from workstation.db.trading import Prediction
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.bars import load_bars
-from workstation.market.notify import BarSubscriber
+from workstation.market.notify import BarEvent, BarSubscriber
 from workstation.monitoring.correlation import correlation_scope
 from workstation.trading.brokers.paper import Bar
 from workstation.trading.domain import (
     Order,
     OrderOutcomeUnknownError,
+    OrderRequest,
     RiskRejectedError,
     TradingError,
     TradingEventRecord,
     to_price,
 )
+from workstation.trading.live_signals import Arrival, BarSignal, SignalSource, StoredPredictionSignals
 from workstation.trading.order_manager import DATABASE_ERRORS, OrderManager
 from workstation.trading.strategies.base import DecisionContext
 from workstation.trading.strategies.model import ModelStrategy, Signal, realised_volatility
+from workstation.trading.strategies.sma_cross import SmaCross
+
+LiveStrategy = ModelStrategy | SmaCross
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,7 @@ class BarOutcome:
     orders: list[Order] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # orders that may have reached the broker
+    close: Decimal | None = None  # the bar's close
 
 
 class TradingLoop:
@@ -72,20 +78,26 @@ class TradingLoop:
         self,
         engine: Engine,
         manager: OrderManager,
-        strategy: ModelStrategy,
+        strategy: LiveStrategy,
         *,
         interval: str = "1d",
         build_features: BarStep | None = None,
         predict: BarStep | None = None,
         history: int = 60,
+        signals: SignalSource | None = None,
     ) -> None:
         self.engine = engine
         self.manager = manager
         self.strategy = strategy
         self.interval = interval
-        self.build_features = build_features
-        self.predict = predict
         self.history = history
+        if signals is None:
+            if not isinstance(strategy, ModelStrategy):
+                raise TypeError("a rule strategy needs its signal source")
+            signals = StoredPredictionSignals(
+                engine, strategy.config.model_id, build_features=build_features, predict=predict
+            )
+        self.signals = signals
         self._closes: dict[str, list[float]] = {}
         self.last_seen: dict[str, datetime] = {}
         # Trading events that could not be written (database down), written first when it is back.
@@ -93,6 +105,8 @@ class TradingLoop:
 
     def _record(self, events: list[TradingEventRecord]) -> None:
         self.pending_events.extend(events)
+        if not self.pending_events:
+            return
         try:
             self.manager.store.record_events(self.pending_events)
         except DATABASE_ERRORS as exc:
@@ -100,93 +114,168 @@ class TradingLoop:
             return
         self.pending_events = []
 
-    # ---------------------------------------------------------------- one bar
+    # ---------------------------------------------------------------- bars
     def on_bar(self, symbol: str, bar: Bar) -> BarOutcome:
-        with correlation_scope(prefix="bar", inherit=False) as cid:
-            outcome = BarOutcome(symbol, bar.timestamp, cid)
-            previous_bar = self.last_seen.get(symbol)
-            self.manager.on_bar(symbol, bar)  # a local broker's working orders may fill on this bar first
-            if self.build_features is not None:
-                self.build_features(symbol, bar.timestamp)
-            if self.predict is not None:
-                self.predict(symbol, bar.timestamp)
-            signal = latest_signal(
-                self.engine, self.strategy.config.model_id, symbol, bar.timestamp, not_before=previous_bar
+        return self.on_bars([(symbol, bar, "")])[0]
+
+    def on_bars(self, bars: list[tuple[str, Bar, str]]) -> list[BarOutcome]:
+        """Bars that arrived together (symbol, bar, source): fills first, then every signal of the batch,
+        then each bar's decision under its own correlation id; what the signals computed is stored last."""
+        arrivals: list[Arrival] = []
+        for symbol, bar, source in bars:
+            with correlation_scope(prefix="bar", inherit=False) as cid:
+                arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
+                self.manager.on_bar(symbol, bar)  # a local broker's working orders may fill on this bar first
+        found = self.signals.signals(arrivals)
+        outcomes = [self._mark_seen(arrival, bar_signal) for arrival, bar_signal in zip(arrivals, found, strict=True)]
+        # The batch's signal events in one write, before any of its orders (each order's trace to its bar).
+        self._record(
+            [
+                self._signal_event(arrival, bar_signal)
+                for arrival, bar_signal in zip(arrivals, found, strict=True)
+                if bar_signal.signal is not None
+            ]
+        )
+        # Positions and open orders are read once for the batch (two queries, not two per bar); a symbol
+        # that got an order earlier in this batch is read again before its next decision.
+        book = self.manager.positions()
+        busy = {o.symbol for o in self.manager.open_orders()}
+        touched: set[str] = set()
+        for arrival, outcome in zip(arrivals, outcomes, strict=True):
+            if outcome.signal is None:
+                continue
+            symbol = arrival.symbol
+            if symbol in touched:
+                position = self.manager.position_quantity(symbol)
+                has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
+            else:
+                position, has_open_orders = book.quantity(symbol), symbol in busy
+            with correlation_scope(arrival.correlation_id):
+                self._place(outcome, arrival.bar, position, has_open_orders)
+            if outcome.orders or outcome.unknown:
+                touched.add(symbol)
+        try:
+            self.signals.persist()
+        except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
+            log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
+        return outcomes
+
+    def _mark_seen(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
+        symbol, bar = arrival.symbol, arrival.bar
+        outcome = BarOutcome(symbol, bar.timestamp, arrival.correlation_id, signal=bar_signal.signal, close=bar.close)
+        # Decided: from here on the bar is seen (an outage below must not make it place orders twice).
+        self.last_seen[symbol] = bar.timestamp
+        closes = self._closes.setdefault(symbol, [])
+        closes.append(float(bar.close))
+        del closes[: -self.history - 1]
+        if bar_signal.signal is None:
+            log.debug("no %s for %s at %s", self.signals.label, symbol, bar.timestamp)
+        return outcome
+
+    def _signal_event(self, arrival: Arrival, bar_signal: BarSignal) -> TradingEventRecord:
+        signal, bar = bar_signal.signal, arrival.bar
+        assert signal is not None
+        return TradingEventRecord(
+            "signal_generated",
+            symbol=arrival.symbol,
+            price=bar.close,
+            strategy=self.strategy.name,
+            correlation_id=arrival.correlation_id,
+            metadata={
+                **bar_signal.details,
+                "prediction_value": signal.value,
+                "confidence": signal.confidence,
+                "prediction_type": signal.prediction_type,
+                "bar": bar.timestamp,
+                "interval": self.interval,  # an explanation finds the bar by symbol, interval and time
+            },
+            timestamp=self.manager.clock(),
+        )
+
+    def _place(self, outcome: BarOutcome, bar: Bar, position: Decimal, has_open_orders: bool) -> None:
+        symbol, signal = outcome.symbol, outcome.signal
+        assert signal is not None
+        closes = self._closes.get(symbol, [])
+        for request in self._requests(symbol, signal, bar, position, has_open_orders, closes):
+            try:
+                outcome.orders.append(self.manager.submit(request))
+            except RiskRejectedError as exc:
+                outcome.rejected.append(exc.reason)
+            except OrderOutcomeUnknownError as exc:
+                outcome.unknown.append(str(exc))
+                if exc.order is not None:
+                    outcome.orders.append(exc.order)
+            except TradingError as exc:
+                outcome.rejected.append(str(exc))
+                log.error("order for %s failed: %s", symbol, exc)
+            except DATABASE_ERRORS as exc:
+                outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
+                log.error("order for %s not placed: database unavailable: %s", symbol, exc)
+
+    def _requests(
+        self, symbol: str, signal: Signal, bar: Bar, position: Decimal, has_open_orders: bool, closes: list[float]
+    ) -> list[OrderRequest]:
+        if isinstance(self.strategy, SmaCross):
+            context = DecisionContext(position, has_open_orders, Decimal(0), Decimal(0))
+            return self.strategy.orders_on_signal(symbol, int(signal.value), context)
+        sizing_by_equity = self.strategy.config.sizing == "volatility"
+        context = DecisionContext(
+            position=position,
+            has_open_orders=has_open_orders,
+            equity=self.manager.broker.account().equity if sizing_by_equity else Decimal(0),
+            cash=Decimal(0),
+        )
+        volatility = realised_volatility(np.array(closes), self.strategy.config.volatility_window)
+        return self.strategy.orders_for(symbol, signal, bar.close, volatility, context)
+
+    def on_events(self, events: list[BarEvent], symbols: Iterable[str]) -> list[BarOutcome]:
+        """Streamed bars (the feed's announcements) of our symbols and interval that are newer than the
+        last one seen; a symbol not primed yet is primed from the store instead (its bar is in there)."""
+        wanted = set(symbols)
+        batch: list[tuple[str, Bar, str]] = []
+        for event in events:
+            if event.symbol not in wanted or event.interval != self.interval:
+                continue
+            seen = self.last_seen.get(event.symbol)
+            if seen is None:
+                self._prime(event.symbol)
+                continue
+            if event.timestamp <= seen:
+                continue  # a revision of a bar already decided on, or a duplicate announcement
+            bar = Bar(
+                event.timestamp,
+                to_price(event.open),
+                to_price(event.high),
+                to_price(event.low),
+                to_price(event.close),
+                Decimal(int(event.volume)),
             )
-            outcome.signal = signal
-            position = self.manager.position_quantity(symbol)
-            has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
-            # Decided: from here on the bar is seen (an outage below must not make it place orders twice).
-            self.last_seen[symbol] = bar.timestamp
-            closes = self._closes.setdefault(symbol, [])
-            closes.append(float(bar.close))
-            del closes[: -self.history - 1]
-            if signal is None:
-                log.info("no prediction of %s for %s at %s", self.strategy.config.model_id, symbol, bar.timestamp)
-                return outcome
-            self._record(
-                [
-                    TradingEventRecord(
-                        "signal_generated",
-                        symbol=symbol,
-                        price=bar.close,
-                        strategy=self.strategy.name,
-                        correlation_id=cid,
-                        metadata={
-                            "model_id": self.strategy.config.model_id,
-                            "prediction_value": signal.value,
-                            "confidence": signal.confidence,
-                            "prediction_id": signal.prediction_id,
-                            "prediction_type": signal.prediction_type,
-                            "bar": bar.timestamp,
-                            "interval": self.interval,
-                        },
-                        timestamp=self.manager.clock(),
-                    )
-                ]
-            )
-            sizing_by_equity = self.strategy.config.sizing == "volatility"
-            context = DecisionContext(
-                position=position,
-                has_open_orders=has_open_orders,
-                equity=self.manager.broker.account().equity if sizing_by_equity else Decimal(0),
-                cash=Decimal(0),
-            )
-            volatility = realised_volatility(np.array(closes), self.strategy.config.volatility_window)
-            for request in self.strategy.orders_for(symbol, signal, bar.close, volatility, context):
-                try:
-                    outcome.orders.append(self.manager.submit(request))
-                except RiskRejectedError as exc:
-                    outcome.rejected.append(exc.reason)
-                except OrderOutcomeUnknownError as exc:
-                    outcome.unknown.append(str(exc))
-                    if exc.order is not None:
-                        outcome.orders.append(exc.order)
-                except TradingError as exc:
-                    outcome.rejected.append(str(exc))
-                    log.error("order for %s failed: %s", symbol, exc)
-                except DATABASE_ERRORS as exc:
-                    outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
-                    log.error("order for %s not placed: database unavailable: %s", symbol, exc)
-            return outcome
+            batch.append((event.symbol, bar, event.source))
+        batch.sort(key=lambda item: item[1].timestamp)
+        return self.on_bars(batch) if batch else []
+
+    def _prime(self, symbol: str) -> None:
+        """Prime the volatility window and the signal source, and start from the newest stored bar onwards."""
+        frame = load_bars(self.engine, symbol, self.interval, last=max(self.history + 1, self.signals.prime_bars))
+        if frame.empty:
+            return
+        self._closes[symbol] = [float(c) for c in frame["close"].to_numpy()[-self.history - 1 :]]
+        self.signals.prime(symbol, frame)
+        self.last_seen[symbol] = frame.index[-1].to_pydatetime()
 
     # ---------------------------------------------------------------- live: poll stored bars
     def poll_once(self, symbols: Iterable[str]) -> list[BarOutcome]:
         """Run the pipeline for every bar stored since the last one seen (the first poll only primes)."""
-        outcomes: list[BarOutcome] = []
+        batch: list[tuple[str, Bar, str]] = []
         for symbol in symbols:
             since = self.last_seen.get(symbol)
-            frame = load_bars(self.engine, symbol, self.interval, start=since)
-            if frame.empty:
-                continue
             if since is None:
-                # Prime the volatility window and start from the newest bar onwards.
-                self._closes[symbol] = [float(c) for c in frame["close"].to_numpy()[-self.history - 1 :]]
-                self.last_seen[symbol] = frame.index[-1].to_pydatetime()
+                self._prime(symbol)
                 continue
-            for bar in bars_from_frame(frame[frame.index > pd.Timestamp(since)]):
-                outcomes.append(self.on_bar(symbol, bar))
-        return outcomes
+            frame = load_bars(self.engine, symbol, self.interval, start=since)
+            batch.extend((symbol, bar, "") for bar in bars_from_frame(frame[frame.index > pd.Timestamp(since)]))
+        batch.sort(key=lambda item: item[1].timestamp)
+        return self.on_bars(batch) if batch else []
 
     def run_live(
         self,
@@ -197,13 +286,16 @@ class TradingLoop:
         on_outcome: Callable[[BarOutcome], None] | None = None,
         on_notice: Callable[[str, str], None] | None = None,
         bars: BarSubscriber | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         """Run the pipeline on every new bar until cancelled: woken by the feed's announcements (``bars``,
         by default a subscriber to this loop's symbols and interval), else every ``poll_seconds``; outages
         are waited out with backoff (see the module docstring).
 
         ``on_notice(kind, message)`` hears about outages and recoveries (kind: ``database_unavailable``,
-        ``database_back``, ``broker_error``, ``error``).
+        ``database_back``, ``broker_error``, ``error``) and ``ready`` once the first read primed the symbols.
+        ``on_idle()`` is called about every half second while no bar arrives (fills of a remote broker, or a
+        local one's booked after the order returned, can be shown from there).
         """
         timings = self.manager.timings
         failures = 0
@@ -214,6 +306,8 @@ class TradingLoop:
                 on_notice(kind, message)
 
         subscriber = bars or BarSubscriber(self.engine, symbols=symbols, intervals=(self.interval,))
+        arrived: list[BarEvent] = []
+        polled_at = 0.0
         try:
             while cancel is None or not cancel.cancelled:
                 try:
@@ -229,7 +323,21 @@ class TradingLoop:
                         )
                         outage_since = None
                     self.manager.recheck_unknown()
-                    for outcome in self.poll_once(symbols):
+                    if arrived:
+                        # Streamed bars: decided on straight from the announcements (no read of market_data).
+                        batch, arrived = arrived, []
+                        outcomes = self.on_events(batch, symbols)
+                        if subscriber.gap or time.monotonic() - polled_at >= poll_seconds:
+                            outcomes += self.poll_once(symbols)
+                            polled_at = time.monotonic()
+                    else:
+                        first = polled_at == 0.0
+                        outcomes = self.poll_once(symbols)
+                        polled_at = time.monotonic()
+                        if first:
+                            primed = sum(1 for s in symbols if s in self.last_seen)
+                            notice("ready", f"{primed} of {len(symbols)} symbol(s) primed; trading from the next bar")
+                    for outcome in outcomes:
                         if on_outcome is not None:
                             on_outcome(outcome)
                     failures = 0
@@ -256,8 +364,12 @@ class TradingLoop:
                         time.sleep(min(0.2, remaining))
                         continue
                     try:
-                        if subscriber.wait(min(0.5, remaining)):
-                            break  # new bars announced: read them now
+                        events = subscriber.wait(min(0.5, remaining))
+                        if events:
+                            arrived.extend(events)
+                            break  # new bars announced: decide on them now
+                        if on_idle is not None:
+                            on_idle()
                     except DATABASE_ERRORS:
                         break  # the next iteration meets the outage and backs off
         finally:

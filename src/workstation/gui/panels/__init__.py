@@ -14,6 +14,7 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     from workstation.gui.panels.chart import ChartPanel
     from workstation.gui.panels.log_monitor import LogMonitorPanel
     from workstation.gui.panels.models import ModelPanel
+    from workstation.gui.panels.strategies import StrategiesPanel
     from workstation.gui.panels.ticket import OrderTicketPanel
     from workstation.gui.panels.watchlist import WatchlistPanel
 
@@ -33,6 +34,9 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
         PanelSpec(
             "logMonitorPanel", "Log monitor", LogMonitorPanel, right, order=60, beside="modelPanel", size=(0.31, 0.30)
         )
+    )
+    registry.register(
+        PanelSpec("strategiesPanel", "Strategies", StrategiesPanel, right, order=70, tab_with="modelPanel")
     )
     # Tabbed with the models and blotter below the chart: a run's curves and trades beside the chart.
     registry.register(

@@ -235,6 +235,18 @@ class ChartPanel(QWidget):
             )
             for f in data.fills
         ]
+        markers += [
+            Marker(
+                index=m.index,
+                price=float(low[m.index]) * 0.97 if m.up else float(high[m.index]) * 1.03,
+                up=m.up,
+                label=f"{m.strategy}: {'buy' if m.up else 'sell'} signal"
+                + (f", confidence {m.confidence:.0%}" if m.confidence is not None else ""),
+                size=14.0,
+                key=m.strategy,
+            )
+            for m in data.signals
+        ]
         markers += self._focus_markers(data)
         self.view.set_markers(markers)
 

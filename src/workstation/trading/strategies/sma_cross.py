@@ -98,11 +98,14 @@ class SmaCross:
         }
 
     def decide(self, bars: BarSeries, index: int, context: DecisionContext) -> list[OrderRequest]:
-        signal = self.signal_at(bars, index)
+        return self.orders_on_signal(bars.symbol, self.signal_at(bars, index), context)
+
+    def orders_on_signal(self, symbol: str, signal: int, context: DecisionContext) -> list[OrderRequest]:
+        """The orders for a cross (+1 up, −1 down, 0 none): shared by the backtest and the live loop."""
         if context.has_open_orders or signal == 0:
             return []
         if signal > 0 and context.position == 0:
-            return [OrderRequest(bars.symbol, "buy", self.quantity, time_in_force="gtc", strategy=self.name)]
+            return [OrderRequest(symbol, "buy", self.quantity, time_in_force="gtc", strategy=self.name)]
         if signal < 0 and context.position > 0:
-            return [OrderRequest(bars.symbol, "sell", context.position, time_in_force="gtc", strategy=self.name)]
+            return [OrderRequest(symbol, "sell", context.position, time_in_force="gtc", strategy=self.name)]
         return []
