@@ -182,6 +182,7 @@ class TradingLoop:
             strategy=self.strategy.name,
             correlation_id=arrival.correlation_id,
             metadata={
+                "prediction_id": signal.prediction_id,  # the stored prediction it came from, where there is one
                 **bar_signal.details,
                 "prediction_value": signal.value,
                 "confidence": signal.confidence,
