@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 from workstation.db.engine import create_db_engine
 from workstation.db.migrate import upgrade
+from workstation.db.partitions import ensure_partitions_for
 from workstation.features.copy_binary import HEADER, TRAILER, encode_rows
 from workstation.jobs import ProgressUpdate
 from workstation.ml import dataset as ds
@@ -84,10 +85,11 @@ def load_synthetic(url: str, symbols: list[str], bars: int) -> tuple[float, int]
     engine = create_db_engine(url)
     upgrade(engine)
     features = ds.available_features(engine)
-    engine.dispose()
     numeric = ["open", "high", "low", "close", "volume", *features]
     index = pd.bdate_range("2017-01-02", periods=bars, tz="UTC") + pd.Timedelta(hours=21)
-    stamps_us = (index.asi8 // 1000).astype(np.int64)
+    ensure_partitions_for(engine, ["feature_engineered_data"], index)  # PostgreSQL's ranges for the rows
+    engine.dispose()
+    stamps_us = np.asarray(index.as_unit("us").asi8, dtype=np.int64)  # whatever unit pandas chose
     rng = np.random.default_rng(7)
     started = time.perf_counter()
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
