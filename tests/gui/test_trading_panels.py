@@ -219,8 +219,11 @@ def test_export_csv_from_the_orders_context_menu(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     for view in (blotter.orders, blotter.fills, blotter.positions):
         assert view.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
-        assert [a.text() for a in view.actions()] == ["Export CSV…"]
-    blotter.orders.actions()[0].trigger()
+        assert [a.text() for a in view.actions()][-1] == "Export CSV…"
+    # Orders and fills can also be explained from the menu; positions cannot (there is no single trade).
+    assert [a.text() for a in blotter.positions.actions()] == ["Export CSV…"]
+    assert blotter.explain_action in blotter.orders.actions() and blotter.explain_action in blotter.fills.actions()
+    next(a for a in blotter.orders.actions() if a.text() == "Export CSV…").trigger()
     with target.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1

@@ -128,7 +128,7 @@ def test_parse_duration() -> None:
             parse_duration(bad)
 
 
-def _bars(engine: Engine, symbol: str, interval: str, last: datetime) -> None:
+def _bars(engine: Engine, symbol: str, interval: str, last: datetime, source: str = "test") -> None:
     ensure_partitions(engine, "market_data", [last - timedelta(minutes=2), last])  # PostgreSQL's ranges
     with engine.begin() as conn:
         conn.execute(insert(StockInfo), [{"symbol": symbol, "name": symbol}])
@@ -138,7 +138,7 @@ def _bars(engine: Engine, symbol: str, interval: str, last: datetime) -> None:
                 {
                     "symbol": symbol, "interval": interval, "timestamp": last - timedelta(minutes=k),
                     "open": Decimal(1), "high": Decimal(1), "low": Decimal(1), "close": Decimal(1),
-                    "volume": 1, "source": "test",
+                    "volume": 1, "source": source,
                 }
                 for k in range(3)
             ],
@@ -159,6 +159,7 @@ def test_alert_rules(engine: Engine, install: Install, log: logging.Logger) -> N
     _bars(engine, "AAPL", "1m", now - timedelta(minutes=1))  # fresh
     _bars(engine, "MSFT", "1m", now - timedelta(minutes=45))  # stale
     _bars(engine, "SPY", "1d", now - timedelta(days=3))  # daily bars are not a live feed
+    _bars(engine, "CON01", "1h", now - timedelta(days=30), source="synthetic")  # the demo's history, not a feed
     real_now = datetime.now(UTC)
     alerts = evaluate_alerts(
         engine,

@@ -4,6 +4,10 @@ The JobManager is for jobs a user starts and may cancel (they show in the status
 progress bar). A once-a-second blotter poll is not such a job: it runs here, on a small thread
 pool, and its result comes back to the GUI thread through a queued signal. A failure is logged
 and handed to the callback as a one-line message; it never raises on the GUI thread.
+
+The runnables are not auto-deleted: Qt would destroy each Python QRunnable wrapper on the pool thread
+the moment ``run`` returns, racing the interpreter on another thread. Each is kept here until its
+result reaches the GUI thread and released there.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from workstation.errors import WorkstationError
 logger = logging.getLogger(__name__)
 
 Callback = Callable[[Any, str | None], None]
+_still_running: list[QRunnable] = []  # calls a shutdown stopped waiting for (a process-long handful at most)
 
 
 class _Relay(QObject):
@@ -53,6 +58,7 @@ class BackgroundCalls(QObject):
         self._relay = _Relay(self)
         self._relay.done.connect(self._deliver)
         self._callbacks: dict[int, Callback] = {}
+        self._running: dict[int, _Call] = {}  # released on the GUI thread once delivered (see above)
         self._ids = itertools.count(1)
         self._closed = False
 
@@ -62,7 +68,10 @@ class BackgroundCalls(QObject):
         call_id = next(self._ids)
         if callback is not None:
             self._callbacks[call_id] = callback
-        self._pool.start(_Call(call_id, fn, self._relay))
+        call = _Call(call_id, fn, self._relay)
+        call.setAutoDelete(False)
+        self._running[call_id] = call
+        self._pool.start(call)
 
     def pending(self) -> int:
         return len(self._callbacks)
@@ -76,10 +85,14 @@ class BackgroundCalls(QObject):
         self._pool.clear()
         stopped = self.wait(timeout_ms)
         self._callbacks.clear()
+        if not stopped:  # still running: keep them alive past this object, or Python frees them mid-run
+            _still_running.extend(self._running.values())
+        self._running.clear()
         return stopped
 
     @Slot(int, object, object)
     def _deliver(self, call_id: int, result: Any, error: Any) -> None:
+        self._running.pop(call_id, None)
         callback = self._callbacks.pop(call_id, None)
         if callback is not None and not self._closed:
             callback(result, error)

@@ -167,6 +167,13 @@ class MainWindow(QMainWindow):
         for spec in specs:
             if spec.tab_with in self.docks:
                 self.tabifyDockWidget(self.docks[spec.tab_with], self.docks[spec.object_name])
+        # Qt raises the last tab added; a group shows its first-added tab instead (the blotter, not the
+        # newest research panel), until the user picks another or a saved layout says otherwise.
+        raised: set[str] = set()
+        for spec in sorted(specs, key=lambda s: s.order):
+            if spec.tab_with in self.docks and spec.tab_with not in raised:
+                raised.add(spec.tab_with)
+                self.docks[spec.object_name].raise_()
         defaults = {spec.object_name: spec.size for spec in specs if spec.size is not None}
         self.dock_layout = DockLayout(self, self.docks, defaults)
 

@@ -19,6 +19,7 @@ from workstation.db.logs import ErrorLog, PerformanceLog, TradingEvent
 from workstation.db.market import MarketData
 from workstation.db.views import recent_system_activity
 from workstation.market.calendar import session_open_at
+from workstation.market.providers.synthetic import SOURCE as SYNTHETIC_SOURCE
 
 _INTERVAL = re.compile(r"^(\d+)\s*(m|min|t|h|hour|d|day|wk|w|mo)$", re.IGNORECASE)
 _INTERVAL_UNITS = {"m": 60, "min": 60, "t": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "wk": 604800,
@@ -152,8 +153,11 @@ def _stale_market_data(conn: Any, limits: AlertThresholds, now: datetime) -> lis
     opened = session_open_at(now)
     if limits.market_hours_only and opened is None:
         return []
-    query = select(MarketData.symbol, MarketData.interval, func.max(MarketData.timestamp)).group_by(
-        MarketData.symbol, MarketData.interval
+    # The demo universe's synthetic bars are a fixed history, never a feed: they are not stale, only old.
+    query = (
+        select(MarketData.symbol, MarketData.interval, func.max(MarketData.timestamp))
+        .where(MarketData.source != SYNTHETIC_SOURCE)
+        .group_by(MarketData.symbol, MarketData.interval)
     )
     newest: dict[str, tuple[datetime, str]] = {}
     for symbol, interval, latest in conn.execute(query):
