@@ -133,14 +133,25 @@ class BlotterPanel(BlotterActions, QWidget):
         self.resume_button = self.halt_banner.resume_button
         self.status = named(QLabel(""), "blotterStatus")
         self.status.setWordWrap(True)  # a long message must never widen the window
-        top = QHBoxLayout()
-        for widget in (self.broker, self.modify_button, self.cancel_button, self.cancel_all_button,
-                       self.close_button, self.close_all_button, self.kill_button, self.explain_button):  # fmt: skip
-            top.addWidget(widget)
-        top.addStretch(1)
+        # Two rows, orders then positions and the account: one row of eight buttons would make the
+        # blotter ~770 px wide at least, wider than a 1366-px window can give it beside the log monitor.
+        orders_row, account_row = QHBoxLayout(), QHBoxLayout()
+        for widget in (
+            self.broker,
+            self.modify_button,
+            self.cancel_button,
+            self.cancel_all_button,
+            self.explain_button,
+        ):
+            orders_row.addWidget(widget)
+        for widget in (self.close_button, self.close_all_button, self.kill_button):
+            account_row.addWidget(widget)
+        orders_row.addStretch(1)
+        account_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
+        layout.addLayout(orders_row)
+        layout.addLayout(account_row)
         layout.addWidget(self.halt_banner)
         layout.addWidget(self.tabs)
         layout.addWidget(self.status)
