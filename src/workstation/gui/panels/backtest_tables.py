@@ -9,23 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from workstation.gui.tables import DOWN, UP, Column, fmt_number, fmt_time
+from workstation.reports.backtest import METRICS as REPORT_METRICS
 
-# Metric key → (label, kind) in the order a trader reads them (the backtest report's order).
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("total_return", "Total return", "percent"),
-    ("cagr", "CAGR", "percent"),
-    ("sharpe", "Sharpe ratio", "number"),
-    ("sortino", "Sortino ratio", "number"),
-    ("max_drawdown", "Max drawdown", "percent"),
-    ("win_rate", "Win rate", "percent"),
-    ("profit_factor", "Profit factor", "number"),
-    ("exposure", "Exposure", "percent"),
-    ("turnover", "Turnover (× mean equity)", "number"),
-    ("commission", "Commission paid", "money"),
-    ("trades", "Trades", "int"),
-    ("fills", "Fills", "int"),
-    ("final_value", "Final value", "money"),
-)
+# Metric key → (label, kind): the backtest report's list (one definition), plus the final value the panel
+# also ranks sweeps by.
+METRICS: tuple[tuple[str, str, str], ...] = (*REPORT_METRICS, ("final_value", "Final value", "money"))
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
