@@ -85,6 +85,9 @@ class StrategyRun(QObject):
     snapshot = Signal(object)  # RunSnapshot
     notice = Signal(str, str)  # kind, message
     stateChanged = Signal(str)
+    # Emitted on the GUI thread once ``state``/``latest`` hold the new values: views read the run's
+    # attributes from this one, never from the worker's queued signals (whose slots may run in between).
+    changed = Signal()
 
     def __init__(self, context: WorkstationContext, config: StrategyConfig, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -175,9 +178,11 @@ class StrategyRun(QObject):
     # -- GUI thread ----------------------------------------------------------------------------------
     def _remember_state(self, state: str) -> None:
         self.state = state
+        self.changed.emit()
 
     def _remember_snapshot(self, snapshot: RunSnapshot) -> None:
         self.latest = snapshot
+        self.changed.emit()
 
     def _ended(self, result: object) -> None:
         if isinstance(result, list):

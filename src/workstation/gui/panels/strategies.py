@@ -273,8 +273,7 @@ class StrategiesPanel(QWidget):
     def start(self, config: StrategyConfig) -> StrategyRun:
         run = StrategyRun(self._context, config, self)
         self.runs.append(run)
-        run.stateChanged.connect(lambda _s, r=run: self._update_row(r))
-        run.snapshot.connect(lambda _s, r=run: self._update_row(r))
+        run.changed.connect(lambda r=run: self._update_row(r))
         run.outcome.connect(self._on_outcome)
         run.notice.connect(lambda kind, text, r=run: self._on_notice(r, kind, text))
         self.run_table.insertRow(self.run_table.rowCount())
