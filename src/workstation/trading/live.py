@@ -122,10 +122,11 @@ class TradingLoop:
         """Bars that arrived together (symbol, bar, source): fills first, then every signal of the batch,
         then each bar's decision under its own correlation id; what the signals computed is stored last."""
         arrivals: list[Arrival] = []
-        for symbol, bar, source in bars:
-            with correlation_scope(prefix="bar", inherit=False) as cid:
-                arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
-                self.manager.on_bar(symbol, bar)  # a local broker's working orders may fill on this bar first
+        with self.manager.batch():  # a local broker's fills for the whole batch: one lock, one commit
+            for symbol, bar, source in bars:
+                with correlation_scope(prefix="bar", inherit=False) as cid:
+                    arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
+                    self.manager.on_bar(symbol, bar)  # its working orders may fill on this bar first
         found = self.signals.signals(arrivals)
         outcomes = [self._mark_seen(arrival, bar_signal) for arrival, bar_signal in zip(arrivals, found, strict=True)]
         # The batch's signal events in one write, before any of its orders (each order's trace to its bar).
@@ -136,14 +137,36 @@ class TradingLoop:
                 if bar_signal.signal is not None
             ]
         )
+        deciding = [(a, o) for a, o in zip(arrivals, outcomes, strict=True) if o.signal is not None]
+        if deciding:
+            self._decide(deciding)
+        try:
+            self.signals.persist()
+        except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
+            log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
+        return outcomes
+
+    def _decide(self, deciding: list[tuple[Arrival, BarOutcome]]) -> None:
+        """Each signalled bar's orders. With a local broker the whole batch is one locked transaction:
+        a database error there rolls every order of the batch back, and each bar says so."""
+        try:
+            with self.manager.batch():
+                self._decide_each(deciding, in_batch=self.manager.local)
+        except DATABASE_ERRORS as exc:
+            if not self.manager.local:
+                raise
+            log.error("orders of %d bar(s) not placed: database unavailable: %s", len(deciding), exc)
+            for _arrival, outcome in deciding:
+                outcome.orders.clear()
+                outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
+
+    def _decide_each(self, deciding: list[tuple[Arrival, BarOutcome]], *, in_batch: bool) -> None:
         # Positions and open orders are read once for the batch (two queries, not two per bar); a symbol
         # that got an order earlier in this batch is read again before its next decision.
         book = self.manager.positions()
         busy = {o.symbol for o in self.manager.open_orders()}
         touched: set[str] = set()
-        for arrival, outcome in zip(arrivals, outcomes, strict=True):
-            if outcome.signal is None:
-                continue
+        for arrival, outcome in deciding:
             symbol = arrival.symbol
             if symbol in touched:
                 position = self.manager.position_quantity(symbol)
@@ -151,14 +174,9 @@ class TradingLoop:
             else:
                 position, has_open_orders = book.quantity(symbol), symbol in busy
             with correlation_scope(arrival.correlation_id):
-                self._place(outcome, arrival.bar, position, has_open_orders)
+                self._place(outcome, arrival.bar, position, has_open_orders, in_batch=in_batch)
             if outcome.orders or outcome.unknown:
                 touched.add(symbol)
-        try:
-            self.signals.persist()
-        except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
-            log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
-        return outcomes
 
     def _mark_seen(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
         symbol, bar = arrival.symbol, arrival.bar
@@ -193,7 +211,9 @@ class TradingLoop:
             timestamp=self.manager.clock(),
         )
 
-    def _place(self, outcome: BarOutcome, bar: Bar, position: Decimal, has_open_orders: bool) -> None:
+    def _place(
+        self, outcome: BarOutcome, bar: Bar, position: Decimal, has_open_orders: bool, *, in_batch: bool = False
+    ) -> None:
         symbol, signal = outcome.symbol, outcome.signal
         assert signal is not None
         closes = self._closes.get(symbol, [])
@@ -210,6 +230,8 @@ class TradingLoop:
                 outcome.rejected.append(str(exc))
                 log.error("order for %s failed: %s", symbol, exc)
             except DATABASE_ERRORS as exc:
+                if in_batch:  # the batch's transaction is lost: every order of it is rolled back together
+                    raise
                 outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
                 log.error("order for %s not placed: database unavailable: %s", symbol, exc)
 

@@ -28,7 +28,8 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -107,6 +108,21 @@ class OrderManager:
         broker.set_update_handler(self._on_local_report if self.local else self._on_broker_report)
 
     # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The calls made inside share one account-locked transaction when the broker is local.
+
+        A bar's fills, or a batch of orders, then cost one lock and one commit instead of two or three
+        per order; the paper broker's state is this database, so the batch commits (or, on any error,
+        rolls back) its orders, their sends and fills together. A remote broker's order must be committed
+        before the broker sees it, so for it this does nothing.
+        """
+        if not self.local:
+            yield
+            return
+        with self.store.locked(self.account, durable=False):
+            yield
+
     def _locked(self, decide: Callable[[AccountTx], T]) -> T:
         """Run ``decide`` in one locked transaction; a lost race re-reads and decides again."""
         for attempt in range(_RACE_RETRIES):
