@@ -85,12 +85,16 @@ def test_features_on_the_cluster_equal_the_local_build(
 def test_training_on_the_cluster_gives_the_local_metrics(pg_engine: Engine, client: Any) -> None:
     for i, symbol in enumerate(("AAA", "BBB")):
         insert_features(pg_engine, symbol, synthetic_bars(200, 40 + i))
+    # With a hyperparameter search: every (candidate, fold) fit is a task on the workers too.
     spec = TrainingSpec("gradient_boosting", "price_direction", ("AAA", "BBB"), n_folds=3,
-                        hyperparameters={"max_iter": 15})  # fmt: skip
+                        hyperparameters={"max_iter": 15}, search={"max_depth": (2, 3)})  # fmt: skip
     local = train(pg_engine, spec, executor=SerialExecutor())  # any local executor gives the same numbers
     executor = ClusterExecutor(client)
     updates: list[ProgressUpdate] = []
     remote = train(pg_engine, spec, executor=executor, publish=executor.publish, progress=updates.append)
+    assert remote.parameters["search"] == local.parameters["search"]
+    assert len(remote.parameters["search"]["candidates"]) == 2
+    assert any(u.message.startswith("search: ") for u in updates)
     assert remote.metrics == local.metrics
     assert remote.comparison == local.comparison
     assert remote.feature_importance == local.feature_importance

@@ -90,10 +90,18 @@ def verdict_line(verdict: str | None, primary: str | None, intervals: dict[str, 
 
 def _print_evaluation(
     metrics: dict[str, Any], baseline: dict[str, Any], folds: list[dict[str, Any]], intervals: dict[str, Any],
-    verdict: str | None, primary: str | None,
+    verdict: str | None, primary: str | None, judged_fold: int | None = None,
 ) -> None:  # fmt: skip
     kind = "majority class" if "accuracy" in metrics else "persistence"
-    click.echo(f"held-out metrics, pooled over {len(folds)} walk-forward folds (baseline: {kind}):")
+    judged = next((f for f in folds if f["fold"] == judged_fold), None)
+    if judged is not None:
+        # After a search the interval and verdict are of the last fold: show that fold's figures beside them.
+        pooled = f"{primary} {_fmt(metrics.get(primary or ''))} vs {_fmt(baseline.get(primary or ''))}"
+        click.echo(f"held-out metrics of fold {judged_fold}, which the search's choice never saw (baseline: {kind});")
+        click.echo(f"pooled over all {len(folds)} folds, including those it chose on: {pooled}")
+        metrics, baseline = judged["metrics"], judged["baseline_metrics"]
+    else:
+        click.echo(f"held-out metrics, pooled over {len(folds)} walk-forward folds (baseline: {kind}):")
     echo_table(
         ("metric", "model", "baseline", "model − baseline [95% interval]", "better (interval)"),
         _comparison_rows(metrics, baseline, intervals),
@@ -143,20 +151,27 @@ def command() -> None:
     help="Also feed columns measured in price units (moving averages, bands, MACD, ATR …); off by default.",
 )  # fmt: skip
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter override (repeatable).")
+@click.option(
+    "--search", "search", multiple=True, metavar="KEY=V1,V2,…",
+    help="Hyperparameter values to search (repeatable: the grid of every combination). Chosen on all folds "
+    "but the last; the verdict is judged on the last fold, which the choice never saw.",
+)  # fmt: skip
 @scheduler_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train_cmd(
     model_type: str, target: str, horizon: int, symbols: str, interval: str, start: str | None, end: str | None,
     name: str | None, n_folds: int, features: str | None, feature_version: str, include_price_levels: bool,
-    params: tuple[str, ...], scheduler: str | None, as_json: bool,
+    params: tuple[str, ...], search: tuple[str, ...], scheduler: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Train with purged walk-forward validation; every figure printed is from held-out bars.
 
     The model is activated only when its verdict is beats_baseline (the 95% block-bootstrap interval of
     log loss / MAE minus the baseline's excludes zero in its favour); otherwise it is registered as
     deprecated, and 'models set-status ID active' activates it after a warning. With --scheduler, the
-    folds and the final fit run as tasks on the Dask cluster's workers (same numbers as locally)."""
+    folds, the search's candidates and the final fit run as tasks on the Dask cluster's workers (same
+    numbers as locally)."""
     from workstation.cluster.jobs import train_and_register_on
+    from workstation.ml.search import parse_search
     from workstation.ml.training import TrainingSpec
 
     chosen = split_symbols(symbols)
@@ -167,7 +182,9 @@ def train_cmd(
         start=parse_when(start), end=parse_when(end, end_of_day=True), feature_version=feature_version,
         features=tuple(f.strip() for f in features.split(",") if f.strip()) if features else None,
         n_folds=n_folds, hyperparameters=_parse_params(params), name=name, include_price_levels=include_price_levels,
+        search=parse_search(search),
     )  # fmt: skip
+    spec.validate()  # a bad grid or too few folds: one line before anything is read
     engine = app_context().engine
     with progress_and_cancel("training", enabled=not as_json) as (progress, cancel):
         outcome = train_and_register_on(
@@ -185,8 +202,30 @@ def train_cmd(
             f"model {info.model_id} registered but not activated ({summary['model_type']}): {summary['verdict']}; "
             f"'workstation models set-status {info.model_id} active' activates it anyway"
         )
+    searched = summary.get("search")
+    if searched:
+        _print_search(searched)
     _print_evaluation(summary["metrics"], summary["baseline_metrics"], summary["folds"], summary["intervals"],
-                      summary["verdict"], summary["primary_metric"])  # fmt: skip
+                      summary["verdict"], summary["primary_metric"],
+                      searched["judged_on_fold"] if searched else None)  # fmt: skip
+
+
+def _print_search(search: dict[str, Any]) -> None:
+    click.echo(f"search: {search['note']}")
+    rows = [
+        ("*" if i == search["chosen"] else "", ", ".join(f"{k}={v}" for k, v in c["params"].items() if k in keys),
+         _fmt(c["score"]))
+        for keys in [_varied(search["candidates"])]
+        for i, c in enumerate(search["candidates"])
+    ]  # fmt: skip
+    echo_table(("", "candidate", f"mean {search['metric']}"), rows)
+    click.echo("")
+
+
+def _varied(candidates: list[dict[str, Any]]) -> set[str]:
+    """The parameters the grid varies (the others are the same in every candidate)."""
+    keys = set().union(*(c["params"] for c in candidates))
+    return {k for k in keys if len({json.dumps(c["params"].get(k), default=str) for c in candidates}) > 1}
 
 
 @command.command("list")
@@ -270,8 +309,12 @@ def show_cmd(model_id: str, as_json: bool) -> None:
     click.echo(f"artifact:   {info.file_path}  sha256 {info.artifact_sha256}")
     click.echo(f"predictions stored: {prediction_count(engine, model_id)}")
     click.echo("")
+    search = p.get("search")
+    if search:
+        _print_search(search)
     _print_evaluation(m.get("held_out", {}), m.get("baseline", {}), m.get("folds", []), m.get("intervals") or {},
-                      m.get("verdict"), m.get("primary_metric"))  # fmt: skip
+                      m.get("verdict"), m.get("primary_metric"),
+                      search["judged_on_fold"] if search else None)  # fmt: skip
     reliability = m.get("reliability", [])
     if reliability and "bin_lower" in reliability[0]:
         click.echo("\nreliability (held-out): predicted P(up) vs observed frequency")

@@ -42,6 +42,7 @@ class TrainingOutcome:
             "beats_baseline": beats_baseline(self.result.metrics, self.result.baseline_metrics),
             "folds": self.result.folds,
             "reliability": self.result.reliability,
+            "search": self.result.parameters.get("search"),
         }
 
 
@@ -83,6 +84,8 @@ def train_and_register(
     result = train(engine, spec, progress=progress, cancel=cancel, executor=executor, publish=publish)
     metrics = {
         "evaluated_on": "pooled held-out walk-forward folds",
+        # After a search, the interval and verdict come from the last fold only (the choice never saw it).
+        "verdict_on": result.parameters["search"]["note"] if "search" in result.parameters else "all folds",
         "held_out": result.metrics,
         "baseline": result.baseline_metrics,
         "baseline_kind": "majority class" if spec.target == "price_direction" else "persistence",

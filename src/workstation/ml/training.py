@@ -4,7 +4,8 @@ For each fold (see :mod:`workstation.ml.splits`) a fresh model is fitted on the 
 on the next block of time, next to a naive baseline fitted on the same training rows and scored on the
 same test rows. Classifiers are calibrated inside each fold on the latest part of each symbol's training
 rows, so the held-out log loss and Brier score judge the probabilities a user will actually see. The
-model that is saved is fitted the same way on all labelled rows. Folds and the final fit are
+model that is saved is fitted the same way on all labelled rows. With a hyperparameter grid
+(``TrainingSpec.search``) the candidates are chosen first (:mod:`workstation.ml.search`). Folds and the final fit are
 independent :class:`~workstation.ml.tasks.FitTask` s run on an executor (the local process pool by
 default), side by side where cores allow. The difference to the baseline gets a 95 % block-bootstrap
 interval and a verdict (:mod:`workstation.ml.uncertainty`).
@@ -13,8 +14,9 @@ interval and a verdict (:mod:`workstation.ml.uncertainty`).
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +42,7 @@ from workstation.ml.metrics import (
     persistence_baseline,
     regression_metrics,
 )
+from workstation.ml.search import SearchResult, candidate_key, candidate_params, check_folds, choose
 from workstation.ml.splits import Fold, calibration_split, walk_forward_folds
 from workstation.ml.tasks import FitOutcome, FitTask, largest_first
 from workstation.ml.uncertainty import compare, pooled_auc, verdict
@@ -63,6 +66,8 @@ class TrainingSpec:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
     include_price_levels: bool = False  # feed the price-scaled columns too (see workstation.ml.inputs)
+    # A hyperparameter grid (name → values): candidates chosen on all folds but the last (ml.search).
+    search: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def validate(self) -> None:
         validate_target(self.target, self.horizon)
@@ -76,6 +81,9 @@ class TrainingSpec:
             raise ConfigurationError("calibration fraction must be between 0.05 and 0.5")
         if self.start and self.end and self.start > self.end:
             raise ConfigurationError("start is after end")
+        if self.search:
+            check_folds(self.n_folds)
+            candidate_params(self.hyperparameters, self.search)  # the grid's size is checked before reading
 
 
 @dataclass
@@ -102,8 +110,11 @@ def _metrics(target: str, y: np.ndarray, predicted: np.ndarray) -> dict[str, Any
 
 
 def _tasks(
-    spec: TrainingSpec, model_type: str, params: dict[str, Any], data: Dataset, folds: list[Fold], threads: int
-) -> list[FitTask]:
+    spec: TrainingSpec, model_type: str, params: dict[str, Any], data: Dataset, folds: list[Fold], threads: int,
+    *, prefix: str = "", first_slot: int = 0, final: bool = True,
+) -> list[FitTask]:  # fmt: skip
+    """One task per fold (keys ``{prefix}fold N``), plus the final fit and the last fold's importances
+    when ``final``; a search's candidates take ``final=False``."""
     classification = is_classification(spec.target)
     stamps, ends, codes = data.timestamps, data.label_end, data.symbol_codes
     max_rows = params.get("max_train_rows")
@@ -120,11 +131,12 @@ def _tasks(
         )  # fmt: skip
 
     tasks = [
-        task(f"fold {f.index}", f.index - 1, f.train, score_rows=f.test,
-             importance_rows=f.test if f is folds[-1] else None)
-        for f in folds
+        task(f"{prefix}fold {f.index}", first_slot + i, f.train, score_rows=f.test,
+             importance_rows=f.test if final and f is folds[-1] else None)
+        for i, f in enumerate(folds)
     ]  # fmt: skip
-    tasks.append(task("final", len(folds), np.arange(len(data.y)), keep_model=True))
+    if final:
+        tasks.append(task("final", first_slot + len(folds), np.arange(len(data.y)), keep_model=True))
     return tasks
 
 
@@ -165,22 +177,49 @@ def train(
     executor = executor or training_pool()
     # Torch's CPU kernels may round differently with another thread count: the LSTM always uses one.
     threads = 1 if model_type == "lstm" else threads_per_task(executor, spec.n_folds + 1)
-    tasks = _tasks(spec, model_type, params, data, folds, threads)
-    weights = {t.key: float(len(t.fit_rows)) for t in tasks}
-    report(0.1, f"fitting {len(tasks)} models ({model_type})")
-    with published(executor, data.x, data.y, len(tasks), cancel, publish) as shared:
-        outcomes = run_tasks(
-            executor, largest_first(tasks), shared, cancel, lambda f, m: report(0.1 + 0.8 * f, m), weights
-        )
+    candidates = candidate_params(params, spec.search) if spec.search else []
+    selection = folds[:-1] if candidates else []
+    searching = [
+        t for i, c in enumerate(candidates)
+        for t in _tasks(spec, model_type, c, data, selection, threads, prefix=f"candidate {i} ",
+                        first_slot=i * len(selection), final=False)
+    ]  # fmt: skip
+    first_slot = len(searching)
+    search: SearchResult | None = None
+    with published(executor, data.x, data.y, first_slot + len(folds) + 1, cancel, publish) as shared:
+        outcomes: dict[str, FitOutcome] = {}
+        start = 0.1
+        if searching:
+            report(start, f"searching {len(candidates)} candidates: {len(searching)} fits ({model_type})")
+            found = _run(executor, searching, shared, cancel, lambda f, m: report(0.1 + 0.5 * f, f"search: {m}"))
+            tested = {f.index: f.test for f in selection}
+            search = choose(spec.target, data.y, candidates, found, tested, folds[-1].index)
+            params = candidates[search.chosen]
+            # The chosen candidate's selection-fold fits are the normal run's fits (same task): reused.
+            for fold in selection:
+                outcomes[f"fold {fold.index}"] = replace(found[candidate_key(search.chosen, fold.index)],
+                                                         key=f"fold {fold.index}")  # fmt: skip
+            start = 0.6
+        tasks = [t for t in _tasks(spec, model_type, params, data, folds, threads, first_slot=first_slot)
+                 if t.key not in outcomes]  # fmt: skip
+        report(start, f"fitting {len(tasks)} models ({model_type})")
+        outcomes |= _run(executor, tasks, shared, cancel, lambda f, m: report(start + (0.9 - start) * f, m))
     report(0.9, "evaluating held-out folds")
-    result = _evaluate(spec, model_type, params, data, folds, outcomes)
+    result = _evaluate(spec, model_type, params, data, folds, outcomes, search)
     report(1.0, "done")
     return result
 
 
+def _run(
+    executor: Executor, tasks: list[FitTask], shared: Any, cancel: CancelToken, report: Callable[[float, str], None]
+) -> dict[str, FitOutcome]:
+    weights = {t.key: float(len(t.fit_rows)) for t in tasks}
+    return run_tasks(executor, largest_first(tasks), shared, cancel, report, weights)
+
+
 def _evaluate(
     spec: TrainingSpec, model_type: str, params: dict[str, Any], data: Dataset, folds: list[Fold],
-    outcomes: dict[str, FitOutcome],
+    outcomes: dict[str, FitOutcome], search: SearchResult | None = None,
 ) -> TrainingResult:  # fmt: skip
     classification = is_classification(spec.target)
     persistence = data.frame["persistence"].to_numpy(dtype=float)
@@ -211,7 +250,12 @@ def _evaluate(
         # constant within each fold then ranks nothing (0.5), as it must.
         overall["roc_auc"] = pooled_auc(y_all, pred_all, fold_all)
         baseline_overall["roc_auc"] = pooled_auc(y_all, base_all, fold_all)
-    comparison = compare(classification, y_all, pred_all, base_all, data.timestamps[tested], fold_all, spec.horizon)
+    # After a search the verdict is judged on the last fold only: the rows the choice never saw.
+    judged = fold_all == folds[-1].index if search is not None else np.ones(len(fold_all), dtype=bool)
+    comparison = compare(
+        classification, y_all[judged], pred_all[judged], base_all[judged], data.timestamps[tested][judged],
+        fold_all[judged], spec.horizon,
+    )  # fmt: skip
     final = outcomes["final"]
     regression_confidence = None
     reliability: list[dict[str, Any]]
@@ -229,6 +273,8 @@ def _evaluate(
     )  # fmt: skip
     parameters = _parameters(spec, params, data, folds_count=len(folds), calibration=final.calibration,
                              model_type=model_type, fit_rows=final.fit_rows)  # fmt: skip
+    if search is not None:
+        parameters["search"] = search.record()
     confusion = confusion_counts(y_all, pred_all) if classification else None
     importance = outcomes[f"fold {folds[-1].index}"].importance or []
     return TrainingResult(
