@@ -12,8 +12,9 @@
 
 Inputs are float32 (half the memory of float64, and what the forests compute in anyway).
 
-Forests and boosted models are grown in chunks (warm start), so a GUI sees trees being added and a
-cancel request is honoured within one chunk instead of after the whole fit.
+Forests are grown in chunks of trees (warm start), so a GUI sees trees being added and a cancel request
+is honoured within one chunk instead of after the whole fit. A boosted model fits in one call (chunks
+would re-bin the data and re-predict every tree at each step); its cancel is honoured between fits.
 """
 
 from __future__ import annotations
@@ -59,12 +60,10 @@ MAX_TRAIN_ROWS = 300_000
 WORKSTATION_PARAMS = ("max_train_rows",)
 CHUNK = 25
 
-_GROWABLE = (
-    RandomForestClassifier,
-    RandomForestRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-)
+# Forests grow in chunks of trees (warm start only adds trees). Boosted models fit in one call: each
+# warm-started call bins the data again and re-predicts every tree so far, which made a 150-iteration fit
+# in chunks of 25 2.7x slower (80,000 x 146 rows: 16.9 s vs 6.3 s); cancel is honoured between fits.
+_GROWABLE = (RandomForestClassifier, RandomForestRegressor)
 
 FitProgress = Callable[[float, str], None]
 
