@@ -16,7 +16,8 @@ from workstation.jobs import CancelToken
 from workstation.market.store import store_bars
 from workstation.market.stream.events import StreamBar
 from workstation.market.stream.writer import BarWriter, bars_to_frame
-from workstation.trading.live import BarOutcome, TradingLoop
+from workstation.trading.live import TradingLoop
+from workstation.trading.live_decide import BarOutcome
 from workstation.trading.risk import RiskLimits
 from workstation.trading.session import open_session
 from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig

@@ -29,7 +29,8 @@ from workstation.market.stream.writer import BarWriter, bars_to_frame
 from workstation.ml.predict import latest_predictions
 from workstation.ml.service import train_and_register
 from workstation.ml.training import TrainingSpec
-from workstation.trading.live import BarOutcome, TradingLoop
+from workstation.trading.live import TradingLoop
+from workstation.trading.live_decide import BarOutcome
 from workstation.trading.live_signals import OnlineModelSignals
 from workstation.trading.live_trace import bar_of, signals_by_correlation
 from workstation.trading.risk import RiskLimits

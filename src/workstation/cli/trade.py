@@ -106,7 +106,8 @@ def command() -> None:
 def run_cmd(**o: Any) -> None:
     """Trade a model's signals: live on new bars, or replayed from stored history through the paper broker."""
     from workstation.cli.orders import confirm_live
-    from workstation.trading.live import BarOutcome, TradingLoop
+    from workstation.trading.live import TradingLoop
+    from workstation.trading.live_decide import BarOutcome
 
     symbols = [s.strip().upper() for s in str(o["symbols"]).split(",") if s.strip()]
     if not symbols:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from PySide6.QtCore import QObject, Signal
 
 from workstation.jobs import CancelToken, ProgressCallback
-from workstation.trading.live import BarOutcome, TradingLoop
+from workstation.trading.live import TradingLoop
 from workstation.trading.live_book import RunBook, RunSnapshot, flatten
+from workstation.trading.live_decide import BarOutcome
 from workstation.trading.live_signals import OnlineModelSignals, SignalSource, SmaCrossSignals
 from workstation.trading.strategies.model import ModelStrategy, ModelStrategyConfig, Sizing
 from workstation.trading.strategies.sma_cross import SmaCross

@@ -24,53 +24,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from workstation.db.trading import Prediction
 from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_progress
 from workstation.market.bars import load_bars
 from workstation.market.notify import BarEvent, BarSubscriber
 from workstation.monitoring.correlation import correlation_scope
 from workstation.trading.brokers.paper import Bar
 from workstation.trading.domain import (
-    Order,
-    OrderOutcomeUnknownError,
-    OrderRequest,
-    RiskRejectedError,
     TradingError,
     TradingEventRecord,
     to_price,
 )
+from workstation.trading.live_decide import BarOutcome, LiveStrategy, OrderDecider
 from workstation.trading.live_signals import Arrival, BarSignal, SignalSource, StoredPredictionSignals
 from workstation.trading.order_manager import DATABASE_ERRORS, OrderManager
-from workstation.trading.strategies.base import DecisionContext
-from workstation.trading.strategies.model import ModelStrategy, Signal, realised_volatility
-from workstation.trading.strategies.sma_cross import SmaCross
-
-LiveStrategy = ModelStrategy | SmaCross
+from workstation.trading.strategies.model import ModelStrategy
 
 log = logging.getLogger(__name__)
 
 # A step gets the symbol and the bar's timestamp; the CLI adapts the features and ML entry points.
 BarStep = Callable[[str, datetime], None]
-
-
-@dataclass
-class BarOutcome:
-    symbol: str
-    timestamp: datetime
-    correlation_id: str
-    signal: Signal | None = None
-    orders: list[Order] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # orders that may have reached the broker
-    close: Decimal | None = None  # the bar's close
 
 
 class TradingLoop:
@@ -99,6 +77,7 @@ class TradingLoop:
             )
         self.signals = signals
         self._closes: dict[str, list[float]] = {}
+        self._decider = OrderDecider(manager, strategy)
         self.last_seen: dict[str, datetime] = {}
         # Trading events that could not be written (database down), written first when it is back.
         self.pending_events: list[TradingEventRecord] = []
@@ -139,44 +118,12 @@ class TradingLoop:
         )
         deciding = [(a, o) for a, o in zip(arrivals, outcomes, strict=True) if o.signal is not None]
         if deciding:
-            self._decide(deciding)
+            self._decider.decide(deciding, self._closes)
         try:
             self.signals.persist()
         except DATABASE_ERRORS as exc:  # kept by the source and written with the next batch
             log.warning("database unavailable; computed features and predictions kept for later: %s", exc)
         return outcomes
-
-    def _decide(self, deciding: list[tuple[Arrival, BarOutcome]]) -> None:
-        """Each signalled bar's orders. With a local broker the whole batch is one locked transaction:
-        a database error there rolls every order of the batch back, and each bar says so."""
-        try:
-            with self.manager.batch():
-                self._decide_each(deciding, in_batch=self.manager.local)
-        except DATABASE_ERRORS as exc:
-            if not self.manager.local:
-                raise
-            log.error("orders of %d bar(s) not placed: database unavailable: %s", len(deciding), exc)
-            for _arrival, outcome in deciding:
-                outcome.orders.clear()
-                outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
-
-    def _decide_each(self, deciding: list[tuple[Arrival, BarOutcome]], *, in_batch: bool) -> None:
-        # Positions and open orders are read once for the batch (two queries, not two per bar); a symbol
-        # that got an order earlier in this batch is read again before its next decision.
-        book = self.manager.positions()
-        busy = {o.symbol for o in self.manager.open_orders()}
-        touched: set[str] = set()
-        for arrival, outcome in deciding:
-            symbol = arrival.symbol
-            if symbol in touched:
-                position = self.manager.position_quantity(symbol)
-                has_open_orders = any(o.symbol == symbol for o in self.manager.open_orders())
-            else:
-                position, has_open_orders = book.quantity(symbol), symbol in busy
-            with correlation_scope(arrival.correlation_id):
-                self._place(outcome, arrival.bar, position, has_open_orders, in_batch=in_batch)
-            if outcome.orders or outcome.unknown:
-                touched.add(symbol)
 
     def _mark_seen(self, arrival: Arrival, bar_signal: BarSignal) -> BarOutcome:
         symbol, bar = arrival.symbol, arrival.bar
@@ -210,46 +157,6 @@ class TradingLoop:
             },
             timestamp=self.manager.clock(),
         )
-
-    def _place(
-        self, outcome: BarOutcome, bar: Bar, position: Decimal, has_open_orders: bool, *, in_batch: bool = False
-    ) -> None:
-        symbol, signal = outcome.symbol, outcome.signal
-        assert signal is not None
-        closes = self._closes.get(symbol, [])
-        for request in self._requests(symbol, signal, bar, position, has_open_orders, closes):
-            try:
-                outcome.orders.append(self.manager.submit(request))
-            except RiskRejectedError as exc:
-                outcome.rejected.append(exc.reason)
-            except OrderOutcomeUnknownError as exc:
-                outcome.unknown.append(str(exc))
-                if exc.order is not None:
-                    outcome.orders.append(exc.order)
-            except TradingError as exc:
-                outcome.rejected.append(str(exc))
-                log.error("order for %s failed: %s", symbol, exc)
-            except DATABASE_ERRORS as exc:
-                if in_batch:  # the batch's transaction is lost: every order of it is rolled back together
-                    raise
-                outcome.rejected.append(f"not placed: the database is unavailable ({type(exc).__name__})")
-                log.error("order for %s not placed: database unavailable: %s", symbol, exc)
-
-    def _requests(
-        self, symbol: str, signal: Signal, bar: Bar, position: Decimal, has_open_orders: bool, closes: list[float]
-    ) -> list[OrderRequest]:
-        if isinstance(self.strategy, SmaCross):
-            context = DecisionContext(position, has_open_orders, Decimal(0), Decimal(0))
-            return self.strategy.orders_on_signal(symbol, int(signal.value), context)
-        sizing_by_equity = self.strategy.config.sizing == "volatility"
-        context = DecisionContext(
-            position=position,
-            has_open_orders=has_open_orders,
-            equity=self.manager.broker.account().equity if sizing_by_equity else Decimal(0),
-            cash=Decimal(0),
-        )
-        volatility = realised_volatility(np.array(closes), self.strategy.config.volatility_window)
-        return self.strategy.orders_for(symbol, signal, bar.close, volatility, context)
 
     def on_events(self, events: list[BarEvent], symbols: Iterable[str]) -> list[BarOutcome]:
         """Streamed bars (the feed's announcements) of our symbols and interval that are newer than the
@@ -452,28 +359,3 @@ def bars_from_frame(frame: pd.DataFrame) -> list[Bar]:
             frame.index, frame["open"], frame["high"], frame["low"], frame["close"], frame["volume"], strict=True
         )
     ]
-
-
-def latest_signal(
-    engine: Engine, model_id: str, symbol: str, at: datetime, *, not_before: datetime | None = None
-) -> Signal | None:
-    """The newest prediction of ``model_id`` for ``symbol`` for a bar at or before ``at``.
-
-    With ``not_before`` (the previous bar), a prediction older than this bar's interval is stale
-    and ignored: acting on yesterday's forecast as if it were today's is how accidents happen.
-    """
-    query = select(
-        Prediction.prediction_value,
-        Prediction.confidence,
-        Prediction.prediction_type,
-        Prediction.prediction_id,
-        Prediction.timestamp,
-    ).where(Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at)
-    if not_before is not None:
-        query = query.where(Prediction.timestamp > not_before)
-    query = query.order_by(Prediction.timestamp.desc(), Prediction.id.desc()).limit(1)
-    with engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    return Signal(Decimal(row[0]), Decimal(row[1]) if row[1] is not None else None, str(row[2]), row[3], row[4])

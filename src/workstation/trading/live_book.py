@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from workstation.trading.domain import ZERO, Order, OrderRequest, Side, TradingError
-from workstation.trading.live import BarOutcome
+from workstation.trading.live_decide import BarOutcome
 from workstation.trading.order_manager import OrderManager
 
 

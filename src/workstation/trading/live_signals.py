@@ -25,8 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from workstation.db.trading import Prediction
 from workstation.errors import ConfigurationError
 from workstation.monitoring.correlation import correlation_scope
 from workstation.trading.brokers.paper import Bar
@@ -84,8 +85,6 @@ class StoredPredictionSignals:
         return None
 
     def signals(self, arrivals: list[Arrival]) -> list[BarSignal]:
-        from workstation.trading.live import latest_signal
-
         out: list[BarSignal] = []
         for arrival in arrivals:
             with correlation_scope(arrival.correlation_id):
@@ -223,3 +222,28 @@ class SmaCrossSignals:
 
     def persist(self) -> None:
         return None
+
+
+def latest_signal(
+    engine: Engine, model_id: str, symbol: str, at: datetime, *, not_before: datetime | None = None
+) -> Signal | None:
+    """The newest prediction of ``model_id`` for ``symbol`` for a bar at or before ``at``.
+
+    With ``not_before`` (the previous bar), a prediction older than this bar's interval is stale
+    and ignored: acting on yesterday's forecast as if it were today's is how accidents happen.
+    """
+    query = select(
+        Prediction.prediction_value,
+        Prediction.confidence,
+        Prediction.prediction_type,
+        Prediction.prediction_id,
+        Prediction.timestamp,
+    ).where(Prediction.model_id == model_id, Prediction.symbol == symbol, Prediction.timestamp <= at)
+    if not_before is not None:
+        query = query.where(Prediction.timestamp > not_before)
+    query = query.order_by(Prediction.timestamp.desc(), Prediction.id.desc()).limit(1)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return Signal(Decimal(row[0]), Decimal(row[1]) if row[1] is not None else None, str(row[2]), row[3], row[4])

@@ -38,8 +38,8 @@ from workstation.gui.context import WorkstationContext
 from workstation.gui.dialogs.trading_dialogs import LiveConfirmDialog
 from workstation.gui.display_time import is_daily
 from workstation.gui.strategy_run import Kind, StrategyConfig, StrategyRun
-from workstation.trading.live import BarOutcome
 from workstation.trading.live_book import RunSnapshot
+from workstation.trading.live_decide import BarOutcome
 
 RUN_COLUMNS = ("Strategy", "Broker", "State", "Last signal", "Confidence", "Position", "P&L", "Orders")
 ORDER_COLUMNS = ("Bar", "Symbol", "Side", "Qty", "Status", "Filled", "Avg price", "Correlation id")
