@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import talib
 from sqlalchemy import Engine, insert
 
@@ -65,3 +66,13 @@ def insert_features(
     with engine.begin() as conn:
         conn.execute(insert(FeatureEngineeredData), rows)
     return features
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    """``workstation --database-url URL ARGS…`` in this process: (exit code, stdout, stderr)."""
+    from workstation.cli import run
+
+    with pytest.raises(SystemExit) as exited:
+        run(["--database-url", url, *args])
+    out = capsys.readouterr()
+    return int(exited.value.code or 0), out.out, out.err

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from ml.helpers import insert_features, synthetic_bars
-from workstation.cli import run
+from ml.helpers import insert_features, run_cli, synthetic_bars
 from workstation.errors import ConfigurationError
 from workstation.ml.executors import SerialExecutor
 from workstation.ml.metrics import classification_metrics
@@ -79,32 +78,25 @@ def test_search_chooses_on_early_folds_and_judges_on_the_last(engine: Engine) ->
     assert classification_metrics(y_last, p_last)["log_loss"] == pytest.approx(last["metrics"]["log_loss"])
 
 
-def _cli(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(["--database-url", url, *args])
-    out = capsys.readouterr()
-    return int(exited.value.code or 0), out.out, out.err
-
-
 def test_models_train_search_command(db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     insert_features(engine, "AAA", synthetic_bars(300, 3))
     args = ["models", "train", "--model-type", "random_forest", "--target", "price_direction", "--symbols", "AAA",
             "--param", "n_estimators=10"]  # fmt: skip
-    code, out, err = _cli(capsys, db_url, *args, "--folds", "3", "--search", "max_depth=3,6", "--json")
+    code, out, err = run_cli(capsys, db_url, *args, "--folds", "3", "--search", "max_depth=3,6", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert [c["params"]["max_depth"] for c in summary["search"]["candidates"]] == [3, 6]
     assert "the verdict is judged on fold 3" in summary["search"]["note"]
-    code, out, err = _cli(capsys, db_url, *args, "--folds", "3", "--search", "max_depth=3,6")
+    code, out, err = run_cli(capsys, db_url, *args, "--folds", "3", "--search", "max_depth=3,6")
     assert code == 0, err
     assert "search: chosen by mean log_loss on folds 1–2" in out
     assert "max_depth=3" in out and "max_depth=6" in out and "*" in out
     # Mistakes: one line, exit 2, nothing trained.
-    code, out, err = _cli(capsys, db_url, *args, "--folds", "2", "--search", "max_depth=3,6")
+    code, out, err = run_cli(capsys, db_url, *args, "--folds", "2", "--search", "max_depth=3,6")
     assert code == 2 and "at least 3 folds" in err and "Traceback" not in err
-    code, out, err = _cli(capsys, db_url, *args, "--search", "max_depth")
+    code, out, err = run_cli(capsys, db_url, *args, "--search", "max_depth")
     assert code == 2 and "--search needs NAME=VALUE" in err
-    code, out, _ = _cli(capsys, db_url, "models", "list", "--json")
+    code, out, _ = run_cli(capsys, db_url, "models", "list", "--json")
     assert len(json.loads(out)) == 2
-    code, out, _ = _cli(capsys, db_url, "models", "show", summary["model_id"])
+    code, out, _ = run_cli(capsys, db_url, "models", "show", summary["model_id"])
     assert code == 0 and "search: chosen by mean log_loss" in out and "max_depth=6" in out
