@@ -212,10 +212,10 @@ def train_cmd(
 
 def _print_search(search: dict[str, Any]) -> None:
     click.echo(f"search: {search['note']}")
+    varied = _varied(search["candidates"])
     rows = [
-        ("*" if i == search["chosen"] else "", ", ".join(f"{k}={v}" for k, v in c["params"].items() if k in keys),
+        ("*" if i == search["chosen"] else "", ", ".join(f"{k}={v}" for k, v in c["params"].items() if k in varied),
          _fmt(c["score"]))
-        for keys in [_varied(search["candidates"])]
         for i, c in enumerate(search["candidates"])
     ]  # fmt: skip
     echo_table(("", "candidate", f"mean {search['metric']}"), rows)

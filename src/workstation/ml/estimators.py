@@ -148,18 +148,17 @@ def build_estimator(model_type: str, target: str, params: Mapping[str, Any], *, 
     raise ConfigurationError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
 
 
-def _grow_in_chunks(
-    model: Any, attribute: str, x: np.ndarray, y: np.ndarray, progress: FitProgress, cancel: CancelToken
-) -> None:
-    total = int(getattr(model, attribute))
+def _grow_in_chunks(model: Any, x: np.ndarray, y: np.ndarray, progress: FitProgress, cancel: CancelToken) -> None:
+    """A forest, CHUNK trees at a time (warm start only adds trees), so cancel and progress act per chunk."""
+    total = int(model.n_estimators)
     model.set_params(warm_start=True)
     grown = 0
     while grown < total:
         cancel.raise_if_cancelled()
         grown = min(grown + CHUNK, total)
-        model.set_params(**{attribute: grown})
+        model.set_params(n_estimators=grown)
         model.fit(x, y)
-        progress(grown / total, f"{grown}/{total} {'trees' if attribute == 'n_estimators' else 'iterations'}")
+        progress(grown / total, f"{grown}/{total} trees")
     model.set_params(warm_start=False)
 
 
@@ -168,10 +167,9 @@ def fit_estimator(estimator: Any, x: np.ndarray, y: np.ndarray, progress: FitPro
     cancel.raise_if_cancelled()
     if isinstance(estimator, Pipeline):
         final = estimator.steps[-1][1]
-        attribute = "n_estimators" if hasattr(final, "n_estimators") else "max_iter"
         if isinstance(final, _GROWABLE):
             transformed = estimator[:-1].fit_transform(x, y) if len(estimator.steps) > 1 else x
-            _grow_in_chunks(final, attribute, transformed, y, progress, cancel)
+            _grow_in_chunks(final, transformed, y, progress, cancel)
             return estimator
         estimator.fit(x, y)
         progress(1.0, "fitted")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from workstation.db.types import json_safe
 from workstation.errors import ConfigurationError
 from workstation.ml.labels import is_classification
 from workstation.ml.metrics import classification_metrics, regression_metrics
@@ -90,7 +91,7 @@ class SearchResult:
             "judged_on_fold": self.judged_fold,
             "chosen": self.chosen,
             "candidates": [
-                {"params": _jsonable(c), "score": s} for c, s in zip(self.candidates, self.scores, strict=True)
+                {"params": json_safe(c), "score": s} for c, s in zip(self.candidates, self.scores, strict=True)
             ],
             "note": (
                 f"chosen by mean {self.metric} on folds {_span(self.selection_folds)}; the verdict is judged on "
@@ -124,10 +125,6 @@ def choose(
         scores.append(float(np.mean(per_fold)))
     chosen = int(np.argmin(scores))  # the first of equals: the grid's order decides a tie
     return SearchResult(chosen, candidates, scores, metric, sorted(fold_rows), judged_fold)
-
-
-def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v) for k, v in params.items()}
 
 
 def _span(folds: list[int]) -> str:

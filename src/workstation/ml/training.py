@@ -177,6 +177,7 @@ def train(
     executor = executor or training_pool()
     # Torch's CPU kernels may round differently with another thread count: the LSTM always uses one.
     threads = 1 if model_type == "lstm" else threads_per_task(executor, spec.n_folds + 1)
+    # A search's fits take the same thread count, so the chosen candidate's fold fits equal the normal run's.
     candidates = candidate_params(params, spec.search) if spec.search else []
     selection = folds[:-1] if candidates else []
     searching = [
