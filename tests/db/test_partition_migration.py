@@ -45,14 +45,26 @@ _POPULATE = (
 
 
 def _snapshot(conn: Connection) -> dict[str, tuple[int, str]]:
-    """Every table's row count and a digest of every column of every row (in id order)."""
+    """Every table's row count and a digest of every stored column of every row (in id order)."""
     digests = {}
     for table in PARTITIONED_TABLES:
+        # Stored columns only: market_data's generated bar_record (0017) exists on one side of a migration.
+        generated = conn.execute(
+            text(
+                "SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attgenerated <> ''"
+            ),
+            {"t": table},
+        ).scalar_one()
+        stored = f"(to_jsonb(t) - {_text_array(generated or [])})::text"
         row = conn.execute(
-            text(f"SELECT count(*), md5(coalesce(string_agg(row_to_json(t)::text, '' ORDER BY id), '')) FROM {table} t")
+            text(f"SELECT count(*), md5(coalesce(string_agg({stored}, '' ORDER BY id), '')) FROM {table} t")
         ).one()
         digests[table] = (int(row[0]), str(row[1]))
     return digests
+
+
+def _text_array(names: list[str]) -> str:
+    return "ARRAY[" + ", ".join(f"'{n}'" for n in names) + "]::text[]"
 
 
 def _kind(conn: Connection, table: str) -> str:
@@ -129,7 +141,7 @@ def test_upgrade_and_downgrade_of_a_populated_database(empty_db_url: str) -> Non
         unique_chart = conn.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_market_data_chart'")
         ).scalar_one()
-        assert "UNIQUE" in unique_chart and "INCLUDE (open, high, low, close, volume)" in unique_chart
+        assert "UNIQUE" in unique_chart and "INCLUDE (bar_record)" in unique_chart  # 0017
         trigger = conn.execute(
             text("SELECT count(*) FROM pg_trigger WHERE tgname = 'tr_feature_engineered_data_counts'"
                  " AND tgrelid = 'feature_engineered_data'::regclass")
@@ -164,7 +176,14 @@ def test_upgrade_and_downgrade_of_a_populated_database(empty_db_url: str) -> Non
         ).scalar_one() == ("integer" if BEFORE == "0008_features_write_speed" else "bigint")  # fmt: skip
         assert not conn.execute(text("SELECT count(*) FROM pg_inherits")).scalar_one()
         assert conn.execute(text("SELECT count(*) FROM recent_system_activity")).scalar_one() == activity
-    store_bars(engine, new_bars.assign(timestamp=new_bars["timestamp"] + pd.Timedelta(days=30)))
+    with engine.begin() as conn:  # bars written while down (plain SQL: today's bar store wants the head schema)
+        conn.execute(
+            text(
+                "INSERT INTO market_data (symbol, interval, timestamp, open, high, low, close, volume, source)"
+                " SELECT symbol, interval, timestamp + interval '30 days', open, high, low, close, volume, source"
+                " FROM market_data WHERE timestamp > '2024-07-01'"
+            )
+        )
     upgrade(engine)  # …and up again
     with engine.connect() as conn:
         assert _kind(conn, "market_data") == "p"

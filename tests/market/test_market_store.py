@@ -175,7 +175,7 @@ def test_encoder_round_trip_of_stored_records() -> None:
     assert stored_bar_records(packed).tolist() == [(1, 2, 3, 4, 5, 6)]
 
 
-def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engine: Engine) -> None:
+def test_migrations_0007_and_0017_make_one_covering_key_of_the_bar_records_and_revert(pg_engine: Engine) -> None:
     from workstation.db.migrate import downgrade, upgrade
 
     def indexes() -> dict[str, str]:
@@ -185,17 +185,14 @@ def test_migration_0007_merges_the_key_into_the_chart_index_and_reverts(pg_engin
 
     merged = indexes()
     assert set(merged) == {"pk_market_data", "ix_market_data_chart"}
-    assert (
-        "UNIQUE" in merged["ix_market_data_chart"]
-        and "INCLUDE (open, high, low, close, volume)" in merged["ix_market_data_chart"]
-    )
+    assert "UNIQUE" in merged["ix_market_data_chart"] and "INCLUDE (bar_record)" in merged["ix_market_data_chart"]
     with pg_engine.connect() as conn:
         # The table is empty: forbid the scans a planner prefers there, the question is what the index can serve.
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_bitmapscan = off"))
         plan = conn.execute(
             text(
-                "EXPLAIN SELECT timestamp, open, high, low, close, volume FROM market_data WHERE symbol = 'A' "
+                "EXPLAIN SELECT timestamp, bar_record FROM market_data WHERE symbol = 'A' "
                 "AND interval = '1d' AND timestamp >= now() - interval '1 year' ORDER BY timestamp"
             )
         ).all()
@@ -237,3 +234,29 @@ def test_a_role_that_may_not_skip_triggers_gets_the_plain_fk_path(pg_engine: Eng
         with pg_engine.begin() as conn:
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_the_bar_record_is_the_row_after_inserts_and_revisions(pg_engine: Engine) -> None:
+    bars = make_bars(("AAA",), n=30)
+    ensure_partitions(pg_engine, "market_data", bars["timestamp"])
+    with pg_engine.begin() as conn:
+        conn.execute(text("INSERT INTO stock_info (symbol) VALUES ('AAA')"))
+        pgwrite.write_batch(conn, bars)
+    revised = bars.copy()
+    revised.loc[revised.index[:5], "close"] = revised["close"].iloc[:5] + 0.000001
+    revised.loc[revised.index[5:8], "volume"] = revised["volume"].iloc[5:8] + 1
+    with pg_engine.begin() as conn:
+        counts = pgwrite.write_batch(conn, revised)
+    assert counts.by_symbol["AAA"] == [0, 8, 22]
+    with pg_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT extract(epoch FROM timestamp), open, high, low, close, volume, bar_record FROM market_data")
+        ).all()
+    assert len(rows) == 30
+    for epoch, *prices, volume, record in rows:
+        (stamp, *micros, stored_volume) = stored_bar_records(bytes(record)).tolist()[0]
+        assert stamp == int(epoch * 1_000_000) - 946_684_800_000_000  # PostgreSQL's epoch is 2000-01-01
+        assert micros == [int(p * 1_000_000) for p in prices] and stored_volume == volume
+    loaded = load_bars(pg_engine, "AAA", "1h")
+    assert np.array_equal(loaded["close"].to_numpy(), np.round(revised["close"].to_numpy() * 1_000_000) / 1_000_000)
+    assert np.array_equal(loaded["volume"].to_numpy(), revised["volume"].to_numpy())

@@ -12,7 +12,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, select, text
 
 from workstation.db.logs import TradingEvent
 from workstation.db.models import Fill, Order, Prediction
@@ -90,27 +90,41 @@ def _bar_index(times: NDArray[np.int64], stamps: pd.Series) -> NDArray[np.int64]
     return np.searchsorted(times, values, side="right") - 1
 
 
-def _feature_overlays(engine: Engine, symbol: str, interval: str, bars: pd.DataFrame) -> dict[str, FloatArray]:
+def _feature_columns(conn: Connection) -> list[str]:
+    """The feature table's columns as they are now (they come and go with migrations).
+
+    Reflecting the table with inspect() costs tens of milliseconds. PostgreSQL answers from its catalog
+    (planning even "SELECT * … WHERE false" over the partitioned table's ranges costs about a millisecond);
+    SQLite from "WHERE false", which plans no scan.
+    """
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'feature_engineered_data'::regclass"
+                " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+            )
+        )
+        return [str(row[0]) for row in rows]
+    return list(conn.execute(text("SELECT * FROM feature_engineered_data WHERE false")).keys())
+
+
+def _feature_overlays(conn: Connection, symbol: str, interval: str, bars: pd.DataFrame) -> dict[str, FloatArray]:
     if bars.empty:
         return {}
     start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
-    with engine.connect() as conn:
-        # The table's columns as they are (they come and go with migrations): "WHERE false" plans no scan,
-        # where reflecting the table with inspect() costs tens of milliseconds.
-        columns = list(conn.execute(text("SELECT * FROM feature_engineered_data WHERE false")).keys())
-        wanted = [c for c in columns if _PRICE_OVERLAY.match(c)]
-        if not wanted:
-            return {}
-        quoted = ", ".join(f'"{c}"' for c in wanted)
-        # The newest feature version per bar wins. The time bounds of the bars shown let PostgreSQL read only
-        # the partitions that hold them.
-        sql = text(
-            f"SELECT timestamp, feature_version, {quoted} FROM feature_engineered_data "
-            "WHERE symbol = :symbol AND interval = :interval AND timestamp >= :start AND timestamp <= :end "
-            "ORDER BY timestamp, feature_version"
-        ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-        params = {"symbol": symbol, "interval": interval, "start": start, "end": end}
-        frame = pd.DataFrame(conn.execute(sql, params).all())
+    wanted = [c for c in _feature_columns(conn) if _PRICE_OVERLAY.match(c)]
+    if not wanted:
+        return {}
+    quoted = ", ".join(f'"{c}"' for c in wanted)
+    # The newest feature version per bar wins. The time bounds of the bars shown let PostgreSQL read only
+    # the partitions that hold them.
+    sql = text(
+        f"SELECT timestamp, feature_version, {quoted} FROM feature_engineered_data "
+        "WHERE symbol = :symbol AND interval = :interval AND timestamp >= :start AND timestamp <= :end "
+        "ORDER BY timestamp, feature_version"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    params = {"symbol": symbol, "interval": interval, "start": start, "end": end}
+    frame = pd.DataFrame(conn.execute(sql, params).all())
     if frame.empty:
         return {}
     frame.columns = ["timestamp", "feature_version", *wanted]
@@ -125,7 +139,7 @@ def _feature_overlays(engine: Engine, symbol: str, interval: str, bars: pd.DataF
     return overlays
 
 
-def _predictions(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[PredictionMark]:
+def _predictions(conn: Connection, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[PredictionMark]:
     start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
     query = (
         select(
@@ -138,8 +152,7 @@ def _predictions(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray
         .where(Prediction.symbol == symbol, Prediction.timestamp >= start, Prediction.timestamp <= end)
         .order_by(Prediction.timestamp)
     )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
+    rows = conn.execute(query).all()
     if not rows:
         return []
     indices = _bar_index(times, pd.Series([r[0] for r in rows]))
@@ -162,7 +175,7 @@ def _predictions(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray
     return marks
 
 
-def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[FillMark]:
+def _fills(conn: Connection, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[FillMark]:
     start, end = bars.index[0].to_pydatetime(), bars.index[-1].to_pydatetime()
     query = (
         select(Fill.timestamp, Order.side, Fill.price, Fill.quantity, Fill.fill_id)
@@ -170,8 +183,7 @@ def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.in
         .where(Fill.symbol == symbol, Fill.timestamp >= start)
         .order_by(Fill.timestamp)
     )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
+    rows = conn.execute(query).all()
     if not rows:
         return []
     indices = _bar_index(times, pd.Series([r[0] for r in rows]))
@@ -185,7 +197,7 @@ def _fills(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.in
     ]
 
 
-def _signals(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[SignalMark]:
+def _signals(conn: Connection, symbol: str, bars: pd.DataFrame, times: NDArray[np.int64]) -> list[SignalMark]:
     """The newest strategy signals (trading_events signal_generated) at bars of this series."""
     query = (
         select(TradingEvent.strategy, TradingEvent.metadata_)
@@ -193,8 +205,7 @@ def _signals(engine: Engine, symbol: str, bars: pd.DataFrame, times: NDArray[np.
         .order_by(TradingEvent.id.desc())
         .limit(_SIGNAL_LIMIT)
     )
-    with engine.connect() as conn:
-        rows = [(strategy, meta) for strategy, meta in conn.execute(query) if isinstance(meta, dict)]
+    rows = [(strategy, meta) for strategy, meta in conn.execute(query) if isinstance(meta, dict)]
     # A model's signal is its prediction, drawn already; a bar of another interval is not on this chart.
     rows = [(strategy, meta) for strategy, meta in rows if meta.get("bar") and not meta.get("prediction_id")]
     if not rows:
@@ -222,8 +233,9 @@ def load_chart_data(engine: Engine, symbol: str, interval: str = "1d", *, max_ba
     if bars.empty:
         return data
     times = data.times_ns
-    data.feature_overlays = _feature_overlays(engine, symbol, interval, bars)
-    data.predictions = _predictions(engine, symbol, bars, times)
-    data.fills = _fills(engine, symbol, bars, times)
-    data.signals = _signals(engine, symbol, bars, times)
+    with engine.connect() as conn:  # the markers' four reads share one pooled connection and transaction
+        data.feature_overlays = _feature_overlays(conn, symbol, interval, bars)
+        data.predictions = _predictions(conn, symbol, bars, times)
+        data.fills = _fills(conn, symbol, bars, times)
+        data.signals = _signals(conn, symbol, bars, times)
     return data

@@ -23,8 +23,9 @@ MICROS = 1_000_000  # NUMERIC(18,6): a price is a whole number of millionths
 _NUMERIC_DIGITS = 5
 _NUMERIC_LEN = 8 + 2 * _NUMERIC_DIGITS
 _PRICE_LIMIT = 10**12
-# One stored bar as the reload query packs it: timestamptz_send, then int8send of each price in
-# millionths and of the volume. The same layout serves the incoming side of the comparison.
+# One stored bar as market_data.bar_record holds it (generated, migration 0017): timestamptz_send, then
+# int8send of each price in millionths and of the volume. The same layout serves the incoming side of
+# the ingest's comparison.
 STORED_BAR = np.dtype([("timestamp", ">i8"), *((p, ">i8") for p in PRICES), ("volume", ">i8")])
 
 

@@ -1,9 +1,9 @@
 """The PostgreSQL side of the bar store: one symbol batch inside the caller's transaction.
 
 1. Classify every incoming bar exactly against the stored ones: one grouped query returns, per
-   (symbol, interval, source) range of the batch, the stored bars packed as fixed-size binary records
-   (timestamp, prices in millionths, volume) read straight from the covering index ix_market_data_chart.
-   numpy matches them by timestamp: absent → new, all equal → unchanged (counted, never rewritten),
+   (symbol, interval, source) range of the batch, the stored bars as fixed-size binary records
+   (timestamp, prices in millionths, volume: the generated column bar_record of 0017) read straight from
+   the covering index ix_market_data_chart. numpy matches them by timestamp: absent → new, all equal → unchanged (counted, never rewritten),
    different → revised. A per-symbol aggregate (count, sums) would be cheaper still but can collide —
    two compensating revisions, or values shifted between bars, keep every sum — so it is not used.
 2. New bars are COPYed (binary) straight into market_data. Revised bars go through a temporary table,
@@ -38,9 +38,7 @@ KEY = ["symbol", "interval", "source"]
 BULK_FK_MIN_ROWS = 20_000
 _COPY_INTO = f"({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _STORED = (
-    "SELECT k.n, string_agg(timestamptz_send(m.timestamp) || int8send((m.open * 1000000)::int8) "
-    "|| int8send((m.high * 1000000)::int8) || int8send((m.low * 1000000)::int8) "
-    "|| int8send((m.close * 1000000)::int8) || int8send(m.volume), ''::bytea) "
+    "SELECT k.n, string_agg(m.bar_record, ''::bytea) "
     "FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[]) "
     "WITH ORDINALITY AS k(symbol, interval, source, lo, hi, n) "
     "JOIN market_data m ON m.symbol = k.symbol AND m.interval = k.interval AND m.source = k.source "
