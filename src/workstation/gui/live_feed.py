@@ -1,11 +1,13 @@
 """The window's live market data: one LiveFeed (owner or consumer), coalesced onto the GUI thread.
 
-* **Who streams**: ``market.stream.service.LiveFeed`` with role ``window``. When no other process holds
-  the account's lease the window owns the data connection (alpaca-py's client on its own thread, bars
-  stored by the writer); while ``feed run`` or another window holds it, the window consumes the stored
-  bars through the database's notifications and shows the owner's published health. ``live_plan``
-  decides between Alpaca, the demo replay (a ReplayServer in a child process on a free loopback port,
-  streamed through the same client) and off — in a worker, like everything here that touches the database.
+* **Who streams**: ``market.stream.service.LiveFeed`` with role ``window``, run in a child process of the
+  window (``market.stream.remote.RemoteFeed``; setting ``live/feed_process``, on by default) so its work
+  per message never holds the GUI thread's interpreter lock. When no other process holds the account's
+  lease the window owns the data connection (alpaca-py's client on its own thread, bars stored by the
+  writer); while ``feed run`` or another window holds it, the window consumes the stored bars through the
+  database's notifications and shows the owner's published health. ``live_plan`` decides between Alpaca,
+  the demo replay (a ReplayServer in another child process on a free loopback port, streamed through the
+  same client) and off — in a worker, like everything here that touches the database.
 * **Never on the GUI thread**: messages land in a ``TickBook`` on the feed's threads. The first message
   after a flush wakes the GUI thread once (a queued signal); the flush runs at most every
   ``MIN_FLUSH_MS`` (stretched towards ``MAX_FLUSH_MS`` while flushes run late, i.e. the GUI thread is
@@ -44,6 +46,7 @@ from workstation.market.stream.events import FeedStatus
 if TYPE_CHECKING:
     from workstation.gui.context import WorkstationContext
     from workstation.market.replay.process import ReplayProcess
+    from workstation.market.stream.remote import RemoteFeed
     from workstation.market.stream.service import LiveFeed
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ DEMO_SPEED_KEY = "live/demo_speed"  # × real time (60: a market minute per seco
 FEED_KEY = "live/feed"  # iex | sip
 STALE_KEY = "live/stale_seconds"
 MAX_SYMBOLS_KEY = "live/max_symbols"
+PROCESS_KEY = "live/feed_process"  # the connection's owner runs in a child process (market.stream.remote)
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ class LiveFeedService(QObject):
         self._engine: object = None
         self._starting = False
         self.plan: LivePlan | None = None
-        self.feed: LiveFeed | None = None
+        self.feed: LiveFeed | RemoteFeed | None = None
         self.server: ReplayProcess | None = None
         self.status = LiveStatus("starting", "starting", "starting")
         self.market_time: datetime | None = None
@@ -161,16 +165,26 @@ class LiveFeedService(QObject):
         stale = _setting(self._context, STALE_KEY, 0.0)
         symbols = tuple(self._limited(self._wanted))
 
-        def job(_progress: Any, _cancel: Any) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | None]:
-            return self._open(engine, wanted, feed_name, speed, stale, symbols)
+        in_child = _setting(self._context, PROCESS_KEY, True)
+
+        def job(_progress: Any, _cancel: Any) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | RemoteFeed | None]:
+            return self._open(engine, wanted, feed_name, speed, stale, symbols, in_child)
 
         handle = self._context.jobs.submit("Start live data", job, on_success=self._opened, on_failure=self._failed)
         handle.cancelled.connect(lambda: setattr(self, "_starting", False))
 
     def _open(
-        self, engine: Any, wanted: str, feed_name: str, speed: float, stale: float, symbols: tuple[str, ...]
-    ) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | None]:
+        self,
+        engine: Any,
+        wanted: str,
+        feed_name: str,
+        speed: float,
+        stale: float,
+        symbols: tuple[str, ...],
+        in_child: bool,
+    ) -> tuple[LivePlan, ReplayProcess | None, LiveFeed | RemoteFeed | None]:
         from workstation.market.replay.process import ReplayProcess
+        from workstation.market.stream.remote import RemoteFeed
         from workstation.market.stream.service import FeedConfig, LiveFeed
 
         plan = plan_live(engine, wanted, feed_name)
@@ -199,7 +213,11 @@ class LiveFeedService(QObject):
             backfill=plan.mode == "alpaca",
             stream_options={"stale_after": self.stale_after},
         )
-        feed = LiveFeed(engine, config)
+        # The owner's work per message (the client, the bar writer) runs in a child process, off the GUI
+        # thread's interpreter lock; an in-memory database cannot be shared with one, so it stays here.
+        url = engine.url.render_as_string(hide_password=False)
+        shared = engine.url.get_backend_name() != "sqlite" or engine.url.database not in (None, "", ":memory:")
+        feed: LiveFeed | RemoteFeed = RemoteFeed(url, config) if in_child and shared else LiveFeed(engine, config)
         feed.add_listener(self.book.add)
         feed.add_bar_listener(self._on_stored)
         feed.add_status_listener(lambda _status: self._statusPing.emit())
@@ -211,7 +229,7 @@ class LiveFeedService(QObject):
             raise
         return plan, server, feed
 
-    def _opened(self, result: tuple[LivePlan, ReplayProcess | None, LiveFeed | None]) -> None:
+    def _opened(self, result: tuple[LivePlan, ReplayProcess | None, LiveFeed | RemoteFeed | None]) -> None:
         self._starting = False
         self.plan, self.server, self.feed = result
         self._subscribed = set(self.feed.symbols) if self.feed is not None else set()
