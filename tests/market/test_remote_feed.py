@@ -76,6 +76,9 @@ def test_events_and_stored_bars_reach_the_parent(engine: Engine, stand_in: Strea
         assert isinstance(events[0], StreamTrade) and events[0].price == 10.1
         assert (stored[0].symbol, stored[0].close, stored[0].revised) == ("AAPL", 10.2, False)
         assert load_bars(engine, "AAPL", "1m")["close"].tolist() == [10.2]  # stored by the child
+        assert feed.flush(5)  # LiveFeed's own calls, answered by the child
+        summary = feed.summary()
+        assert (summary["owner"], summary["bars"], summary["trades"], summary["quotes"]) == (True, 1, 1, 1)
         # Subscriptions change on the open connection.
         feed.subscribe(["MSFT"])
         assert stand_in.wait_subscribed("MSFT") and feed.symbols == ("AAPL", "MSFT")

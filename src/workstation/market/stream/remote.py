@@ -9,13 +9,15 @@ state) with its own database engine, and gets only the events, in batches, throu
 
 ``RemoteFeed`` has the part of LiveFeed's interface the window uses — listeners registered before
 ``start()``, ``subscribe``/``unsubscribe`` on the open connection, ``symbols``, ``is_owner``,
-``status()``, ``stop()`` — so the window's service does not know which it holds.
+``status()``, ``flush()``, ``summary()``, ``stop()`` — so the window's service does not know which it
+holds.
 
 * **Child → parent**: one sender thread ships whatever accumulated since its previous send (events,
   stored bars, the newest status) as one pickled message: a quiet feed sends each message at once, a
   busy one sends batches, and the parent does a few unpickles per flush instead of the stream's work.
   The status also goes every ``STATUS_EVERY`` seconds, so ``status()`` is never older than that.
-* **Parent → child**: subscribe, unsubscribe, stop. The child also stops (closing the connection and
+* **Parent → child**: subscribe, unsubscribe, stop, and the calls ``flush``/``summary`` (answered
+  through the same pipe). The child also stops (closing the connection and
   releasing the lease) when the pipe closes — the window exited or was killed — so a dead window never
   keeps an account's only data connection.
 * Start-up failures (another feed run holds the connection, a database that is not there) are raised by
@@ -38,6 +40,7 @@ from workstation.market.stream.events import FeedStatus, MarketEvent
 log = logging.getLogger(__name__)
 
 STATUS_EVERY = 0.25  # seconds between status messages while nothing else is sent
+_CALLS = ("flush", "summary")  # LiveFeed methods the parent may call and wait for
 _GATHER_S = 0.002  # the sender waits this long after the first event so a burst goes as one message
 
 
@@ -130,6 +133,8 @@ def _run_child(pipe: Any, database_url: str, config: Any) -> None:
                 feed.subscribe(args[0])
             elif command == "unsubscribe":
                 feed.unsubscribe(args[0])
+            elif command == "call" and args[1] in _CALLS:  # (request id, method, arguments)
+                send(("reply", args[0], getattr(feed, args[1])(*args[2])))
             elif command == "stop":
                 break
     finally:
@@ -165,6 +170,9 @@ class RemoteFeed:
         self._reader: threading.Thread | None = None
         self._stopped = threading.Event()
         self._send_lock = threading.Lock()
+        self._replies: dict[int, Any] = {}
+        self._replied = threading.Condition()
+        self._next_request = 0
 
     # ------------------------------------------------------------------ LiveFeed's interface
     def add_listener(self, callback: Callable[[MarketEvent], None]) -> None:
@@ -237,6 +245,15 @@ class RemoteFeed:
     def status(self) -> FeedStatus:
         return self._status
 
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the child stored every bar received so far (LiveFeed.flush, run in the child)."""
+        return bool(self._call("flush", (timeout,), timeout + 5.0))
+
+    def summary(self) -> dict[str, Any]:
+        """The child's LiveFeed.summary() (what ``feed run`` prints)."""
+        found = self._call("summary", (), 10.0)
+        return dict(found) if isinstance(found, dict) else {}
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
@@ -246,6 +263,16 @@ class RemoteFeed:
         with self._send_lock, contextlib.suppress(OSError, EOFError, BrokenPipeError, AttributeError):
             self._pipe.send(message)
 
+    def _call(self, method: str, args: tuple[Any, ...], timeout: float) -> Any:
+        with self._replied:
+            self._next_request += 1
+            request = self._next_request
+        self._command("call", request, method, args)
+        with self._replied:
+            if not self._replied.wait_for(lambda: request in self._replies, timeout):
+                raise TimeoutError(f"the live feed process did not answer {method}() within {timeout:g} s")
+            return self._replies.pop(request)
+
     def _read(self) -> None:
         while True:
             try:
@@ -254,6 +281,11 @@ class RemoteFeed:
                 break
             if kind == "stopped":
                 break
+            if kind == "reply":
+                with self._replied:
+                    self._replies[payload[0]] = payload[1]
+                    self._replied.notify_all()
+                continue
             events, bars, status = payload
             for event in events:
                 for listener in self._listeners:
