@@ -51,7 +51,8 @@ def _snapshot(conn: Connection) -> dict[str, tuple[int, str]]:
         # Stored columns only: market_data's generated bar_record (0017) exists on one side of a migration.
         generated = conn.execute(
             text(
-                "SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attgenerated <> ''"
+                "SELECT array_agg(attname::text) FROM pg_attribute"
+                " WHERE attrelid = to_regclass(:t) AND attgenerated <> ''"
             ),
             {"t": table},
         ).scalar_one()

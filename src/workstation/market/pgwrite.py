@@ -3,9 +3,10 @@
 1. Classify every incoming bar exactly against the stored ones: one grouped query returns, per
    (symbol, interval, source) range of the batch, the stored bars as fixed-size binary records
    (timestamp, prices in millionths, volume: the generated column bar_record of 0017) read straight from
-   the covering index ix_market_data_chart. numpy matches them by timestamp: absent → new, all equal → unchanged (counted, never rewritten),
-   different → revised. A per-symbol aggregate (count, sums) would be cheaper still but can collide —
-   two compensating revisions, or values shifted between bars, keep every sum — so it is not used.
+   the covering index ix_market_data_chart. numpy matches them by timestamp: absent → new, all equal →
+   unchanged (counted, never rewritten), different → revised. A per-symbol aggregate (count, sums)
+   would be cheaper still but can collide — two compensating revisions, or values shifted between
+   bars, keep every sum — so it is not used.
 2. New bars are COPYed (binary) straight into market_data. Revised bars go through a temporary table,
    an UPDATE and INSERT … ON CONFLICT DO UPDATE for any that vanished meanwhile, counted as updated.
 3. The foreign key market_data.symbol → stock_info.symbol: a plain COPY runs PostgreSQL's per-row RI
