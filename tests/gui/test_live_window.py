@@ -5,6 +5,7 @@ raises one stale alert."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from workstation.gui.live_feed import DEMO_SPEED_KEY, STALE_KEY
 from workstation.gui.qsettings import open_settings
 from workstation.market.demo import load_demo_universe
 from workstation.market.replay.server import ReplayServer
+from workstation.market.stream.remote import RemoteFeed
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]  # real websockets and a replay clock: seconds each
 
@@ -81,6 +83,7 @@ def test_the_demo_universe_ticks_in_the_watchlist_and_the_chart(qtbot: Any, live
     window = live_windows()
     live = _started(qtbot, window)
     assert live.mode == "demo" and live.feed.is_owner
+    assert isinstance(live.feed, RemoteFeed) and live.feed.pid != os.getpid()  # the feed's work is off this process
     symbol = window.context.symbol
     chart = window.docks["chartPanel"].widget()
     qtbot.waitUntil(lambda: chart.live_updates >= 2 and _cell(window, symbol, "Bid") != "—", timeout=15_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -61,6 +62,8 @@ def test_events_and_stored_bars_reach_the_parent(engine: Engine, stand_in: Strea
     feed.start()
     try:
         assert feed.is_owner and feed.pid != os.getpid()
+        # Others see the window (this process) holding the connection, not its feed process.
+        assert feed.status().owner_description == f"window, pid {os.getpid()} on {socket.gethostname()}"
         assert stand_in.wait_subscribed("AAPL") and stand_in.wait_subscribed("AAPL", "quotes")
         assert stand_in.wait_for(lambda: feed.status().state == "connected")
         minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)

@@ -32,10 +32,12 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from workstation.market.notify import BarEvent
 from workstation.market.stream.events import FeedStatus, MarketEvent
+from workstation.market.stream.lease import describe_process
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,8 @@ def _send_failure(pipe: Any, exc: Exception) -> None:
 class RemoteFeed:
     def __init__(self, database_url: str, config: Any, *, start_timeout: float = 60.0) -> None:
         self._url = database_url
-        self.config = config
+        # The lease names the window (this process), which users know, not its feed process.
+        self.config = config if config.description else replace(config, description=describe_process(config.role))
         self.start_timeout = start_timeout
         self._listeners: list[Callable[[MarketEvent], None]] = []
         self._bar_listeners: list[Callable[[BarEvent], None]] = []

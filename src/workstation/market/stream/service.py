@@ -64,6 +64,7 @@ class FeedConfig:
     handover_wait: float = 30.0  # feed run: how long to wait for a window to hand over
     max_delay: float = 0.2  # writer batching
     stream_options: dict[str, float] = field(default_factory=dict)  # StreamSettings back-off fields
+    description: str | None = None  # who holds the lease, as others see it (None: this process)
 
 
 @dataclass
@@ -81,7 +82,7 @@ class LiveFeed:
         self.engine = engine
         self.config = config
         self.account = account_key(config.key_id)
-        self.lease = FeedLease(engine, self.account, config.role, ttl=config.lease_ttl)
+        self.lease = FeedLease(engine, self.account, config.role, ttl=config.lease_ttl, description=config.description)
         self._symbols = {s.upper() for s in config.symbols}
         self._listeners: list[Callable[[MarketEvent], None]] = []
         self._bar_listeners: list[Callable[[BarEvent], None]] = []
