@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,15 +23,6 @@ from workstation.errors import WorkstationError
 from workstation.market.bars import load_bars
 from workstation.market.stream.service import FeedConfig, LiveFeed
 from workstation.market.tables import market_data_events
-
-
-@pytest.fixture
-def stand_in(alpaca_fixtures: Path) -> Iterator[StreamStandIn]:
-    server = StreamStandIn(alpaca_fixtures).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _env(stand_in: StreamStandIn, data_url: str = "http://127.0.0.1:9", **extra: str) -> dict[str, str]:

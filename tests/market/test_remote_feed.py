@@ -10,9 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alpaca_ws_standin import StreamStandIn
@@ -26,15 +24,6 @@ from workstation.market.stream.service import FeedConfig, FeedOwnedElsewhereErro
 from workstation.market.tables import feed_leases
 
 FAST = {"min_backoff": 0.2, "max_backoff": 1.0, "limit_min_backoff": 0.5, "limit_max_backoff": 1.0}
-
-
-@pytest.fixture
-def stand_in(alpaca_fixtures: Path) -> Iterator[StreamStandIn]:
-    server = StreamStandIn(alpaca_fixtures).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _config(stand_in: StreamStandIn, symbols: tuple[str, ...], role: str = "window") -> FeedConfig:
@@ -145,3 +134,18 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie waiting for init counts as gone
         return stat.read().split()[2] != "Z"
+
+
+def test_a_feed_process_that_dies_is_reported_failed(engine: Engine, stand_in: StreamStandIn) -> None:
+    feed = RemoteFeed(_url(engine), _config(stand_in, ("AAPL",)))
+    states: list[str] = []
+    feed.add_status_listener(lambda status: states.append(status.state))
+    feed.start()
+    try:
+        assert stand_in.wait_for(lambda: feed.status().state == "connected")
+        assert feed.pid is not None
+        os.kill(feed.pid, signal.SIGKILL)  # the child crashes (out of memory, a native fault)
+        assert stand_in.wait_for(lambda: feed.status().state == "failed", timeout=10)
+        assert states[-1] == "failed" and feed.status().last_error == "the live feed process ended"
+    finally:
+        feed.stop(5)  # stopping a dead feed is quick and quiet

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alpaca_ws_standin import StreamStandIn
@@ -18,15 +16,6 @@ from workstation.market.stream.events import MarketEvent, StreamBar, StreamQuote
 from workstation.market.stream.protocol import stream_url
 
 FAST = {"min_backoff": 0.2, "max_backoff": 1.0, "limit_min_backoff": 0.6, "limit_max_backoff": 2.0}
-
-
-@pytest.fixture
-def stand_in(alpaca_fixtures: Path) -> Iterator[StreamStandIn]:
-    server = StreamStandIn(alpaca_fixtures).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class Client:

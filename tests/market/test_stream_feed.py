@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -21,15 +20,6 @@ from workstation.market.stream.service import FeedConfig, FeedOwnedElsewhereErro
 from workstation.market.tables import feed_leases, market_data_events
 
 FAST = {"min_backoff": 0.2, "max_backoff": 1.0, "limit_min_backoff": 0.5, "limit_max_backoff": 1.0}
-
-
-@pytest.fixture
-def stand_in(alpaca_fixtures: Path) -> Iterator[StreamStandIn]:
-    server = StreamStandIn(alpaca_fixtures).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

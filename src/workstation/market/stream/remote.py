@@ -31,13 +31,13 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
 from workstation.market.notify import BarEvent
 from workstation.market.stream.events import FeedStatus, MarketEvent
 from workstation.market.stream.lease import describe_process
+from workstation.market.stream.listeners import FeedListeners
 
 log = logging.getLogger(__name__)
 
@@ -156,37 +156,26 @@ def _send_failure(pipe: Any, exc: Exception) -> None:
         pipe.send(("failed", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-class RemoteFeed:
+class RemoteFeed(FeedListeners):
     def __init__(self, database_url: str, config: Any, *, start_timeout: float = 60.0) -> None:
+        super().__init__(config.symbols)
         self._url = database_url
         # The lease names the window (this process), which users know, not its feed process.
         self.config = config if config.description else replace(config, description=describe_process(config.role))
         self.start_timeout = start_timeout
-        self._listeners: list[Callable[[MarketEvent], None]] = []
-        self._bar_listeners: list[Callable[[BarEvent], None]] = []
-        self._status_listeners: list[Callable[[FeedStatus], None]] = []
-        self._symbols = {s.upper() for s in config.symbols}
         self._status = FeedStatus(state="starting", feed=config.feed)
         self._owner = False
         self._pipe: Any = None
         self._process: Any = None
         self._reader: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._stopping = threading.Event()
         self._send_lock = threading.Lock()
         self._replies: dict[int, Any] = {}
         self._replied = threading.Condition()
         self._next_request = 0
 
     # ------------------------------------------------------------------ LiveFeed's interface
-    def add_listener(self, callback: Callable[[MarketEvent], None]) -> None:
-        self._listeners.append(callback)
-
-    def add_bar_listener(self, callback: Callable[[BarEvent], None]) -> None:
-        self._bar_listeners.append(callback)
-
-    def add_status_listener(self, callback: Callable[[FeedStatus], None]) -> None:
-        self._status_listeners.append(callback)
-
     def start(self) -> RemoteFeed:
         """Start the child and wait until its LiveFeed started (raises what the child's ``start()`` raised)."""
         context = multiprocessing.get_context("spawn")
@@ -218,6 +207,7 @@ class RemoteFeed:
         """Ask the child to close the connection and release the lease; wait for it (bounded)."""
         if self._process is None or self._stopped.is_set():
             return
+        self._stopping.set()
         self._command("stop")
         if self._reader is not None:
             self._reader.join(timeout)
@@ -225,21 +215,8 @@ class RemoteFeed:
         self._kill()
         self._stopped.set()
 
-    def subscribe(self, symbols: Iterable[str]) -> None:
-        added = {s.upper() for s in symbols} - self._symbols
-        if added:
-            self._symbols |= added
-            self._command("subscribe", sorted(added))
-
-    def unsubscribe(self, symbols: Iterable[str]) -> None:
-        removed = {s.upper() for s in symbols} & self._symbols
-        if removed:
-            self._symbols -= removed
-            self._command("unsubscribe", sorted(removed))
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return tuple(sorted(self._symbols))
+    def _symbols_changed(self, symbols: set[str], *, add: bool) -> None:
+        self._command("subscribe" if add else "unsubscribe", sorted(symbols))
 
     @property
     def is_owner(self) -> bool:
@@ -277,12 +254,14 @@ class RemoteFeed:
             return self._replies.pop(request)
 
     def _read(self) -> None:
+        ended = False  # the child said it stopped (asked to, or the pipe closing on its side)
         while True:
             try:
                 kind, *payload = self._pipe.recv()
             except (EOFError, OSError):
                 break
             if kind == "stopped":
+                ended = True
                 break
             if kind == "reply":
                 with self._replied:
@@ -302,7 +281,10 @@ class RemoteFeed:
                 if changed:
                     for notify in self._status_listeners:
                         notify(self._status)
-        if not self._stopped.is_set() and self._process is not None and not self._process.is_alive():
+        # The pipe closed without a word: the child died (its descriptors close before it can be reaped, so
+        # is_alive() may still say yes for a moment — the silence is what tells).
+        if not ended and not self._stopping.is_set() and self._process is not None:
+            self._process.join(1.0)
             log.warning("the live feed process ended (exit code %s)", self._process.exitcode)
             self._status = self._status.with_changes(state="failed", last_error="the live feed process ended")
             for notify in self._status_listeners:

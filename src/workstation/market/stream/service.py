@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,7 @@ from workstation.market.stream.backfill import Backfiller, closed_sessions
 from workstation.market.stream.client import MarketDataStream, StreamSettings
 from workstation.market.stream.events import FeedStatus, MarketEvent, StreamBar, StreamQuote, StreamTrade
 from workstation.market.stream.lease import FeedLease, LeaseHolder, Role, account_key, lease_expired
+from workstation.market.stream.listeners import FeedListeners
 from workstation.market.stream.writer import BarWriter
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,13 @@ class _Tally:
     quotes: int = 0
 
 
-class LiveFeed:
+class LiveFeed(FeedListeners):
     def __init__(self, engine: Engine, config: FeedConfig) -> None:
+        super().__init__(config.symbols)
         self.engine = engine
         self.config = config
         self.account = account_key(config.key_id)
         self.lease = FeedLease(engine, self.account, config.role, ttl=config.lease_ttl, description=config.description)
-        self._symbols = {s.upper() for s in config.symbols}
-        self._listeners: list[Callable[[MarketEvent], None]] = []
-        self._bar_listeners: list[Callable[[BarEvent], None]] = []
-        self._status_listeners: list[Callable[[FeedStatus], None]] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._stream: MarketDataStream | None = None  # the newest connection (kept after stopping, for summary)
@@ -106,16 +104,6 @@ class LiveFeed:
         self.unstored = False  # bars were left unstored when the writer stopped
         self._last_notified: tuple[object, ...] = ()
         self.ownerships = 0
-
-    # ------------------------------------------------------------------ registration
-    def add_listener(self, callback: Callable[[MarketEvent], None]) -> None:
-        self._listeners.append(callback)
-
-    def add_bar_listener(self, callback: Callable[[BarEvent], None]) -> None:
-        self._bar_listeners.append(callback)
-
-    def add_status_listener(self, callback: Callable[[FeedStatus], None]) -> None:
-        self._status_listeners.append(callback)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> LiveFeed:
@@ -149,25 +137,6 @@ class LiveFeed:
         if self._subscription is not None:
             self._subscription.stop()
         self._notify_status(self.status().with_changes(state="stopped"))
-
-    def subscribe(self, symbols: Iterable[str]) -> None:
-        """Add symbols at run time (same connection, no reconnect)."""
-        added = {s.upper() for s in symbols} - self._symbols
-        if not added:
-            return
-        self._symbols |= added
-        self._resubscribe(added, add=True)
-
-    def unsubscribe(self, symbols: Iterable[str]) -> None:
-        removed = {s.upper() for s in symbols} & self._symbols
-        if not removed:
-            return
-        self._symbols -= removed
-        self._resubscribe(removed, add=False)
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return tuple(sorted(self._symbols))
 
     @property
     def is_owner(self) -> bool:
@@ -420,7 +389,7 @@ class LiveFeed:
             except Exception:
                 log.exception("feed status listener failed")
 
-    def _resubscribe(self, symbols: set[str], *, add: bool) -> None:
+    def _symbols_changed(self, symbols: set[str], *, add: bool) -> None:
         stream = self._stream
         if stream is not None and self._owning:
             if add:
