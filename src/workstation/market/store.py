@@ -219,42 +219,48 @@ def sqlite_timestamps(values: pd.Series) -> np.ndarray:
 def _write_sqlite(
     conn: Connection, batch: pd.DataFrame, new: np.ndarray, revised: np.ndarray
 ) -> dict[str, StoreCounts]:
-    """Store ``batch``; ``new`` and ``revised`` are filled with which of its rows were inserted / updated."""
+    """Store ``batch``; ``new`` and ``revised`` are filled with which of its rows were inserted / updated.
+
+    The batch is converted once (a live batch is one bar of each of many symbols: per-symbol pandas work
+    would cost more than the SQL); each (symbol, interval, source) reads its stored range with one
+    index-range query, and all inserts and updates go out as one executemany each.
+    """
     counts: dict[str, StoreCounts] = {}
+    stamps = sqlite_timestamps(batch["timestamp"]).tolist()
+    prices = np.round(batch[["open", "high", "low", "close"]].to_numpy(dtype=np.float64), 6).tolist()
+    volumes = batch["volume"].to_numpy(dtype=np.int64).tolist()
     groups: dict[Any, Any] = batch.groupby(list(KEY), sort=True).indices  # (symbol, interval, source) -> rows
+    inserts: list[tuple[object, ...]] = []
+    updates: list[tuple[object, ...]] = []
     for (symbol, interval, source), where in sorted(groups.items()):
-        group = batch.iloc[where]
         c = counts.setdefault(str(symbol), StoreCounts())
-        stamps = sqlite_timestamps(group["timestamp"])
+        mine = [stamps[i] for i in where]
         stored = conn.exec_driver_sql(
             "SELECT timestamp, open, high, low, close, volume FROM market_data "
             "WHERE symbol = ? AND interval = ? AND source = ? AND timestamp BETWEEN ? AND ?",
-            (symbol, interval, source, min(stamps.tolist()), max(stamps.tolist())),
+            (symbol, interval, source, min(mine), max(mine)),
         ).all()
-        prices = np.round(group[["open", "high", "low", "close"]].to_numpy(dtype=np.float64), 6)
-        volumes = group["volume"].to_numpy(dtype=np.int64)
         existing = {
             str(ts): (round(float(o), 6), round(float(h), 6), round(float(lo), 6), round(float(cl), 6), int(v))
             for ts, o, h, lo, cl, v in stored
         }
-        inserts: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
-        for i, ts in enumerate(stamps.tolist()):
-            o, h, lo, cl = (float(x) for x in prices[i])
-            v = int(volumes[i])
+        for i in where.tolist():
+            ts = stamps[i]
+            o, h, lo, cl = prices[i]
+            v = volumes[i]
             old = existing.get(ts)
             if old is None:
                 inserts.append((symbol, interval, ts, o, h, lo, cl, v, source))
-                new[where[i]] = True
+                new[i] = True
+                c.inserted += 1
             elif old != (o, h, lo, cl, v):
                 updates.append((o, h, lo, cl, v, symbol, interval, ts, source))
-                revised[where[i]] = True
+                revised[i] = True
+                c.updated += 1
             else:
                 c.unchanged += 1
-        if inserts:
-            conn.exec_driver_sql(_SQLITE_INSERT, inserts)
-        if updates:
-            conn.exec_driver_sql(_SQLITE_UPDATE, updates)
-        c.inserted += len(inserts)
-        c.updated += len(updates)
+    if inserts:
+        conn.exec_driver_sql(_SQLITE_INSERT, inserts)
+    if updates:
+        conn.exec_driver_sql(_SQLITE_UPDATE, updates)
     return counts

@@ -67,6 +67,29 @@ class WriterCounts:
         }
 
 
+def checked_frame(pending: dict[_Key, _Values], source: str) -> tuple[pd.DataFrame, int]:
+    """The bars waiting to be written as a bar frame, validated: a bad bar is logged and left out
+    (the second value counts those)."""
+    frame = pd.DataFrame(
+        {
+            "row": range(1, len(pending) + 1),
+            "symbol": [k[0] for k in pending],
+            "interval": [k[1] for k in pending],
+            "timestamp": pd.to_datetime([k[2] for k in pending], utc=True),
+            "open": [v[0] for v in pending.values()],
+            "high": [v[1] for v in pending.values()],
+            "low": [v[2] for v in pending.values()],
+            "close": [v[3] for v in pending.values()],
+            "volume": [v[4] for v in pending.values()],
+            "source": source,
+        }
+    )
+    good, rejects = validate_bars(normalise_bars(frame))
+    for reject in rejects:
+        log.warning("streamed bar of %s not stored: %s", reject.symbol, reject.reason)
+    return good, len(rejects)
+
+
 class BarWriter:
     def __init__(
         self, engine: Engine, *, source: str = "alpaca", max_delay: float = 0.2, retry_max: float = 30.0
@@ -202,23 +225,7 @@ class BarWriter:
             self._progress.notify_all()
 
     def _write(self, pending: dict[_Key, _Values], oldest: float | None) -> bool:
-        frame = pd.DataFrame(
-            {
-                "row": range(1, len(pending) + 1),
-                "symbol": [k[0] for k in pending],
-                "interval": [k[1] for k in pending],
-                "timestamp": pd.to_datetime([k[2] for k in pending], utc=True),
-                "open": [v[0] for v in pending.values()],
-                "high": [v[1] for v in pending.values()],
-                "low": [v[2] for v in pending.values()],
-                "close": [v[3] for v in pending.values()],
-                "volume": [v[4] for v in pending.values()],
-                "source": self.source,
-            }
-        )
-        good, rejects = validate_bars(normalise_bars(frame))
-        for reject in rejects:
-            log.warning("streamed bar of %s not stored: %s", reject.symbol, reject.reason)
+        good, rejected = checked_frame(pending, self.source)
         try:
             result = store_bars(self.engine, good, workers=1, on_written=announce)
         except Exception as exc:  # the database is unreachable: keep the bars, retry
@@ -233,7 +240,7 @@ class BarWriter:
         delay = time.monotonic() - oldest if oldest is not None else 0.0
         with self._lock:
             c = self.counts
-            c.rejected += len(rejects)
+            c.rejected += rejected
             c.batches += 1
             for counts in result.counts.values():
                 c.inserted += counts.inserted
