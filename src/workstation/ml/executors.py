@@ -13,12 +13,8 @@ fractions the workers wrote, and on cancel it cancels pending futures and tells 
 
 from __future__ import annotations
 
-import atexit
-import multiprocessing
-import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -30,41 +26,24 @@ import numpy as np
 from workstation.errors import JobCancelledError
 from workstation.jobs import CancelToken
 from workstation.ml.tasks import CANCEL_SLOT, ArraysHandle, FitOutcome, FitTask, LocalHandle, MappedHandle, run_fit
+from workstation.warm_pool import WarmPool, local_workers
 
 Publish = Callable[[ArraysHandle], Any]
 Report = Callable[[float, str], None]  # (fraction of all fits done, message)
 POLL_SECONDS = 0.2
 _SHARED_MEMORY_DIR = "/dev/shm"
 
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-
-
-def local_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+_training = WarmPool(local_workers(), "workstation.ml.tasks")
 
 
 def training_pool() -> ProcessPoolExecutor:
-    """The local pool, started on first use and kept for the life of the process (like the feature pool:
-    forkserver, so workers never inherit the caller's threads, with scikit-learn imported once)."""
-    global _pool
-    with _lock:
-        if _pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["workstation.ml.tasks"])
-            _pool = ProcessPoolExecutor(max_workers=local_workers(), mp_context=context)
-        return _pool
+    """The local pool, started on first use and kept for the life of the process (warm_pool: forkserver,
+    scikit-learn imported once, workers gone with the process)."""
+    return _training.get()
 
 
 def shutdown_training_pool() -> None:
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(shutdown_training_pool)
+    _training.shutdown()
 
 
 class SerialExecutor(Executor):

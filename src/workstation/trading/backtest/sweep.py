@@ -14,11 +14,7 @@ bars' cost down, many enough that progress moves and a cancel waits for at most 
 
 from __future__ import annotations
 
-import atexit
 import math
-import multiprocessing
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,6 +29,7 @@ from workstation.jobs import CancelToken, ProgressCallback, ProgressUpdate, no_p
 from workstation.trading.backtest.deflated import ReturnMoments, deflated_sharpe
 from workstation.trading.backtest.engine import BacktestConfig, BacktestResult, run_backtest
 from workstation.trading.strategies.sma_cross import SmaCross
+from workstation.warm_pool import WarmPool, local_workers
 
 Bars = Mapping[str, pd.DataFrame]
 POLL_SECONDS = 0.2
@@ -142,35 +139,17 @@ def evaluate_points(bars: Bars, points: Sequence[Mapping[str, int]], settings: S
 
 
 # -- the local pool ------------------------------------------------------------------------------------
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-
-
-def local_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+_sweeps = WarmPool(local_workers(), "workstation.trading.backtest.sweep")
 
 
 def sweep_pool() -> ProcessPoolExecutor:
-    """The local pool, started on first use and kept for the process (forkserver: workers never inherit
-    the caller's threads, e.g. the GUI's; the backtester is imported once per worker)."""
-    global _pool
-    with _lock:
-        if _pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["workstation.trading.backtest.sweep"])
-            _pool = ProcessPoolExecutor(max_workers=local_workers(), mp_context=context)
-        return _pool
+    """The local pool, started on first use and kept for the process (warm_pool: forkserver, so workers
+    never inherit the caller's threads, e.g. the GUI's; the backtester is imported once per worker)."""
+    return _sweeps.get()
 
 
 def shutdown_sweep_pool() -> None:
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(shutdown_sweep_pool)
+    _sweeps.shutdown()
 
 
 def _workers_of(executor: Executor) -> int:
