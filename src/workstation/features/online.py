@@ -3,7 +3,8 @@
 The live loop cannot afford to read a symbol's history and rebuild its feature tail from the database
 on every bar. ``OnlineFeatures`` keeps, per symbol, the last ``WINDOW_BARS`` bars (HISTORY_BARS, the
 history the incremental build replays, plus the new bar) and runs the catalog itself
-(``compute_matrix``, no second definition of any feature) over that window when a bar arrives. The
+(``compute_matrix``, no second definition of any feature) over that window when a bar arrives —
+``update_many`` for a batch of symbols, split over helper processes when it is large (online_pool). The
 incremental build rests on the same rule: with HISTORY_BARS bars of history before a bar, every
 feature at that bar equals a full recompute within 1e-6 relative; with fewer bars stored than the
 window holds, the window is the whole history and the row is the batch build's row exactly.
@@ -28,7 +29,10 @@ from workstation.db.models import MarketData
 from workstation.features import store
 from workstation.features.catalog import FEATURE_NAMES, FEATURE_VERSION, HISTORY_BARS
 from workstation.features.compute import compute_matrix
+from workstation.features.online_pool import batch_last_rows
 from workstation.features.spec import FloatArray
+
+Bar = tuple[float, float, float, float, float]  # open, high, low, close, volume
 
 # The new bar plus the history an incremental build replays before the first bar it rewrites.
 WINDOW_BARS = HISTORY_BARS + 1
@@ -41,7 +45,7 @@ class OnlineRow:
     symbol: str
     timestamp: datetime
     source: str
-    bar: tuple[float, float, float, float, float]  # open, high, low, close, volume
+    bar: Bar
     features: FloatArray
 
     def as_dict(self, names: Sequence[str] | None = None) -> dict[str, float]:
@@ -55,11 +59,15 @@ class _Window:
 
     def __init__(self, size: int, keep: int) -> None:
         self.stamps: deque[datetime] = deque(maxlen=size)
-        self.bars: deque[tuple[float, float, float, float, float]] = deque(maxlen=size)
+        self.bars: deque[Bar] = deque(maxlen=size)
         self.rows: deque[OnlineRow] = deque(maxlen=keep)
 
+    def matrix(self) -> FloatArray:
+        """The window as an (n_bars, 5) array: open, high, low, close, volume."""
+        return np.array(self.bars, dtype=np.float64).reshape(len(self.bars), 5)
+
     def arrays(self) -> list[FloatArray]:
-        matrix = np.array(self.bars, dtype=np.float64).reshape(len(self.bars), 5)
+        matrix = self.matrix()
         return [np.ascontiguousarray(matrix[:, k]) for k in range(5)]
 
 
@@ -110,6 +118,32 @@ class OnlineFeatures:
         source: str = "",
     ) -> OnlineRow:
         """Append a bar (a bar at the window's last timestamp replaces it: a revision) and compute its row."""
+        window = self._advance(symbol, timestamp, bar)
+        features = compute_matrix(*window.arrays())[-1].copy()
+        return self._record(window, symbol, source, features)
+
+    def update_many(self, bars: Sequence[tuple[str, datetime, Bar, str]]) -> list[OnlineRow]:
+        """``update`` for a batch of (symbol, timestamp, bar, source), in order; the rows of a batch with
+        many symbols are computed in this process and helper processes at once (online_pool)."""
+        out: list[OnlineRow] = []
+        start = 0
+        while start < len(bars):
+            # A share holds each symbol once: a second bar of a symbol needs the first one's window.
+            seen: set[str] = set()
+            end = start
+            while end < len(bars) and bars[end][0] not in seen:
+                seen.add(bars[end][0])
+                end += 1
+            windows = [self._advance(symbol, stamp, bar) for symbol, stamp, bar, _source in bars[start:end]]
+            matrices = [window.matrix() for window in windows]
+            for (symbol, _stamp, _bar, source), window, features in zip(
+                bars[start:end], windows, batch_last_rows(matrices), strict=True
+            ):
+                out.append(self._record(window, symbol, source, features))
+            start = end
+        return out
+
+    def _advance(self, symbol: str, timestamp: datetime, bar: Bar) -> _Window:
         window = self._windows.get(symbol)
         if window is None:
             window = self._windows[symbol] = _Window(self.window, self.keep_rows)
@@ -122,8 +156,10 @@ class OnlineFeatures:
             raise ValueError(f"{symbol}: bar {timestamp} is older than the window's last bar {window.stamps[-1]}")
         window.stamps.append(timestamp)
         window.bars.append(tuple(float(x) for x in bar))  # type: ignore[arg-type]
-        features = compute_matrix(*window.arrays())[-1].copy()
-        row = OnlineRow(symbol, timestamp, source, window.bars[-1], features)
+        return window
+
+    def _record(self, window: _Window, symbol: str, source: str, features: FloatArray) -> OnlineRow:
+        row = OnlineRow(symbol, window.stamps[-1], source, window.bars[-1], features)
         window.rows.append(row)
         self.pending.append(row)
         return row

@@ -128,7 +128,11 @@ class OnlineModelSignals:
         self.pending_rows: list[Any] = []
 
     def prime(self, symbol: str, bars: pd.DataFrame) -> None:
+        from workstation.features import online_pool
+
         self.online.prime(symbol, bars)
+        if online_pool.parallel_worth_it(len(self.online.symbols())):
+            online_pool.warm_up()  # the helpers start while the windows fill, not on the first bar
 
     def signals(self, arrivals: list[Arrival]) -> list[BarSignal]:
         results: list[BarSignal | None] = [None] * len(arrivals)
@@ -153,8 +157,8 @@ class OnlineModelSignals:
         symbols: list[str] = []
         stamps: list[datetime] = []
         positions: list[int] = []
+        self.online.update_many([(a.symbol, a.bar.timestamp, _floats(a.bar), a.source) for a in arrivals])
         for arrival in arrivals:
-            self.online.update(arrival.symbol, arrival.bar.timestamp, _floats(arrival.bar), source=arrival.source)
             rows = self.online.recent_rows(arrival.symbol)[-self.sequence :]
             blocks.append(np.vstack([r.features[columns] for r in rows]))
             symbols.extend(arrival.symbol for _ in rows)
