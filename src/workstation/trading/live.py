@@ -102,10 +102,12 @@ class TradingLoop:
         then each bar's decision under its own correlation id; what the signals computed is stored last."""
         arrivals: list[Arrival] = []
         with self.manager.batch():  # a local broker's fills for the whole batch: one lock, one commit
+            working = self.manager.working_symbols()  # one read: most bars have nothing to fill
             for symbol, bar, source in bars:
                 with correlation_scope(prefix="bar", inherit=False) as cid:
                     arrivals.append(Arrival(symbol, bar, cid, self.last_seen.get(symbol), source))
-                    self.manager.on_bar(symbol, bar)  # its working orders may fill on this bar first
+                    # Its working orders may fill on this bar first.
+                    self.manager.on_bar(symbol, bar, may_fill=working is None or symbol in working)
         found = self.signals.signals(arrivals)
         outcomes = [self._mark_seen(arrival, bar_signal) for arrival, bar_signal in zip(arrivals, found, strict=True)]
         # The batch's signal events in one write, before any of its orders (each order's trace to its bar).

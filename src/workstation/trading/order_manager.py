@@ -348,11 +348,28 @@ class OrderManager:
 
         return self._locked(decide)
 
-    def on_bar(self, symbol: str, bar: object) -> None:
-        """A new bar for a local broker: its working orders may fill, all inside the account lock."""
+    def on_bar(self, symbol: str, bar: object, *, may_fill: bool = True) -> None:
+        """A new bar for a local broker: its working orders may fill, all inside the account lock.
+
+        ``may_fill=False`` (the symbol is not in ``working_symbols()``, read in the same batch) only
+        records the bar as the last price: no reads for a symbol with nothing to fill.
+        """
         on_bar = getattr(self.broker, "on_bar", None)
-        if self.local and on_bar is not None:
-            self._locked(lambda tx: on_bar(symbol, bar))
+        if not self.local or on_bar is None:
+            return
+        note_bar = getattr(self.broker, "note_bar", None)
+        if not may_fill and note_bar is not None:
+            note_bar(symbol, bar)
+            return
+        self._locked(lambda tx: on_bar(symbol, bar))
+
+    def working_symbols(self) -> set[str] | None:
+        """A local broker's symbols with working orders, read under the account lock (call it inside
+        ``batch()`` so the answer holds for the batch); None when the broker cannot say."""
+        working = getattr(self.broker, "working_symbols", None)
+        if not self.local or working is None:
+            return None
+        return self._locked(lambda tx: set(working()))
 
     # ------------------------------------------------------------------ cancelling
     def cancel(self, order_id: str) -> Order:

@@ -225,6 +225,19 @@ class PaperBroker(PaperSimulation):
                 return True
         return False
 
+    def working_symbols(self) -> set[str]:
+        """The symbols with working orders (one read of a persisted account): only their bars can fill."""
+        if self.ledger is not None:
+            return {order.symbol for order in self.ledger.working()}
+        return {working.order.symbol for working in self.working.values()}
+
+    def note_bar(self, symbol: str, bar: Bar) -> None:
+        """A new bar for a symbol without working orders (``working_symbols``): only its last price."""
+        self.last_bars[symbol] = bar
+        position = self.book.positions.get(symbol)
+        if position is not None:
+            position.last_price = bar.close
+
     def on_bar(self, symbol: str, bar: Bar) -> None:
         """A new bar for ``symbol``: working orders may fill on it; then it becomes the last price."""
         self._sync(symbol)
