@@ -41,6 +41,7 @@ class WarmPool:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._warming = False
+        self._warm: ProcessPoolExecutor | None = None  # the pool whose workers all answered a warm-up
         self._alive: Connection | None = None
         atexit.register(self.shutdown)
 
@@ -62,7 +63,7 @@ class WarmPool:
         """Start the workers in the background, so the first real task does not wait for them (once:
         later calls, e.g. one per symbol a live loop primes, do nothing)."""
         with self._lock:
-            if self._pool is not None or self._warming:
+            if self._warming or (self._pool is not None and self._warm is self._pool):
                 return
             self._warming = True
 
@@ -72,6 +73,9 @@ class WarmPool:
                 # Each submit starts at most one worker; ``workers`` trivial tasks start them all.
                 for future in [pool.submit(_ready) for _ in range(self.workers)]:
                     future.result()
+                with self._lock:
+                    if self._pool is pool:
+                        self._warm = pool
             except (RuntimeError, BrokenProcessPool) as exc:
                 # The process is exiting (a short command finished first) or the pool broke: the
                 # task itself reports a broken pool; a warm-up has nothing to add.
@@ -81,6 +85,11 @@ class WarmPool:
                     self._warming = False
 
         threading.Thread(target=start, name="pool-warm-up", daemon=True).start()
+
+    def is_warm(self) -> bool:
+        """The workers are up (``warm_up`` finished): a task starts at once instead of behind a start-up."""
+        with self._lock:
+            return self._pool is not None and self._warm is self._pool
 
     def discard(self, pool: ProcessPoolExecutor) -> None:
         """Forget a pool that broke (a worker died): the next use starts a fresh one."""

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -73,17 +74,37 @@ def test_a_helper_that_dies_costs_speed_not_rows(make_bars: Callable[..., pd.Dat
     universe = _universe(make_bars, online_pool.MIN_PARALLEL, WINDOW_BARS)
     windows = [f[["open", "high", "low", "close", "volume"]].to_numpy(np.float64) for f in universe.values()]
     expected = online_pool.last_rows(windows)
+    _warm_helpers()
     pool = online_pool._helpers.get()
-    pool.submit(int, 0).result()  # the helpers are up
     for pid in list(pool._processes):  # the executor's own record of its workers
         os.kill(pid, signal.SIGKILL)
     got = online_pool.batch_last_rows(windows)  # the dead helper's share is computed here
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
-    again = online_pool.batch_last_rows(windows)  # and the next batch starts fresh helpers
-    for a, b in zip(again, expected, strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert not online_pool._helpers.is_warm()
+    again = online_pool.batch_last_rows(windows)  # computed here while fresh helpers start
+    _warm_helpers()
     assert online_pool._helpers.get() is not pool
+    once_more = online_pool.batch_last_rows(windows)  # and on the fresh helpers
+    for rows in (again, once_more):
+        for a, b in zip(rows, expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_batch_does_not_wait_for_helpers_to_start(make_bars: Callable[..., pd.DataFrame]) -> None:
+    online_pool._helpers.shutdown()
+    frame = make_bars(200, seed=3)
+    windows = [frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)] * online_pool.MIN_PARALLEL
+    assert len(online_pool.batch_last_rows(windows)) == online_pool.MIN_PARALLEL
+    _warm_helpers()  # that batch started them in the background
+
+
+def _warm_helpers() -> None:
+    online_pool.warm_up()
+    deadline = time.monotonic() + 60
+    while not online_pool._helpers.is_warm():
+        assert time.monotonic() < deadline, "the helpers did not start"
+        time.sleep(0.05)
 
 
 def test_a_small_batch_stays_in_this_process(

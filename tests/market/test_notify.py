@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +48,22 @@ def test_stored_bars_are_announced_once_and_revisions_flagged(engine: Engine) ->
         (revision,) = subscriber.wait(5)
         assert (revision.close, revision.revised) == (11.5, True)
         assert subscriber.wait(0.5) == []
+
+
+def test_sqlite_subscriber_wakes_when_another_connection_commits(engine: Engine) -> None:
+    """No NOTIFY on SQLite: PRAGMA data_version wakes the subscriber within milliseconds, not at its poll."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL subscribers are woken by NOTIFY (the announced-right-after test)")
+    with BarSubscriber(engine, symbols=["AAPL"], poll_interval=30.0) as subscriber:
+        assert subscriber.wait(0.05) == []
+        writer = threading.Timer(0.3, lambda: _store(engine, _bar("AAPL", 0, 10.0)))
+        started = time.monotonic()
+        writer.start()
+        events = subscriber.wait(20)
+        waited = time.monotonic() - started
+        writer.join()
+    assert [e.close for e in events] == [10.0]
+    assert waited < 3.0, waited  # the 30 s poll would have taken 30 s
 
 
 def test_a_subscriber_that_fell_behind_the_retention_knows_it(engine: Engine) -> None:
@@ -97,7 +114,7 @@ def test_a_second_process_hears_of_new_bars_within_a_second(db_url: str, engine:
         assert child.wait(30) == 0
     finally:
         child.kill()
-    # PostgreSQL: LISTEN/NOTIFY; SQLite: a poll every 0.25 s. Both well within a second.
+    # PostgreSQL: LISTEN/NOTIFY; SQLite: PRAGMA data_version every 10 ms. Both well within a second.
     print(f"{engine.dialect.name} announcement delay to a second process: {sorted(delays)}")
     assert max(delays) < 1.0
 

@@ -8,7 +8,8 @@ one per spare core) compute the others. ``compute_matrix`` is deterministic, so 
 whichever process computed it.
 
 Workers keep no state: a task carries its windows (a symbol's is 600 × 5 floats, 24 kB), so nothing is
-lost when one dies — its share is computed here and the next batch starts a fresh pool. The helpers
+lost when one dies — its share is computed here, and so are whole batches until a fresh pool is warm
+(a batch never waits for helpers to start). The helpers
 serve online batches only (the feature build has its own pool), so a share waits at most behind the
 shares of other live loops in the same process; one still waiting in the executor's queue when this
 process has finished its own share is taken back and computed here.
@@ -54,6 +55,9 @@ def warm_up() -> None:
 def batch_last_rows(windows: Sequence[FloatArray]) -> list[FloatArray]:
     """``last_rows(windows)``, split over this process and the helpers when the batch is large enough."""
     if not parallel_worth_it(len(windows)):
+        return last_rows(windows)
+    if not _helpers.is_warm():  # starting (or restarting after a death): not worth waiting for
+        _helpers.warm_up()
         return last_rows(windows)
     shares = np.array_split(np.arange(len(windows)), _helpers.workers + 1)
     pool = _helpers.get()

@@ -6,8 +6,11 @@
 * **Subscribe** (``BarSubscriber``, any process): remembers the last event id it delivered and reads
   the rows after it — an index range on the primary key. On PostgreSQL it LISTENs on its own connection
   and reads when notified (and every ``fallback_poll`` seconds, so a notification lost with a dropped
-  connection delays nothing for long); on SQLite it reads every ``poll_interval`` (0.25 s by default,
-  so ≤ 1 s behind). Callers see one API either way: ``wait(timeout)`` returns the new ``BarEvent`` s.
+  connection delays nothing for long). SQLite has no notifications: the subscriber keeps one connection
+  open and looks at ``PRAGMA data_version`` every ``change_poll`` (10 ms) — it changes when any other
+  connection commits, costs microseconds and takes no lock — and reads when it moved, plus every
+  ``poll_interval`` (0.25 s) regardless. Callers see one API either way: ``wait(timeout)`` returns the
+  new ``BarEvent`` s.
 * Events are kept for ``RETENTION`` (one day) and pruned by the writer; a subscriber that fell further
   behind reads market_data itself (``BarSubscriber.gap`` tells it so).
 * Ids grow in commit order because one process writes them: the owner of the data connection.
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -144,6 +148,7 @@ class BarSubscriber:
         from_id: int | None = None,
         poll_interval: float = 0.25,
         fallback_poll: float = 5.0,
+        change_poll: float = 0.01,
         batch_limit: int = 10_000,
     ) -> None:
         self.engine = engine
@@ -152,11 +157,14 @@ class BarSubscriber:
         self.sources = set(sources) if sources is not None else None
         self.poll_interval = poll_interval
         self.fallback_poll = fallback_poll
+        self.change_poll = change_poll
         self.batch_limit = batch_limit
         self.last_id = newest_event_id(engine) if from_id is None else from_id
         self.gap = False  # set when events after last_id were pruned before they were read
         self.postgres = engine.dialect.name == "postgresql"
         self._listener: Any = None
+        self._watch: Any = None  # SQLite: the connection whose data_version tells of others' commits
+        self._data_version: int | None = None
         self._next_read = 0.0
         self._pending = True  # read once at the start: bars may have been announced since from_id
 
@@ -186,10 +194,14 @@ class BarSubscriber:
             pause = min(remaining, max(0.0, self._next_read - time.monotonic()))
             if self.postgres and self._listen(pause):
                 self._pending = True
-            elif not self.postgres:
-                time.sleep(pause)
+            elif not self.postgres and self._sqlite_wait(pause):
+                self._pending = True
 
     def close(self) -> None:
+        if self._watch is not None:
+            watch, self._watch, self._data_version = self._watch, None, None
+            with contextlib.suppress(Exception):
+                watch.close()
         if self._listener is not None:
             try:
                 self._listener.close()
@@ -266,6 +278,36 @@ class BarSubscriber:
             self.close()
             time.sleep(min(timeout, 1.0))
             return True
+
+    def _sqlite_wait(self, pause: float) -> bool:
+        """Sleep up to ``pause`` seconds in ``change_poll`` steps; True as soon as another connection
+        committed (a new bar may be announced), False when the time is up."""
+        end = time.monotonic() + pause
+        while True:
+            if self._sqlite_changed():
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(self.change_poll, left))
+
+    def _sqlite_changed(self) -> bool:
+        try:
+            if self._watch is None:
+                self._watch = self.engine.raw_connection()
+            cursor = self._watch.cursor()
+            try:
+                cursor.execute("PRAGMA data_version")
+                version = int(cursor.fetchone()[0])
+            finally:
+                cursor.close()
+        except Exception as exc:  # the file went away or is unreadable: let the read report it
+            log.debug("PRAGMA data_version failed: %s", exc)
+            self.close()
+            return True
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed
 
     def _relevant(self, payload: str) -> bool:
         try:
