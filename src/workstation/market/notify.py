@@ -192,9 +192,8 @@ class BarSubscriber:
             if remaining <= 0:
                 return []
             pause = min(remaining, max(0.0, self._next_read - time.monotonic()))
-            if self.postgres and self._listen(pause):
-                self._pending = True
-            elif not self.postgres and self._sqlite_wait(pause):
+            woken = self._listen(pause) if self.postgres else self._sqlite_wait(pause)
+            if woken:
                 self._pending = True
 
     def close(self) -> None:
