@@ -41,21 +41,17 @@ from workstation.monitoring.correlation import current_correlation_id
 from workstation.trading.brokers.base import Broker
 from workstation.trading.domain import (
     BrokerOrder,
-    BrokerUnavailableError,
     ExecutionReport,
-    InvalidOrderError,
     Order,
-    OrderOutcomeUnknownError,
     OrderRequest,
     RiskRejectedError,
-    TradingError,
     TradingEventRecord,
     new_client_order_id,
     utcnow,
 )
-from workstation.trading.execution import amend, transitions
+from workstation.trading.execution import amend, cancelling, transitions
 from workstation.trading.execution.legs import legs_for, order_from_request
-from workstation.trading.execution.reconcile import ReconcileResult, reconcile
+from workstation.trading.execution.reconcile import ReconcileResult, adopt_order, reconcile
 from workstation.trading.execution.sending import send_remote
 from workstation.trading.execution.timings import ExecutionTimings
 from workstation.trading.positions import PositionBook
@@ -312,41 +308,7 @@ class OrderManager:
         replaces: str | None = None,
     ) -> Order | None:
         """An order the broker holds under our id prefix that the book lacks: add it, as the broker has it."""
-        report = found.report
-
-        def decide(tx: AccountTx) -> Order | None:
-            existing = tx.order(report.order_id)
-            if existing is not None:
-                return self._apply(tx, report)
-            now = self.clock()
-            order = Order(
-                order_id=report.order_id,
-                symbol=found.symbol,
-                side=found.side,
-                quantity=found.quantity,
-                order_type=found.order_type,  # type: ignore[arg-type]
-                limit_price=found.limit_price,
-                time_in_force=found.time_in_force,
-                broker=self.broker.name,
-                strategy=strategy,
-                correlation_id=current_correlation_id(),
-                created_at=found.created_at or now,
-                stop_price=found.stop_price,
-                trail_price=found.trail_price,
-                trail_percent=found.trail_percent,
-                extended_hours=found.extended_hours,
-                order_class=found.order_class,
-                parent_order_id=parent_order_id,
-                replaces=replaces,
-            )
-            metadata: dict[str, object] = {"broker_order_id": report.broker_order_id, "broker_status": report.status}
-            tx.insert_order(order, [transitions.event("order_adopted", order, now, metadata=metadata)])
-            change = transitions.apply(order, report, now)
-            if change is not None:
-                tx.save(order, change)
-            return order
-
-        return self._locked(decide)
+        return adopt_order(self, found, strategy=strategy, parent_order_id=parent_order_id, replaces=replaces)
 
     def on_bar(self, symbol: str, bar: object, *, may_fill: bool = True) -> None:
         """A new bar for a local broker: its working orders may fill, all inside the account lock.
@@ -373,64 +335,11 @@ class OrderManager:
 
     # ------------------------------------------------------------------ cancelling
     def cancel(self, order_id: str) -> Order:
-        order = self.get(order_id)
-        if order is None:
-            raise InvalidOrderError(f"no order {order_id}")
-        if order.is_final:
-            raise TradingError(f"order {order_id} is already {order.status}")
-        if self.local:
-            return self._cancel_local(order_id)
-        if order.status == "pending" or order.outcome_unknown:
-            found = self.broker.lookup(order)
-            if found is None:
-                settled = self.settle_missing(order_id) or order
-                if settled.is_final:
-                    return settled
-                raise OrderOutcomeUnknownError(
-                    f"order {order_id} is not at {self.broker.name} yet (outcome unknown): it cannot be cancelled "
-                    "until the broker shows it or it is settled as never received",
-                    settled,
-                )
-            order = self.apply_report(found) or order
-            if order.is_final:
-                return order
-        try:
-            report = self.broker.cancel(order)
-        except BrokerUnavailableError as exc:
-            raise OrderOutcomeUnknownError(
-                f"the cancel of {order_id} may have reached {self.broker.name} ({exc}); the order stays open until "
-                "the broker says otherwise",
-                order,
-            ) from None
-        pending_cancel = ExecutionReport(order_id, "pending_cancel", reason="cancel requested")
-        return self.apply_report(report or pending_cancel) or order
-
-    def _cancel_local(self, order_id: str) -> Order:
-        def cancel(tx: AccountTx) -> Order:
-            order = tx.order(order_id)
-            assert order is not None
-            if order.is_final:
-                return order
-            if order.status == "pending":
-                change = transitions.cancel_unsent(order, "cancelled before it reached the broker", self.clock())
-                if change is not None:
-                    tx.save(order, change)
-                return order
-            report = self.broker.cancel(order)
-            if report is None:
-                return order
-            return self._apply(tx, report, order) or order
-
-        return self._locked(cancel)
+        """Cancel an open order; returns its state (``cancelled``, or ``pending_cancel`` at a remote broker)."""
+        return cancelling.cancel_order(self, order_id)
 
     def cancel_all(self) -> list[Order]:
-        cancelled: list[Order] = []
-        for order in self.open_orders():
-            try:
-                cancelled.append(self.cancel(order.order_id))
-            except TradingError as exc:
-                log.warning("cancel of %s failed: %s", order.order_id, exc)
-        return cancelled
+        return cancelling.cancel_all(self)
 
     # ------------------------------------------------------------------ replacing and closing
     def replace(

@@ -38,8 +38,10 @@ from workstation.trading.domain import (
     TradingError,
     TradingEventRecord,
 )
+from workstation.trading.execution import transitions
 from workstation.trading.execution.legs import LEG_SUFFIX
 from workstation.trading.execution.transitions import RANK, relink
+from workstation.trading.repository import AccountTx
 
 if TYPE_CHECKING:
     from workstation.trading.order_manager import OrderManager
@@ -265,3 +267,50 @@ def _record_conflict(manager: OrderManager, order: Order, found: BrokerOrder) ->
             )
         ]
     )
+
+
+def adopt_order(
+    manager: OrderManager,
+    found: BrokerOrder,
+    *,
+    strategy: str = "adopted",
+    parent_order_id: str | None = None,
+    replaces: str | None = None,
+) -> Order | None:
+    """An order the broker holds under our id prefix that the book lacks: added as the broker has it (an
+    ``order_adopted`` event, then its report), in one locked transaction; a known one only takes the report."""
+    report = found.report
+
+    def decide(tx: AccountTx) -> Order | None:
+        existing = tx.order(report.order_id)
+        if existing is not None:
+            return manager._apply(tx, report)
+        now = manager.clock()
+        order = Order(
+            order_id=report.order_id,
+            symbol=found.symbol,
+            side=found.side,
+            quantity=found.quantity,
+            order_type=found.order_type,  # type: ignore[arg-type]
+            limit_price=found.limit_price,
+            time_in_force=found.time_in_force,
+            broker=manager.broker.name,
+            strategy=strategy,
+            correlation_id=current_correlation_id(),
+            created_at=found.created_at or now,
+            stop_price=found.stop_price,
+            trail_price=found.trail_price,
+            trail_percent=found.trail_percent,
+            extended_hours=found.extended_hours,
+            order_class=found.order_class,
+            parent_order_id=parent_order_id,
+            replaces=replaces,
+        )
+        metadata: dict[str, object] = {"broker_order_id": report.broker_order_id, "broker_status": report.status}
+        tx.insert_order(order, [transitions.event("order_adopted", order, now, metadata=metadata)])
+        change = transitions.apply(order, report, now)
+        if change is not None:
+            tx.save(order, change)
+        return order
+
+    return manager._locked(decide)
