@@ -13,7 +13,8 @@ rounds (untimed), so every bar places an order: the worst case, N orders per bat
 
 * close → last order: from the start of the bar write to the last order acknowledged by the paper
   broker, split into store + announce, announcement delivery, and decide (online features for the
-  batch, one in-memory prediction call, signal events, N orders);
+  batch — split over this process and the warm helpers of features/online_pool, one per spare core —,
+  one in-memory prediction call, signal events, N orders);
 * persist: writing the online feature rows and the predictions with their input vectors afterwards
   (not on the path to the orders).
 
