@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,6 +102,7 @@ class OrderManager:
         self.account = broker.name
         self.local = bool(getattr(broker, "local", False))
         self.backlog: deque[ExecutionReport] = deque()
+        self._batching = threading.local()  # depth of batch() on this thread
         broker.set_update_handler(self._on_local_report if self.local else self._on_broker_report)
 
     # ------------------------------------------------------------------ transactions
@@ -116,8 +118,13 @@ class OrderManager:
         if not self.local:
             yield
             return
+        depth = getattr(self._batching, "depth", 0)
         with self.store.locked(self.account, durable=False):
-            yield
+            self._batching.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._batching.depth = depth
 
     def _locked(self, decide: Callable[[AccountTx], T]) -> T:
         """Run ``decide`` in one locked transaction; a lost race re-reads and decides again."""
@@ -201,14 +208,17 @@ class OrderManager:
         if isinstance(placed, RiskRejectedError):
             raise placed
         self.crash_hook("after_commit")
-        return self._send_local(placed) if self.local else self._send_remote(placed)
+        if not self.local:
+            return self._send_remote(placed)
+        # Inside batch() the order was inserted in this very transaction: nobody else can have seen it.
+        return self._send_local(placed, fresh=getattr(self._batching, "depth", 0) > 0)
 
-    def _send_local(self, order: Order) -> Order:
+    def _send_local(self, order: Order, *, fresh: bool = False) -> Order:
         def send(tx: AccountTx) -> Order:
-            current = tx.order(order.order_id)
+            current = order if fresh else tx.order(order.order_id)
             if current is None or current.status != "pending":
                 return current or order  # settled meanwhile (e.g. cancelled by another process)
-            if current.order_class != "simple":  # a simple order has no legs: no query on the hot path
+            if current.order_class != "simple" and not fresh:  # fresh: its pending legs are attached
                 current.legs = tuple(leg for leg in tx.legs(current.order_id) if leg.status == "pending")
             report = self.broker.submit(current)
             self.crash_hook("after_send")

@@ -120,6 +120,13 @@ class SqlPaperLedger:
         )
         return starting + flow, position
 
+    def snapshot(self, symbol: str | None) -> tuple[Decimal, Decimal, list[Order]]:
+        """``state`` and ``working`` in one statement."""
+        starting, flow, position, rows = self.store.query(
+            lambda conn: ledger.paper_snapshot(conn, self.broker, self.account, symbol)
+        )
+        return starting + flow, position, readable_orders(rows, self.store.skipped)
+
     def book(self) -> PositionBook:
         return self.store.position_book(self.broker)
 

@@ -89,6 +89,10 @@ class SqlAccountTx:
     def __init__(self, conn: Connection, account: str) -> None:
         self.conn = conn
         self.account = account
+        # Events are written together (one executemany) before the commit, or before a read of
+        # trading_events in this transaction: a batch of 100 orders costs one insert of its events,
+        # not 200 round trips. Nothing outside the transaction can see them earlier either way.
+        self._pending_events: list[TradingEventRecord] = []
 
     def order(self, order_id: str) -> Order | None:
         query = _ORDER_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _ORDER
@@ -132,6 +136,11 @@ class SqlAccountTx:
         self.record_events(change.events)
 
     def record_events(self, events: Sequence[TradingEventRecord]) -> None:
+        self._pending_events.extend(events)
+
+    def flush_events(self) -> None:
+        """Write the events recorded so far (the store calls this before committing)."""
+        events, self._pending_events = self._pending_events, []
         if events:
             _ensure_event_ranges(self.conn.engine, events)
             self.conn.execute(_INSERT_EVENTS, [event_values(e) for e in events])
@@ -144,6 +153,8 @@ class SqlAccountTx:
         now: datetime,
         last_price: Callable[[str], Decimal | None],
     ) -> RiskSnapshot:
+        if any(e.event_type in ledger.HALT_EVENTS for e in self._pending_events):
+            self.flush_events()  # the halt check reads trading_events
         since = None
         if limits.max_orders_per_window is not None:
             since = now - timedelta(seconds=limits.rate_window_seconds)
@@ -210,6 +221,7 @@ class SqlOrderStore:
             self._local.tx = tx
             try:
                 yield tx
+                tx.flush_events()
             except BaseException:
                 self._local.tx = None
                 # A connection lost mid-transaction cannot roll back; the server does. Keep the real error.
@@ -220,9 +232,13 @@ class SqlOrderStore:
             conn.commit()
 
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def _reading(self, *, events: bool = False) -> Iterator[Connection]:
+        """The thread's locked connection if it holds one (``events``: a read of trading_events, which
+        must see the transaction's own events, so they are written first), else a fresh one."""
         bound: SqlAccountTx | None = getattr(self._local, "tx", None)
         if bound is not None:
+            if events:
+                bound.flush_events()
             yield bound.conn
             return
         with self.engine.connect() as conn:
@@ -308,7 +324,7 @@ class SqlOrderStore:
             return ledger.position_book(conn, account)
 
     def halted_reason(self) -> str | None:
-        with self._reading() as conn:
+        with self._reading(events=True) as conn:
             return ledger.halted_reason(conn)
 
     def events(self, *, event_type: str | None = None, order_id: str | None = None) -> list[TradingEventRecord]:
@@ -317,7 +333,7 @@ class SqlOrderStore:
             query = query.where(_events.c.event_type == event_type)
         if order_id is not None:
             query = query.where(_events.c.order_id == order_id)
-        with self._reading() as conn:
+        with self._reading(events=True) as conn:
             return [event_from_row(r) for r in conn.execute(query.order_by(_events.c.id))]
 
     def last_reconciled(self, broker: str) -> datetime | None:
@@ -328,7 +344,7 @@ class SqlOrderStore:
             .order_by(_events.c.id.desc())
             .limit(200)
         )
-        with self._reading() as conn:
+        with self._reading(events=True) as conn:
             for when, metadata in conn.execute(query):
                 if isinstance(metadata, dict) and metadata.get("broker") == broker and metadata.get("complete"):
                     return when  # type: ignore[no-any-return]

@@ -90,7 +90,7 @@ class PaperBroker(PaperSimulation):
         ledger = self.ledger
         if ledger is None:
             return
-        self.cash, position = ledger.state(symbol)
+        self.cash, position, working = ledger.snapshot(symbol)
         if full_book:
             self.book = ledger.book()
         else:
@@ -98,7 +98,7 @@ class PaperBroker(PaperSimulation):
             if symbol is not None:
                 self.book.get(symbol).quantity = position
         self.working = {}
-        for order in ledger.working():
+        for order in working:
             since = (order.submitted_at or order.created_at).astimezone(NEW_YORK).date()
             self.working[order.order_id] = Working(copy_order(order), since, since, fresh=False)
 

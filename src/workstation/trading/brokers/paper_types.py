@@ -65,6 +65,9 @@ class PaperLedger(Protocol):
     def state(self, symbol: str | None) -> tuple[Decimal, Decimal]:
         """(cash, position in ``symbol``)."""
 
+    def snapshot(self, symbol: str | None) -> tuple[Decimal, Decimal, list[Order]]:
+        """(cash, position in ``symbol``, working orders): ``state`` and ``working`` read together."""
+
     def book(self) -> PositionBook: ...
 
     def working(self) -> list[Order]:
