@@ -5,7 +5,8 @@ TA-Lib, scikit-learn), so the feature build, the online feature helpers, the swe
 each keep theirs between jobs. Three rules hold for every pool:
 
 * forkserver, not fork: workers never inherit the caller's threads (Qt, the log writer, SQLAlchemy
-  pools), and the preload makes each worker's start a fork of an already-imported interpreter;
+  pools); the first pool's module is preloaded into the forkserver, and every worker imports its own
+  pool's module when it starts, so ``warm_up`` leaves workers ready to run;
 * the forkserver starts with SIGINT blocked, so a terminal's Ctrl+C reaches the parent only (it
   cancels; a worker hit mid-task would die with a traceback and break the pool);
 * workers end with the process that started them, even when it is killed outright (_exit_with_parent).
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver, resource_tracker
 from multiprocessing.connection import Connection
@@ -52,10 +54,13 @@ class WarmPool:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([self.preload])
                 _start_forkserver_deaf_to_ctrl_c()
-                # Each worker watches this pipe: its write end lives only here (see _exit_with_parent).
+                # Each worker watches this pipe: its write end lives only here (see _worker_start).
                 alive, self._alive = context.Pipe(duplex=False)
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=context, initializer=_exit_with_parent, initargs=(alive,)
+                    max_workers=self.workers,
+                    mp_context=context,
+                    initializer=_worker_start,
+                    initargs=(alive, self.preload),
                 )
             return self._pool
 
@@ -76,20 +81,31 @@ class WarmPool:
                 with self._lock:
                     if self._pool is pool:
                         self._warm = pool
-            except (RuntimeError, BrokenProcessPool) as exc:
-                # The process is exiting (a short command finished first) or the pool broke: the
-                # task itself reports a broken pool; a warm-up has nothing to add.
+            except (RuntimeError, BrokenProcessPool, CancelledError) as exc:
+                # The process is exiting (a short command finished first), or the pool broke or was
+                # discarded meanwhile: its users report that; a warm-up has nothing to add.
                 log.debug("pool warm-up skipped: %s", exc)
+            except Exception as exc:  # e.g. the forkserver could not start: the next use tries again
+                log.warning("starting the %s workers failed: %s", self.preload, exc)
             finally:
                 with self._lock:
                     self._warming = False
 
-        threading.Thread(target=start, name="pool-warm-up", daemon=True).start()
+        try:
+            threading.Thread(target=start, name="pool-warm-up", daemon=True).start()
+        except RuntimeError as exc:  # no thread to be had (interpreter shutting down)
+            log.debug("pool warm-up not started: %s", exc)
+            with self._lock:
+                self._warming = False
 
     def is_warm(self) -> bool:
         """The workers are up (``warm_up`` finished): a task starts at once instead of behind a start-up."""
+        return self.warm_pool() is not None
+
+    def warm_pool(self) -> ProcessPoolExecutor | None:
+        """The pool when its workers are up, else None (checked and returned under one lock)."""
         with self._lock:
-            return self._pool is not None and self._warm is self._pool
+            return self._pool if self._pool is not None and self._warm is self._pool else None
 
     def discard(self, pool: ProcessPoolExecutor) -> None:
         """Forget a pool that broke (a worker died): the next use starts a fresh one."""
@@ -101,9 +117,10 @@ class WarmPool:
     def shutdown(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            alive, self._alive = self._alive, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        self._alive = None
+        del alive  # the old workers' pipe closes only now, after they ended; a new pool has its own
 
 
 def _start_forkserver_deaf_to_ctrl_c() -> None:
@@ -122,6 +139,13 @@ def _start_forkserver_deaf_to_ctrl_c() -> None:
         forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_start(alive: Connection, preload: str) -> None:
+    """A worker imports its pool's module (a process has one forkserver, whose preload served only the
+    first pool started) and ends with the process that started the pool (_exit_with_parent)."""
+    importlib.import_module(preload)
+    _exit_with_parent(alive)
 
 
 def _exit_with_parent(alive: Connection) -> None:

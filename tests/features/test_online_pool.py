@@ -130,3 +130,18 @@ def test_helpers_end_with_a_killed_process() -> None:
     assert process.stdout.readline().strip() == "up"
     process.kill()
     process.communicate(timeout=15)  # EOF on both pipes: no helper holds them any more
+
+
+def test_a_refused_bar_moves_no_window(make_bars: Callable[..., pd.DataFrame]) -> None:
+    """A bar older than its window's last refuses the whole share before any window moves."""
+    universe = _universe(make_bars, online_pool.MIN_PARALLEL, WINDOW_BARS + 10)
+    one_by_one, batched = _primed(universe), _primed(universe)
+    items = [(s, *_bar(f, len(f) - 3), "") for s, f in universe.items()]
+    first, frame = next(iter(universe.items()))
+    stale = (first, *_bar(frame, 0), "")
+    with pytest.raises(ValueError, match="older"):
+        batched.update_many([*items[1:], stale])
+    assert batched.pending == []
+    expected = [one_by_one.update(s, t, b, source=src) for s, t, b, src in items]
+    for a, b in zip(batched.update_many(items), expected, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)

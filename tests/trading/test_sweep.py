@@ -165,7 +165,9 @@ def test_sweep_cli_ctrl_c_exits_130(orcl: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'w.db'}"
     exe = Path(sys.executable).with_name("workstation")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "workstation"]
-    args = ["sweep", "--csv", str(orcl), "--grid", "fast=2:60:1,slow=61:80:1", "--no-save", "--json"]
+    # 4,720 points: ~20 s on an idle machine, so the Ctrl+C at 8 s lands mid-sweep (1,180 took 7.7 s and
+    # the signal could land while the finished result was being printed).
+    args = ["sweep", "--csv", str(orcl), "--grid", "fast=2:60:1,slow=61:140:1", "--no-save", "--json"]
     process = subprocess.Popen(
         [*command, "--database-url", db, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ}, start_new_session=True,

@@ -56,7 +56,6 @@ SHOWN_METRICS = ("total_return", "sharpe", "max_drawdown", "trades", "final_valu
 @click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"results": [{params, metrics}], …}.')
 def command(**options: object) -> None:
     """Backtest every point of a parameter grid in parallel worker processes and rank them."""
-    from concurrent.futures import ProcessPoolExecutor
 
     from workstation.trading.backtest.grid import parse_grid
     from workstation.trading.backtest.sweep import SweepSettings, run_sweep, shutdown_sweep_pool
@@ -76,14 +75,14 @@ def command(**options: object) -> None:
         strategy=strategy, quantity=_positive(str(o["qty"]), "--qty"), config=config_from_options(o, inputs.source)
     )
     metric = str(o["metric"])
-    local_pool: ProcessPoolExecutor | None = None
+    local_pool: WarmPool | None = None
     if o["workers"]:
         if scheduler_address(o["scheduler"]) is not None:  # type: ignore[arg-type]
             raise InvalidInputError("--workers sets local processes: leave it out with --scheduler")
-        import multiprocessing
+        from workstation.warm_pool import WarmPool
 
-        context = multiprocessing.get_context("forkserver")
-        local_pool = ProcessPoolExecutor(max_workers=int(o["workers"]), mp_context=context)  # type: ignore[call-overload]
+        # Workers of its own (warm_pool: they end with this process even when it is killed).
+        local_pool = WarmPool(int(o["workers"]), "workstation.trading.backtest.sweep")  # type: ignore[call-overload]
     walk: WalkForwardResult | None = None
     try:
         with (
@@ -92,7 +91,7 @@ def command(**options: object) -> None:
             progress_and_cancel("sweep", enabled=not as_json) as (progress, cancel),
         ):
             # On a cluster each chunk of points is a task on the workers (the bars travel with it).
-            executor: Executor | None = cluster or local_pool
+            executor: Executor | None = cluster or (local_pool.get() if local_pool is not None else None)
             result = run_sweep(
                 inputs.bars, grid.points, settings, metric=metric, executor=executor, progress=progress, cancel=cancel
             )
@@ -104,7 +103,7 @@ def command(**options: object) -> None:
                 )  # fmt: skip
     finally:
         if local_pool is not None:
-            local_pool.shutdown(wait=True, cancel_futures=True)
+            local_pool.shutdown()
         shutdown_sweep_pool()
     from workstation.trading.backtest.sweep_store import SweepRecord
 

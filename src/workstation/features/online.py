@@ -134,6 +134,8 @@ class OnlineFeatures:
             while end < len(bars) and bars[end][0] not in seen:
                 seen.add(bars[end][0])
                 end += 1
+            for symbol, stamp, _bar, _source in bars[start:end]:  # nothing moves when one bar is refused
+                self._check_order(symbol, stamp)
             windows = [self._advance(symbol, stamp, bar) for symbol, stamp, bar, _source in bars[start:end]]
             matrices = [window.matrix() for window in windows]
             for (symbol, _stamp, _bar, source), window, features in zip(
@@ -143,7 +145,13 @@ class OnlineFeatures:
             start = end
         return out
 
+    def _check_order(self, symbol: str, timestamp: datetime) -> None:
+        window = self._windows.get(symbol)
+        if window is not None and window.stamps and timestamp < window.stamps[-1]:
+            raise ValueError(f"{symbol}: bar {timestamp} is older than the window's last bar {window.stamps[-1]}")
+
     def _advance(self, symbol: str, timestamp: datetime, bar: Bar) -> _Window:
+        self._check_order(symbol, timestamp)
         window = self._windows.get(symbol)
         if window is None:
             window = self._windows[symbol] = _Window(self.window, self.keep_rows)
@@ -152,8 +160,6 @@ class OnlineFeatures:
             window.bars.pop()
             if window.rows and window.rows[-1].timestamp == timestamp:
                 window.rows.pop()
-        elif window.stamps and timestamp < window.stamps[-1]:
-            raise ValueError(f"{symbol}: bar {timestamp} is older than the window's last bar {window.stamps[-1]}")
         window.stamps.append(timestamp)
         window.bars.append(tuple(float(x) for x in bar))  # type: ignore[arg-type]
         return window

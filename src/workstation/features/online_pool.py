@@ -8,11 +8,11 @@ one per spare core) compute the others. ``compute_matrix`` is deterministic, so 
 whichever process computed it.
 
 Workers keep no state: a task carries its windows (a symbol's is 600 × 5 floats, 24 kB), so nothing is
-lost when one dies — its share is computed here, and so are whole batches until a fresh pool is warm
-(a batch never waits for helpers to start). The helpers
-serve online batches only (the feature build has its own pool), so a share waits at most behind the
-shares of other live loops in the same process; one still waiting in the executor's queue when this
-process has finished its own share is taken back and computed here.
+lost when one dies or fails — its share is computed here, and so are whole batches until a fresh pool
+is warm (a batch never waits for helpers to start). The helpers serve online batches only (the feature
+build has its own pool); several live loops in one process share them, so a share can wait behind
+another loop's share (a share the executor has not queued yet is taken back and computed here, but one
+it has queued for a worker cannot be).
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ def batch_last_rows(windows: Sequence[FloatArray]) -> list[FloatArray]:
     """``last_rows(windows)``, split over this process and the helpers when the batch is large enough."""
     if not parallel_worth_it(len(windows)):
         return last_rows(windows)
-    if not _helpers.is_warm():  # starting (or restarting after a death): not worth waiting for
+    pool = _helpers.warm_pool()
+    if pool is None:  # starting (or restarting after a death): not worth waiting for
         _helpers.warm_up()
         return last_rows(windows)
     shares = np.array_split(np.arange(len(windows)), _helpers.workers + 1)
-    pool = _helpers.get()
     try:
         futures = [pool.submit(last_rows, [windows[i] for i in share]) for share in shares[1:]]
     except (RuntimeError, BrokenProcessPool) as exc:  # broken, or shutting down at exit
@@ -78,6 +78,8 @@ def batch_last_rows(windows: Sequence[FloatArray]) -> list[FloatArray]:
             except BrokenProcessPool as exc:
                 log.warning("an online feature helper died (%s): its share is computed here", exc)
                 _helpers.discard(pool)
+            except Exception as exc:  # anything else a helper raised: the rows still come from here
+                log.warning("an online feature helper failed (%s): its share is computed here", exc)
         if rows is None:
             rows = last_rows([windows[i] for i in share])
         for i, row in zip(share.tolist(), rows, strict=True):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -185,6 +186,8 @@ class BarSubscriber:
             if self._pending or now >= self._next_read:
                 self._pending = False
                 self._next_read = now + (self.fallback_poll if self.postgres else self.poll_interval)
+                if not self.postgres:
+                    self._sqlite_changed()  # the baseline first: a commit after it wakes the next wait
                 events = self._read()
                 if events:
                     return events
@@ -291,15 +294,15 @@ class BarSubscriber:
             time.sleep(min(self.change_poll, left))
 
     def _sqlite_changed(self) -> bool:
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return False  # one connection's own database: nothing to watch, the poll reads it
         try:
             if self._watch is None:
-                self._watch = self.engine.raw_connection()
-            cursor = self._watch.cursor()
-            try:
-                cursor.execute("PRAGMA data_version")
-                version = int(cursor.fetchone()[0])
-            finally:
-                cursor.close()
+                # Its own connection, outside the engine's pool (not one of its connections held for
+                # good, and untouched by engine.dispose()); autocommit: it never holds a transaction.
+                self._watch = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+            version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
         except Exception as exc:  # the file went away or is unreadable: let the read report it
             log.debug("PRAGMA data_version failed: %s", exc)
             self.close()
